@@ -1,0 +1,1 @@
+//! Deterministic generated catalogs (`stagedoor dev gen-catalog`) for benchmarks and scale tests.

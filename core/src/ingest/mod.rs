@@ -1,0 +1,1 @@
+//! Ingestion: reading locations (files, URLs, Location entities) into processed entities.

@@ -1,0 +1,133 @@
+//! The Portal seam: every capability of the portal behind one trait, so the CLI and the TUI run the same code
+//! over the embedded [`LocalPortal`] and over HTTP.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+
+use crate::entity::{Entity, EntityRef};
+use crate::error::PortalError;
+use crate::store::{EntityPage, EntityPredicate, EntityQuery, Facets, LocationRecord, WriteStats};
+
+/// A problem found while reading a location or processing an entity, pointing at where it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Problem {
+    /// The file or URL (without the `file:` / `url:` prefix).
+    pub location: String,
+    /// Index of the YAML document in the file, from 0, when the problem is in one document.
+    pub document: Option<usize>,
+    /// 1-based line, when known.
+    pub line: Option<usize>,
+    /// Backstage's error name (`InputError`, `NotFoundError`, ...).
+    pub name: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{}: {}", self.location, line, self.message),
+            None => write!(f, "{}: {}", self.location, self.message),
+        }
+    }
+}
+
+/// Progress of a refresh, for a progress bar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefreshProgress {
+    /// About to process this many root locations.
+    Started { roots: usize },
+    /// A root location was read and written.
+    RootDone { origin: String, entities: usize },
+}
+
+/// What to refresh: everything, or the root location that holds one entity.
+#[derive(Debug, Clone, Default)]
+pub struct RefreshRequest {
+    pub entity_ref: Option<EntityRef>,
+    pub progress: Option<mpsc::UnboundedSender<RefreshProgress>>,
+}
+
+/// What a refresh did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RefreshReport {
+    /// Root locations processed.
+    pub roots: usize,
+    /// Entities emitted (valid and stored or unchanged).
+    pub entities: usize,
+    /// Location entities among them.
+    pub locations: usize,
+    pub stats: WriteStats,
+    pub problems: Vec<Problem>,
+}
+
+/// The chain of locations that emitted an entity (`GET .../ancestry`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Ancestry {
+    #[serde(rename = "rootEntityRef")]
+    pub root_entity_ref: String,
+    pub items: Vec<AncestryItem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AncestryItem {
+    pub entity: Entity,
+    #[serde(rename = "parentEntityRefs")]
+    pub parent_entity_refs: Vec<String>,
+}
+
+/// The result of registering a location (`POST /locations`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AddLocationResult {
+    pub location: LocationRecord,
+    pub entities: Vec<Entity>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub exists: Option<bool>,
+}
+
+/// Every capability of the portal. Implemented by [`LocalPortal`] (embedded) and by the HTTP client.
+#[async_trait]
+pub trait Portal: Send + Sync {
+    async fn query_entities(&self, query: EntityQuery) -> Result<EntityPage, PortalError>;
+
+    async fn entity_by_ref(&self, entity_ref: &EntityRef) -> Result<Option<Entity>, PortalError>;
+
+    async fn entity_by_uid(&self, uid: &str) -> Result<Option<Entity>, PortalError>;
+
+    async fn entities_by_refs(
+        &self,
+        refs: &[EntityRef],
+        fields: &[String],
+    ) -> Result<Vec<Option<Entity>>, PortalError>;
+
+    async fn facets(
+        &self,
+        facets: &[String],
+        filter: Option<EntityPredicate>,
+    ) -> Result<Facets, PortalError>;
+
+    async fn ancestry(&self, entity_ref: &EntityRef) -> Result<Ancestry, PortalError>;
+
+    async fn delete_entity_by_uid(&self, uid: &str) -> Result<(), PortalError>;
+
+    async fn refresh(&self, request: RefreshRequest) -> Result<RefreshReport, PortalError>;
+
+    async fn locations(&self) -> Result<Vec<LocationRecord>, PortalError>;
+
+    async fn location(&self, id: &str) -> Result<LocationRecord, PortalError>;
+
+    async fn add_location(
+        &self,
+        location_type: &str,
+        target: &str,
+        dry_run: bool,
+    ) -> Result<AddLocationResult, PortalError>;
+
+    async fn delete_location(&self, id: &str) -> Result<(), PortalError>;
+
+    /// Checks an entity as ingestion would, without storing it.
+    async fn validate_entity(&self, entity: serde_json::Value) -> Result<(), PortalError>;
+}
+
+/// The embedded portal: the services over a [`crate::store::Store`].
+pub struct LocalPortal {}

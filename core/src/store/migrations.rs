@@ -1,0 +1,1 @@
+//! The versioned schema migrations, applied in order at open.

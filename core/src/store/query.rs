@@ -1,0 +1,1 @@
+//! Turns [`super::EntityQuery`] and filters into SQL, and encodes and decodes by-query cursors.
