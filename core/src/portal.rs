@@ -131,3 +131,17 @@ pub trait Portal: Send + Sync {
 
 /// The embedded portal: the services over a [`crate::store::Store`].
 pub struct LocalPortal {}
+
+impl LocalPortal {
+    /// Opens the store `backend.database` names (SQLite file or `:memory:`) and prepares the catalog from
+    /// `config`. Nothing is ingested until [`Portal::refresh`] (or [`LocalPortal::start_refresh_loop`]).
+    pub fn from_config(config: crate::config::Config) -> Result<LocalPortal, PortalError> {
+        let _ = config;
+        todo!("lead")
+    }
+
+    /// Refreshes every `catalog.processingInterval` on a tokio task until the portal is dropped.
+    pub fn start_refresh_loop(self: &std::sync::Arc<Self>) {
+        todo!("lead")
+    }
+}
