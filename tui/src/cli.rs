@@ -1,0 +1,156 @@
+//! The command line, as clap derives it: global options, subcommands and their arguments.
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+
+/// stagedoor: a terminal-native developer portal that speaks Backstage.
+///
+/// With no subcommand it refreshes the catalog from `catalog.locations` and prints a summary.
+#[derive(Debug, Parser)]
+#[command(name = "stagedoor", version, propagate_version = true)]
+pub struct Cli {
+    /// Configuration file; repeat to merge several, later ones win.
+    /// [default: app-config.yaml and, when present, app-config.local.yaml in the current directory]
+    #[arg(long = "config", short = 'c', value_name = "FILE", global = true)]
+    pub config: Vec<PathBuf>,
+
+    /// Log to stderr: -v info, -vv debug, -vvv trace (RUST_LOG, when set, decides instead).
+    #[arg(long, short = 'v', action = ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Work with the software catalog.
+    #[command(subcommand, arg_required_else_help = true)]
+    Catalog(CatalogCommand),
+    /// Tools for developing and benchmarking stagedoor.
+    #[command(subcommand, arg_required_else_help = true)]
+    Dev(DevCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CatalogCommand {
+    /// Check catalog files (and the YAML files of directories) without a database.
+    Validate(ValidateArgs),
+    /// Refresh the catalog from `catalog.locations` into the database.
+    Import,
+    /// Print one entity.
+    Get(GetArgs),
+    /// List entities, by name.
+    List(ListArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DevCommand {
+    /// Write a deterministic generated catalog (same count, same bytes).
+    GenCatalog(GenCatalogArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Catalog files or directories.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// The entity reference, `kind:[namespace/]name` (e.g. `component:default/artist-lookup`).
+    #[arg(value_name = "REF")]
+    pub entity_ref: String,
+
+    /// Output format.
+    #[arg(long, short = 'o', value_enum, default_value_t = EntityFormat::Yaml)]
+    pub output: EntityFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only entities of this kind (added to every --filter).
+    #[arg(long, short = 'k', value_name = "KIND")]
+    pub kind: Option<String>,
+
+    /// A Backstage filter (`kind=component,spec.type=service`); repeat for alternatives (any may match).
+    #[arg(long, short = 'f', value_name = "FILTER")]
+    pub filter: Vec<String>,
+
+    /// At most this many entities.
+    #[arg(long, short = 'l', value_name = "N", default_value_t = 50,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub limit: u64,
+
+    /// Output format.
+    #[arg(long, short = 'o', value_enum, default_value_t = ListFormat::Table)]
+    pub output: ListFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct GenCatalogArgs {
+    /// How many entities (documents) to write, the root Location included.
+    #[arg(long, short = 'n', value_name = "N")]
+    pub entities: usize,
+
+    /// The directory to write `all.yaml` and `entities-NNNN.yaml` into (created when missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EntityFormat {
+    Yaml,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    Table,
+    Json,
+    Yaml,
+}
+
+/// A mistake in how the command was called (malformed ref, bad filter): exit code 2, like clap's own errors.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn list_defaults() {
+        let cli = Cli::try_parse_from(["stagedoor", "catalog", "list", "--config", "a.yaml"]).unwrap();
+        assert_eq!(cli.config, vec![PathBuf::from("a.yaml")]);
+        match cli.command {
+            Some(Command::Catalog(CatalogCommand::List(args))) => {
+                assert_eq!(args.limit, 50);
+                assert_eq!(args.output, ListFormat::Table);
+                assert!(args.kind.is_none());
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn zero_limit_is_refused() {
+        assert!(Cli::try_parse_from(["stagedoor", "catalog", "list", "--limit", "0"]).is_err());
+    }
+}

@@ -1,0 +1,35 @@
+//! `stagedoor catalog get REF`: prints one entity as YAML or JSON.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{anyhow, Context as _};
+use stagedoor_core::{EntityRef, Portal};
+
+use crate::cli::{EntityFormat, GetArgs, UsageError};
+use crate::{output, setup};
+
+pub async fn run(config_files: &[PathBuf], args: &GetArgs) -> anyhow::Result<ExitCode> {
+    // A malformed ref is the caller's mistake: say so before touching config or database.
+    let entity_ref =
+        EntityRef::parse(&args.entity_ref).map_err(|e| UsageError(e.to_string()))?;
+    let portal = setup::portal_from_args(config_files)?;
+    print!("{}", render(&portal, &entity_ref, args.output).await?);
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn render(
+    portal: &dyn Portal,
+    entity_ref: &EntityRef,
+    format: EntityFormat,
+) -> anyhow::Result<String> {
+    let entity = portal
+        .entity_by_ref(entity_ref)
+        .await
+        .with_context(|| format!("cannot read {entity_ref}"))?
+        .ok_or_else(|| anyhow!("no entity named '{entity_ref}'"))?;
+    match format {
+        EntityFormat::Yaml => output::to_yaml(&entity),
+        EntityFormat::Json => Ok(output::to_json(&entity)? + "\n"),
+    }
+}

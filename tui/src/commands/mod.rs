@@ -1,0 +1,38 @@
+//! One module per subcommand; [`run`] dispatches to them and owns the tokio runtime.
+
+mod gen_catalog;
+mod get;
+mod import;
+mod list;
+mod overview;
+mod validate;
+
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+
+use crate::cli::{CatalogCommand, Cli, Command, DevCommand};
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// Runs the command the user asked for; the exit code says whether it found problems.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let config = cli.config;
+    match cli.command {
+        None => runtime()?.block_on(overview::run(&config)),
+        Some(Command::Catalog(CatalogCommand::Validate(args))) => validate::run(&args),
+        Some(Command::Catalog(CatalogCommand::Import)) => runtime()?.block_on(import::run(&config)),
+        Some(Command::Catalog(CatalogCommand::Get(args))) => {
+            runtime()?.block_on(get::run(&config, &args))
+        }
+        Some(Command::Catalog(CatalogCommand::List(args))) => {
+            runtime()?.block_on(list::run(&config, &args))
+        }
+        Some(Command::Dev(DevCommand::GenCatalog(args))) => gen_catalog::run(&args),
+    }
+}

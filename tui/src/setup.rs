@@ -1,0 +1,72 @@
+//! What most commands need first: logging, the merged configuration and the embedded portal.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context as _};
+use stagedoor_core::config::Config;
+use stagedoor_core::LocalPortal;
+
+/// Logs go to stderr, and only when asked for (`-v` or `RUST_LOG`), so stdout stays the command's output.
+pub fn init_tracing(verbose: u8) {
+    let from_env = std::env::var("RUST_LOG").ok().filter(|v| !v.is_empty());
+    let directives = match (from_env, verbose) {
+        (Some(env), _) => env,
+        (None, 0) => return,
+        (None, 1) => "stagedoor=info,stagedoor_core=info".to_string(),
+        (None, 2) => "stagedoor=debug,stagedoor_core=debug".to_string(),
+        (None, _) => "trace".to_string(),
+    };
+    let filter = tracing_subscriber::EnvFilter::try_new(&directives)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn is_url(path: &Path) -> bool {
+    path.to_str().is_some_and(|s| s.contains("://"))
+}
+
+/// Loads `--config` files in order, or `app-config.yaml` (+ `app-config.local.yaml`) from the current
+/// directory. A missing file is named in the error.
+pub fn load_config(files: &[PathBuf]) -> anyhow::Result<Config> {
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    if files.is_empty() {
+        let default = cwd.join("app-config.yaml");
+        if !default.is_file() {
+            bail!(
+                "no configuration: {} not found (run stagedoor where your app-config.yaml is, or pass --config FILE)",
+                default.display()
+            );
+        }
+    }
+    for file in files {
+        if !is_url(file) && !file.is_file() {
+            bail!("config file {} not found", file.display());
+        }
+    }
+    let described = if files.is_empty() {
+        "app-config.yaml".to_string()
+    } else {
+        files
+            .iter()
+            .map(|f| f.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let config = Config::load(files, &cwd)
+        .with_context(|| format!("cannot load configuration from {described}"))?;
+    tracing::debug!(files = ?config.files, "configuration loaded");
+    Ok(config)
+}
+
+/// Opens the database `backend.database` names; nothing is ingested yet.
+pub fn open_portal(config: Config) -> anyhow::Result<LocalPortal> {
+    LocalPortal::from_config(config).context("cannot open the catalog")
+}
+
+/// Both of the above, for the commands that read or refresh the catalog.
+pub fn portal_from_args(files: &[PathBuf]) -> anyhow::Result<LocalPortal> {
+    open_portal(load_config(files)?)
+}
