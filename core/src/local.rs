@@ -189,6 +189,13 @@ impl LocalPortal {
                 }
             }
         }
+        report.dangling_relations = self
+            .store
+            .dangling_relations()
+            .await?
+            .into_iter()
+            .map(|r| (r.source, r.relation_type, r.target))
+            .collect();
         Ok(report)
     }
 

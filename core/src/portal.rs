@@ -61,6 +61,8 @@ pub struct RefreshReport {
     pub locations: usize,
     pub stats: WriteStats,
     pub problems: Vec<Problem>,
+    /// Relations whose target entity is not in the catalog, as `(source, type, target)` canonical refs.
+    pub dangling_relations: Vec<(String, String, String)>,
 }
 
 /// The chain of locations that emitted an entity (`GET .../ancestry`).

@@ -300,6 +300,11 @@ impl Walk<'_> {
                     );
                 }
                 Err((error, value)) => {
+                    // What this file emitted before stays until the whole file reads cleanly again, so a
+                    // typo that breaks a name cannot orphan (and delete) the entity it used to be.
+                    if !self.failed_keys.iter().any(|k| k == file_key) {
+                        self.failed_keys.push(file_key.to_string());
+                    }
                     let line = value.as_deref().and_then(|v| find_line(&text, doc, v));
                     self.problem(file_key, Some(doc), line, &error);
                     let located = PortalError::from_name(
