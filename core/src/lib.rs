@@ -12,6 +12,7 @@ pub mod devgen;
 pub mod entity;
 pub mod error;
 pub mod ingest;
+mod local;
 pub mod portal;
 pub mod store;
 

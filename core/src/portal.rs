@@ -9,6 +9,8 @@ use crate::entity::{Entity, EntityRef};
 use crate::error::PortalError;
 use crate::store::{EntityPage, EntityPredicate, EntityQuery, Facets, LocationRecord, WriteStats};
 
+pub use crate::local::LocalPortal;
+
 /// A problem found while reading a location or processing an entity, pointing at where it is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Problem {
@@ -59,6 +61,8 @@ pub struct RefreshReport {
     pub locations: usize,
     pub stats: WriteStats,
     pub problems: Vec<Problem>,
+    /// Relations whose target entity is not in the catalog, as `(source, type, target)` canonical refs.
+    pub dangling_relations: Vec<(String, String, String)>,
 }
 
 /// The chain of locations that emitted an entity (`GET .../ancestry`).
@@ -129,19 +133,3 @@ pub trait Portal: Send + Sync {
     async fn validate_entity(&self, entity: serde_json::Value) -> Result<(), PortalError>;
 }
 
-/// The embedded portal: the services over a [`crate::store::Store`].
-pub struct LocalPortal {}
-
-impl LocalPortal {
-    /// Opens the store `backend.database` names (SQLite file or `:memory:`) and prepares the catalog from
-    /// `config`. Nothing is ingested until [`Portal::refresh`] (or [`LocalPortal::start_refresh_loop`]).
-    pub fn from_config(config: crate::config::Config) -> Result<LocalPortal, PortalError> {
-        let _ = config;
-        todo!("lead")
-    }
-
-    /// Refreshes every `catalog.processingInterval` on a tokio task until the portal is dropped.
-    pub fn start_refresh_loop(self: &std::sync::Arc<Self>) {
-        todo!("lead")
-    }
-}

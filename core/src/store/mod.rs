@@ -316,4 +316,7 @@ pub trait Store: Send + Sync {
 
     /// Number of stored entities.
     async fn entity_count(&self) -> Result<u64, StoreError>;
+
+    /// Relation rows from a stored entity to one that is not stored, sorted.
+    async fn dangling_relations(&self) -> Result<Vec<RelationRow>, StoreError>;
 }

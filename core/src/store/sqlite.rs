@@ -83,4 +83,7 @@ impl Store for SqliteStore {
     async fn entity_count(&self) -> Result<u64, StoreError> {
         todo!("helper C")
     }
+    async fn dangling_relations(&self) -> Result<Vec<RelationRow>, StoreError> {
+        todo!("lead")
+    }
 }

@@ -1,0 +1,448 @@
+//! [`LocalPortal`]: the embedded portal, the catalog services over a [`Store`], used by the CLI and TUI in
+//! embedded mode and behind the HTTP API.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Weak};
+
+use async_trait::async_trait;
+
+use crate::config::{CatalogConfig, Config, DatabaseConfig, SqliteLocation};
+use crate::entity::validation::validate_entity;
+use crate::entity::{Entity, EntityRef};
+use crate::error::PortalError;
+use crate::ingest::processor::relation_rows;
+use crate::ingest::{Ingestor, LocationReader, RootLocation, RootOutcome};
+use crate::portal::{
+    AddLocationResult, Ancestry, AncestryItem, Portal, RefreshProgress, RefreshReport,
+    RefreshRequest,
+};
+use crate::store::{
+    EntityPage, EntityPredicate, EntityQuery, Facets, LocationIngest, LocationRecord,
+    SqliteStore, Store,
+};
+
+/// Location types `POST /locations` accepts when `catalog.allowedLocationTypes` is not set (Backstage's
+/// default).
+const DEFAULT_ALLOWED_LOCATION_TYPES: [&str; 1] = ["url"];
+
+/// The embedded portal.
+pub struct LocalPortal {
+    store: Arc<dyn Store>,
+    catalog: CatalogConfig,
+    ingestor: Ingestor,
+    allowed_location_types: Vec<String>,
+    /// One refresh at a time: two walks of the same root would race on its entities.
+    refresh_lock: tokio::sync::Mutex<()>,
+}
+
+impl LocalPortal {
+    /// Opens the store `backend.database` names (SQLite file or `:memory:`) and prepares the catalog from
+    /// `config`. Nothing is ingested until [`Portal::refresh`] (or [`LocalPortal::start_refresh_loop`]).
+    pub fn from_config(config: Config) -> Result<LocalPortal, PortalError> {
+        let store: Arc<dyn Store> = match config.database().map_err(config_error)? {
+            DatabaseConfig::Sqlite(SqliteLocation::Memory) => Arc::new(SqliteStore::open_in_memory()?),
+            DatabaseConfig::Sqlite(SqliteLocation::File(path)) => Arc::new(SqliteStore::open(&path)?),
+            DatabaseConfig::Postgres { .. } => {
+                return Err(PortalError::Input(
+                    "backend.database.client 'pg' is not supported by this build yet; use better-sqlite3".into(),
+                ))
+            }
+        };
+        Self::with_store(store, &config)
+    }
+
+    /// A portal over a store the caller opened (tests, the server with its own pool).
+    pub fn with_store(store: Arc<dyn Store>, config: &Config) -> Result<LocalPortal, PortalError> {
+        let catalog = config.catalog().map_err(config_error)?;
+        let reader = LocationReader::new(config.read_policy().map_err(config_error)?)?;
+        let allowed_location_types = match config.get("catalog.allowedLocationTypes") {
+            None => DEFAULT_ALLOWED_LOCATION_TYPES.iter().map(|s| s.to_string()).collect(),
+            Some(serde_json::Value::Array(items)) => items
+                .iter()
+                .map(|v| {
+                    v.as_str().map(str::to_string).ok_or_else(|| {
+                        PortalError::Input("catalog.allowedLocationTypes must be a list of strings".into())
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+            Some(_) => {
+                return Err(PortalError::Input(
+                    "catalog.allowedLocationTypes must be a list of strings".into(),
+                ))
+            }
+        };
+        Ok(LocalPortal {
+            store,
+            ingestor: Ingestor::new(reader, catalog.clone()),
+            catalog,
+            allowed_location_types,
+            refresh_lock: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn catalog_config(&self) -> &CatalogConfig {
+        &self.catalog
+    }
+
+    /// Refreshes every `catalog.processingInterval` on a tokio task, until the portal is dropped.
+    pub fn start_refresh_loop(self: &Arc<Self>) {
+        let Some(interval) = self.catalog.processing_interval else {
+            return;
+        };
+        let weak: Weak<Self> = Arc::downgrade(self);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(interval).await;
+                let Some(portal) = weak.upgrade() else { break };
+                match portal.refresh(RefreshRequest::default()).await {
+                    Ok(report) => tracing::debug!(
+                        entities = report.entities,
+                        problems = report.problems.len(),
+                        "periodic refresh"
+                    ),
+                    Err(e) => tracing::warn!(error = %e, "periodic refresh failed"),
+                }
+            }
+        });
+    }
+
+    /// Configured roots, then registered ones.
+    async fn roots(&self) -> Result<Vec<RootLocation>, PortalError> {
+        let mut roots: Vec<RootLocation> = self
+            .catalog
+            .locations
+            .iter()
+            .map(|l| RootLocation {
+                location_type: l.location_type.clone(),
+                target: l.target.clone(),
+            })
+            .collect();
+        for record in self.store.locations().await? {
+            let root = RootLocation {
+                location_type: record.location_type,
+                target: record.target,
+            };
+            if !roots.contains(&root) {
+                roots.push(root);
+            }
+        }
+        Ok(roots)
+    }
+
+    async fn refresh_roots(
+        &self,
+        roots: &[RootLocation],
+        request: &RefreshRequest,
+        sweep_stale: bool,
+    ) -> Result<RefreshReport, PortalError> {
+        let _guard = self.refresh_lock.lock().await;
+        let progress = |event: RefreshProgress| {
+            if let Some(tx) = &request.progress {
+                let _ = tx.send(event);
+            }
+        };
+        progress(RefreshProgress::Started { roots: roots.len() });
+        let mut report = RefreshReport {
+            roots: roots.len(),
+            ..RefreshReport::default()
+        };
+        for root in roots {
+            let RootOutcome { ingest, problems } = self.ingestor.ingest_root(root).await;
+            let origin = ingest.origin.clone();
+            let emitted = ingest.entities.len();
+            report.entities += emitted;
+            report.locations += ingest
+                .entities
+                .iter()
+                .filter(|e| e.entity.kind().eq_ignore_ascii_case("location"))
+                .count();
+            report.problems.extend(problems);
+            let stats = self
+                .store
+                .apply_location(ingest, self.catalog.orphan_strategy)
+                .await?;
+            report.stats.add(&stats);
+            progress(RefreshProgress::RootDone {
+                origin,
+                entities: emitted,
+            });
+        }
+        if sweep_stale {
+            let live: HashSet<String> = roots.iter().map(RootLocation::key).collect();
+            for origin in self.store.origins().await? {
+                if !live.contains(&origin) {
+                    let stats = self
+                        .store
+                        .apply_location(
+                            LocationIngest {
+                                origin,
+                                ..LocationIngest::default()
+                            },
+                            self.catalog.orphan_strategy,
+                        )
+                        .await?;
+                    report.stats.add(&stats);
+                }
+            }
+        }
+        report.dangling_relations = self
+            .store
+            .dangling_relations()
+            .await?
+            .into_iter()
+            .map(|r| (r.source, r.relation_type, r.target))
+            .collect();
+        Ok(report)
+    }
+
+    fn ensure_writable(&self) -> Result<(), PortalError> {
+        if self.catalog.readonly {
+            return Err(PortalError::NotAllowed(
+                "This operation not allowed in readonly mode".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Normalises a registration request, refusing types the catalog does not accept.
+    fn registration_root(&self, location_type: &str, target: &str) -> Result<RootLocation, PortalError> {
+        if !self.allowed_location_types.iter().any(|t| t == location_type) {
+            return Err(PortalError::Input(format!(
+                "Registered locations must be of an allowed type {}",
+                serde_json::to_string(&self.allowed_location_types).unwrap_or_default()
+            )));
+        }
+        if target.trim().is_empty() {
+            return Err(PortalError::Input("Location target must not be empty".into()));
+        }
+        let target = match location_type {
+            "file" => {
+                let path = std::path::Path::new(target);
+                if !path.is_absolute() {
+                    return Err(PortalError::Input(format!(
+                        "A file location target must be an absolute path, got {target}"
+                    )));
+                }
+                crate::ingest::processor::normalize(path)
+            }
+            "url" => url::Url::parse(target)
+                .map_err(|e| PortalError::Input(format!("Invalid url {target}, {e}")))?
+                .to_string(),
+            _ => target.to_string(),
+        };
+        Ok(RootLocation {
+            location_type: location_type.to_string(),
+            target,
+        })
+    }
+}
+
+fn config_error(e: crate::config::ConfigError) -> PortalError {
+    PortalError::Input(e.message)
+}
+
+#[async_trait]
+impl Portal for LocalPortal {
+    async fn query_entities(&self, query: EntityQuery) -> Result<EntityPage, PortalError> {
+        Ok(self.store.query_entities(&query).await?)
+    }
+
+    async fn entity_by_ref(&self, entity_ref: &EntityRef) -> Result<Option<Entity>, PortalError> {
+        Ok(self.store.entity_by_ref(entity_ref).await?)
+    }
+
+    async fn entity_by_uid(&self, uid: &str) -> Result<Option<Entity>, PortalError> {
+        Ok(self.store.entity_by_uid(uid).await?)
+    }
+
+    async fn entities_by_refs(
+        &self,
+        refs: &[EntityRef],
+        fields: &[String],
+    ) -> Result<Vec<Option<Entity>>, PortalError> {
+        Ok(self.store.entities_by_refs(refs, fields).await?)
+    }
+
+    async fn facets(
+        &self,
+        facets: &[String],
+        filter: Option<EntityPredicate>,
+    ) -> Result<Facets, PortalError> {
+        if facets.is_empty() {
+            return Err(PortalError::Input("Missing facet parameter".into()));
+        }
+        Ok(self.store.facets(facets, filter.as_ref()).await?)
+    }
+
+    async fn ancestry(&self, entity_ref: &EntityRef) -> Result<Ancestry, PortalError> {
+        let mut items = Vec::new();
+        let mut seen = HashSet::new();
+        let mut current = Some(entity_ref.clone());
+        while let Some(r) = current.take() {
+            if !seen.insert(r.canonical()) {
+                break;
+            }
+            let Some(entity) = self.store.entity_by_ref(&r).await? else {
+                if items.is_empty() {
+                    return Err(not_found(entity_ref));
+                }
+                break;
+            };
+            let parent = self
+                .store
+                .provenance(&r)
+                .await?
+                .and_then(|p| p.parent_ref);
+            items.push(AncestryItem {
+                entity,
+                parent_entity_refs: parent.iter().cloned().collect(),
+            });
+            current = parent.and_then(|p| EntityRef::parse(&p).ok());
+        }
+        Ok(Ancestry {
+            root_entity_ref: entity_ref.canonical(),
+            items,
+        })
+    }
+
+    async fn delete_entity_by_uid(&self, uid: &str) -> Result<(), PortalError> {
+        if self.store.delete_entity_by_uid(uid).await? {
+            Ok(())
+        } else {
+            Err(PortalError::NotFound(format!("No entity with uid {uid}")))
+        }
+    }
+
+    async fn refresh(&self, request: RefreshRequest) -> Result<RefreshReport, PortalError> {
+        let all = self.roots().await?;
+        match &request.entity_ref {
+            None => self.refresh_roots(&all, &request, true).await,
+            Some(entity_ref) => {
+                let provenance = self
+                    .store
+                    .provenance(entity_ref)
+                    .await?
+                    .ok_or_else(|| not_found(entity_ref))?;
+                let roots: Vec<RootLocation> = all
+                    .into_iter()
+                    .filter(|r| r.key() == provenance.origin)
+                    .collect();
+                // An entity whose root is gone is swept by a full refresh.
+                let sweep = roots.is_empty();
+                let roots = if sweep { self.roots().await? } else { roots };
+                self.refresh_roots(&roots, &request, sweep).await
+            }
+        }
+    }
+
+    async fn locations(&self) -> Result<Vec<LocationRecord>, PortalError> {
+        Ok(self.store.locations().await?)
+    }
+
+    async fn location(&self, id: &str) -> Result<LocationRecord, PortalError> {
+        self.store
+            .location(id)
+            .await?
+            .ok_or_else(|| PortalError::NotFound(format!("Found no location with ID {id}")))
+    }
+
+    async fn add_location(
+        &self,
+        location_type: &str,
+        target: &str,
+        dry_run: bool,
+    ) -> Result<AddLocationResult, PortalError> {
+        let root = self.registration_root(location_type, target)?;
+        let existing = self
+            .store
+            .locations()
+            .await?
+            .into_iter()
+            .find(|l| l.location_type == root.location_type && l.target == root.target);
+        if dry_run {
+            let outcome = self.ingestor.ingest_root(&root).await;
+            return Ok(AddLocationResult {
+                location: existing.clone().unwrap_or(LocationRecord {
+                    id: String::new(),
+                    location_type: root.location_type.clone(),
+                    target: root.target.clone(),
+                }),
+                entities: outcome.ingest.entities.into_iter().map(|p| p.entity).collect(),
+                exists: Some(existing.is_some()),
+            });
+        }
+        self.ensure_writable()?;
+        if existing.is_some() {
+            return Err(PortalError::Conflict(format!(
+                "Location {} already exists",
+                root.key()
+            )));
+        }
+        let location = self
+            .store
+            .add_location(&root.location_type, &root.target)
+            .await?;
+        let refs: Vec<EntityRef> = {
+            let _guard = self.refresh_lock.lock().await;
+            let outcome = self.ingestor.ingest_root(&root).await;
+            let refs = outcome
+                .ingest
+                .entities
+                .iter()
+                .map(|p| p.entity.entity_ref())
+                .collect();
+            self.store
+                .apply_location(outcome.ingest, self.catalog.orphan_strategy)
+                .await?;
+            refs
+        };
+        let entities = self
+            .store
+            .entities_by_refs(&refs, &[])
+            .await?
+            .into_iter()
+            .flatten()
+            .collect();
+        Ok(AddLocationResult {
+            location,
+            entities,
+            exists: None,
+        })
+    }
+
+    async fn delete_location(&self, id: &str) -> Result<(), PortalError> {
+        self.ensure_writable()?;
+        let location = self.location(id).await?;
+        self.store.delete_location(id).await?;
+        let _guard = self.refresh_lock.lock().await;
+        self.store
+            .apply_location(
+                LocationIngest {
+                    origin: location.key(),
+                    ..LocationIngest::default()
+                },
+                self.catalog.orphan_strategy,
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn validate_entity(&self, entity: serde_json::Value) -> Result<(), PortalError> {
+        validate_entity(&entity).map_err(|e| PortalError::Input(e.message))?;
+        let entity = Entity::from_value(entity)
+            .ok_or_else(|| PortalError::Input("Expected body to be a JSON object".into()))?;
+        relation_rows(&entity)?;
+        Ok(())
+    }
+}
+
+fn not_found(entity_ref: &EntityRef) -> PortalError {
+    PortalError::NotFound(format!(
+        "No entity named '{}' found, with kind '{}' in namespace '{}'",
+        entity_ref.name, entity_ref.kind, entity_ref.namespace
+    ))
+}
