@@ -137,7 +137,8 @@ mod tests {
 
     #[test]
     fn list_defaults() {
-        let cli = Cli::try_parse_from(["stagedoor", "catalog", "list", "--config", "a.yaml"]).unwrap();
+        let cli =
+            Cli::try_parse_from(["stagedoor", "catalog", "list", "--config", "a.yaml"]).unwrap();
         assert_eq!(cli.config, vec![PathBuf::from("a.yaml")]);
         match cli.command {
             Some(Command::Catalog(CatalogCommand::List(args))) => {

@@ -98,7 +98,11 @@ mod tests {
     fn tables_align_and_do_not_trail() {
         let rows = vec![
             vec!["Component".to_string(), "a".to_string(), "x".to_string()],
-            vec!["API".to_string(), "longer-name".to_string(), "-".to_string()],
+            vec![
+                "API".to_string(),
+                "longer-name".to_string(),
+                "-".to_string(),
+            ],
         ];
         let text = table(&["KIND", "NAME", "DESC"], &rows);
         assert_eq!(

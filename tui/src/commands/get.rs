@@ -11,8 +11,7 @@ use crate::{output, setup};
 
 pub async fn run(config_files: &[PathBuf], args: &GetArgs) -> anyhow::Result<ExitCode> {
     // A malformed ref is the caller's mistake: say so before touching config or database.
-    let entity_ref =
-        EntityRef::parse(&args.entity_ref).map_err(|e| UsageError(e.to_string()))?;
+    let entity_ref = EntityRef::parse(&args.entity_ref).map_err(|e| UsageError(e.to_string()))?;
     let portal = setup::portal_from_args(config_files)?;
     print!("{}", render(&portal, &entity_ref, args.output).await?);
     Ok(ExitCode::SUCCESS)

@@ -10,9 +10,7 @@ use crate::{progress, setup};
 
 pub async fn run(config_files: &[PathBuf]) -> anyhow::Result<ExitCode> {
     let portal = setup::portal_from_args(config_files)?;
-    let report = progress::refresh(&portal)
-        .await
-        .context("refresh failed")?;
+    let report = progress::refresh(&portal).await.context("refresh failed")?;
     print!("{}", render(&report));
     Ok(ExitCode::SUCCESS)
 }
@@ -37,6 +35,10 @@ pub fn render(report: &RefreshReport) -> String {
     }
     for conflict in &s.conflicts {
         out.push_str(&format!("conflict: {conflict}\n"));
+    }
+    // A relation to a missing entity is kept (Backstage shows it as missing); list them so typos are found.
+    for (source, relation, target) in &report.dangling_relations {
+        out.push_str(&format!("missing entity: {source} {relation} {target}\n"));
     }
     out
 }
@@ -66,10 +68,15 @@ mod tests {
                 name: "InputError".into(),
                 message: "boom".into(),
             }],
+            dangling_relations: vec![(
+                "component:default/a".into(),
+                "dependsOn".into(),
+                "resource:default/db".into(),
+            )],
         };
         assert_eq!(
             render(&report),
-            "imported 3 entities (1 locations) from 1 root locations: 2 new, 0 updated, 1 unchanged, 0 orphaned, 0 deleted; 1 errors\n/c/bad.yaml:4: boom\nconflict: Detected conflicting entityRef x\n"
+            "imported 3 entities (1 locations) from 1 root locations: 2 new, 0 updated, 1 unchanged, 0 orphaned, 0 deleted; 1 errors\n/c/bad.yaml:4: boom\nconflict: Detected conflicting entityRef x\nmissing entity: component:default/a dependsOn resource:default/db\n"
         );
     }
 }

@@ -114,7 +114,10 @@ mod tests {
         assert_eq!(
             filter_params(
                 Some("component"),
-                &["spec.type=service".into(), "spec.lifecycle=production".into()]
+                &[
+                    "spec.type=service".into(),
+                    "spec.lifecycle=production".into()
+                ]
             ),
             vec![
                 "spec.type=service,kind=component",

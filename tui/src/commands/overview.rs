@@ -22,9 +22,7 @@ catalog commands:
 
 pub async fn run(config_files: &[PathBuf]) -> anyhow::Result<ExitCode> {
     let portal = setup::portal_from_args(config_files)?;
-    let report = progress::refresh(&portal)
-        .await
-        .context("refresh failed")?;
+    let report = progress::refresh(&portal).await.context("refresh failed")?;
     let facets = portal
         .facets(&["kind".to_string()], None)
         .await
@@ -58,6 +56,12 @@ pub fn render(report: &RefreshReport, facets: &Facets) -> String {
         for p in &report.problems {
             out.push_str(&format!("  {p}\n"));
         }
+    }
+    if !report.dangling_relations.is_empty() {
+        out.push_str(&format!(
+            "{} relations point at entities not in the catalog (stagedoor catalog import lists them)\n",
+            report.dangling_relations.len()
+        ));
     }
     out.push('\n');
     out.push_str(HINT);
