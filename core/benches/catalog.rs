@@ -1,1 +1,182 @@
-fn main(){}
+//! Catalog benchmarks against the budgets in DESIGN.md: ingesting generated catalogs of 10,000 and 100,000
+//! entities into a fresh SQLite file, and, at 100,000 entities, a filtered by-query page, a get by ref and
+//! facets.
+//!
+//! `cargo bench -p stagedoor-core --bench catalog`; `STAGEDOOR_BENCH_SMALL=1` skips the 100,000-entity
+//! ingest and runs the read benchmarks at 10,000 entities, for quick runs.
+
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, SamplingMode};
+use serde_json::json;
+use stagedoor_core::config::Config;
+use stagedoor_core::devgen::generate_catalog;
+use stagedoor_core::portal::RefreshRequest;
+use stagedoor_core::store::{EntityPredicate, EntityQuery, OrderField, SortOrder};
+use stagedoor_core::{LocalPortal, Portal};
+use tempfile::TempDir;
+use tokio::runtime::Runtime;
+
+/// A generated catalog on disk; the directory lives as long as this.
+struct Generated {
+    _dir: TempDir,
+    root: PathBuf,
+    entities: usize,
+}
+
+fn generated(entities: usize) -> Generated {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let summary = generate_catalog(entities, dir.path()).expect("generate catalog");
+    Generated {
+        root: summary.root,
+        _dir: dir,
+        entities,
+    }
+}
+
+fn small_only() -> bool {
+    std::env::var("STAGEDOOR_BENCH_SMALL").is_ok_and(|v| !v.is_empty() && v != "0")
+}
+
+fn runtime() -> Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+/// A portal over a new SQLite file in `db_dir` that allows every kind and reads the generated catalog.
+fn portal(catalog_root: &Path, db_dir: &Path) -> LocalPortal {
+    let config = Config::from_value(
+        json!({
+            "backend": {
+                "database": {
+                    "client": "better-sqlite3",
+                    "connection": {"directory": db_dir.display().to_string()}
+                }
+            },
+            "catalog": {
+                "rules": [{"allow": [
+                    "Component", "API", "Location", "System", "Domain", "Group", "User", "Resource", "Template"
+                ]}],
+                "locations": [{"type": "file", "target": catalog_root.display().to_string()}],
+                "processingInterval": false
+            }
+        }),
+        db_dir.to_path_buf(),
+    );
+    LocalPortal::from_config(config).expect("open portal")
+}
+
+/// A portal with the catalog ingested, checked to hold every generated entity.
+fn ingested(rt: &Runtime, catalog: &Generated) -> (TempDir, LocalPortal) {
+    let db = tempfile::tempdir().expect("temp dir");
+    let portal = portal(&catalog.root, db.path());
+    let report = rt
+        .block_on(portal.refresh(RefreshRequest::default()))
+        .expect("refresh");
+    assert_eq!(
+        report.entities,
+        catalog.entities,
+        "ingest lost entities; first problem: {:?}",
+        report.problems.first()
+    );
+    (db, portal)
+}
+
+fn bench_ingest(c: &mut Criterion, rt: &Runtime, catalog: &Generated, label: &str, secs: u64) {
+    let mut group = c.benchmark_group("ingest");
+    group
+        .sample_size(10)
+        .sampling_mode(SamplingMode::Flat)
+        .warm_up_time(Duration::from_millis(1))
+        .measurement_time(Duration::from_secs(secs));
+    group.bench_function(label, |b| {
+        b.iter_batched(
+            || {
+                let db = tempfile::tempdir().expect("temp dir");
+                let portal = portal(&catalog.root, db.path());
+                (db, portal)
+            },
+            |(db, portal)| {
+                let report = rt
+                    .block_on(portal.refresh(RefreshRequest::default()))
+                    .expect("refresh");
+                black_box(report.entities);
+                // Returned so that closing the database and deleting the file are not timed.
+                (db, portal)
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    group.finish();
+}
+
+fn bench_reads(c: &mut Criterion, rt: &Runtime, catalog: &Generated, label: &str) {
+    let (_db, portal) = ingested(rt, catalog);
+    let query = EntityQuery {
+        filter: EntityPredicate::from_filter_params(&["kind=component".to_string()])
+            .expect("filter"),
+        order_fields: vec![OrderField {
+            field: "metadata.name".to_string(),
+            order: SortOrder::Asc,
+        }],
+        limit: Some(50),
+        ..EntityQuery::default()
+    };
+    let first = rt
+        .block_on(portal.query_entities(query.clone()))
+        .expect("query");
+    assert_eq!(first.items.len(), 50, "a page of 50 components");
+    let entity_ref = first.items[25].entity_ref();
+
+    let mut group = c.benchmark_group(format!("read_{label}"));
+    group.bench_function("by_query_kind_component_page_50", |b| {
+        b.iter(|| {
+            rt.block_on(portal.query_entities(black_box(query.clone())))
+                .expect("query")
+        })
+    });
+    group.bench_function("entity_by_ref", |b| {
+        b.iter(|| {
+            rt.block_on(portal.entity_by_ref(black_box(&entity_ref)))
+                .expect("get")
+                .expect("present")
+        })
+    });
+    let kind = vec!["kind".to_string()];
+    group.bench_function("facets_kind", |b| {
+        b.iter(|| {
+            rt.block_on(portal.facets(black_box(&kind), None))
+                .expect("facets")
+        })
+    });
+    let spec_type = vec!["spec.type".to_string()];
+    group.bench_function("facets_spec_type", |b| {
+        b.iter(|| {
+            rt.block_on(portal.facets(black_box(&spec_type), None))
+                .expect("facets")
+        })
+    });
+    group.finish();
+}
+
+fn catalog_benches(c: &mut Criterion) {
+    let rt = runtime();
+    let small = generated(10_000);
+    bench_ingest(c, &rt, &small, "10k", 30);
+    if small_only() {
+        bench_reads(c, &rt, &small, "10k");
+        return;
+    }
+    drop(small);
+    let large = generated(100_000);
+    // 10 samples of one ingest each; the budget is 15 s per ingest.
+    bench_ingest(c, &rt, &large, "100k", 200);
+    bench_reads(c, &rt, &large, "100k");
+}
+
+criterion_group!(benches, catalog_benches);
+criterion_main!(benches);

@@ -70,9 +70,10 @@ fn one_line_clap_error(rendered: &str) -> String {
     format!("{line} (see --help)")
 }
 
-/// A bug should still end in one line, not a backtrace, unless the user asked for one with RUST_BACKTRACE.
+/// A bug should still end in one line, not a backtrace. RUST_BACKTRACE is often set for whole shells, so
+/// the default report is kept only when STAGEDOOR_BACKTRACE asks for it.
 fn install_panic_hook() {
-    if std::env::var_os("RUST_BACKTRACE").is_some() {
+    if std::env::var_os("STAGEDOOR_BACKTRACE").is_some() {
         return;
     }
     std::panic::set_hook(Box::new(|info| {
@@ -87,7 +88,7 @@ fn install_panic_hook() {
             .map(|l| format!(" at {}:{}", l.file(), l.line()))
             .unwrap_or_default();
         eprintln!(
-            "error: internal error: {}{place} (this is a bug in stagedoor; set RUST_BACKTRACE=1 for details)",
+            "error: internal error: {}{place} (this is a bug in stagedoor; set STAGEDOOR_BACKTRACE=1 RUST_BACKTRACE=1 for details)",
             payload.replace('\n', " ")
         );
     }));
