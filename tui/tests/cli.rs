@@ -1,0 +1,556 @@
+//! The `stagedoor` binary end to end: each test runs it in its own temporary directory with its own
+//! app-config.yaml and SQLite file, and checks exit codes, stdout and stderr.
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn stagedoor(dir: &Path, args: &[&str]) -> Run {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = Command::new(env!("CARGO_BIN_EXE_stagedoor"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("RUST_LOG")
+        .env_remove("STAGEDOOR_BACKTRACE")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run stagedoor");
+    let run = Run {
+        code: status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    };
+    assert!(
+        !run.stderr.contains("panicked") && !run.stderr.contains("internal error"),
+        "stagedoor {args:?} panicked: {}",
+        run.stderr
+    );
+    run
+}
+
+/// One `error: ...` line on stderr and nothing on stdout.
+fn assert_one_error_line(run: &Run) {
+    assert!(run.stdout.is_empty(), "stdout: {}", run.stdout);
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "stderr: {}", run.stderr);
+    assert!(lines[0].starts_with("error: "), "stderr: {}", run.stderr);
+}
+
+const CONFIG: &str = "\
+backend:
+  database:
+    client: better-sqlite3
+    connection:
+      directory: ./data
+catalog:
+  rules:
+    - allow: [Component, System, API, Resource, Location, Domain, Group, User]
+  locations:
+    - type: file
+      target: ./catalog/all.yaml
+  processingInterval: false
+";
+
+const ALL: &str = "\
+apiVersion: backstage.io/v1alpha1
+kind: Location
+metadata:
+  name: test-catalog
+spec:
+  targets:
+    - ./org.yaml
+    - ./software.yaml
+";
+
+const ORG: &str = "\
+apiVersion: backstage.io/v1alpha1
+kind: Group
+metadata:
+  name: team-a
+spec:
+  type: team
+  children: []
+---
+apiVersion: backstage.io/v1alpha1
+kind: User
+metadata:
+  name: jane
+spec:
+  memberOf: [team-a]
+";
+
+const SOFTWARE: &str = "\
+apiVersion: backstage.io/v1alpha1
+kind: System
+metadata:
+  name: audio
+spec:
+  owner: team-a
+---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: playback
+  description: Plays tracks
+spec:
+  type: service
+  lifecycle: production
+  owner: team-a
+  system: audio
+  providesApis: [playback-api]
+---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: artist-web
+spec:
+  type: website
+  lifecycle: experimental
+  owner: group:default/team-a
+---
+apiVersion: backstage.io/v1alpha1
+kind: API
+metadata:
+  name: playback-api
+spec:
+  type: openapi
+  lifecycle: production
+  owner: team-a
+  definition: |
+    openapi: 3.0.0
+    info: {title: Playback, version: 1.0.0}
+    paths: {}
+";
+
+/// A directory with app-config.yaml and a catalog of 7 entities (1 Location, 1 Group, 1 User, 1 System,
+/// 2 Components, 1 API).
+fn project() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("app-config.yaml"), CONFIG).unwrap();
+    fs::create_dir(dir.path().join("catalog")).unwrap();
+    fs::write(dir.path().join("catalog/all.yaml"), ALL).unwrap();
+    fs::write(dir.path().join("catalog/org.yaml"), ORG).unwrap();
+    fs::write(dir.path().join("catalog/software.yaml"), SOFTWARE).unwrap();
+    dir
+}
+
+fn json(run: &Run) -> Value {
+    assert_eq!(run.code, 0, "stderr: {}", run.stderr);
+    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stdout))
+}
+
+fn names(list: &Value) -> Vec<String> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["metadata"]["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn help_and_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = stagedoor(dir.path(), &["--version"]);
+    assert_eq!(run.code, 0);
+    assert_eq!(
+        run.stdout.trim(),
+        format!("stagedoor {}", env!("CARGO_PKG_VERSION"))
+    );
+    for args in [
+        &["--help"][..],
+        &["catalog", "--help"],
+        &["catalog", "list", "--help"],
+        &["catalog", "get", "--help"],
+        &["catalog", "validate", "--help"],
+        &["catalog", "import", "--help"],
+        &["dev", "gen-catalog", "--help"],
+    ] {
+        let run = stagedoor(dir.path(), args);
+        assert_eq!(run.code, 0, "{args:?}");
+        assert!(run.stdout.contains("Usage: stagedoor"), "{args:?}");
+    }
+    let run = stagedoor(dir.path(), &["catalog", "list", "--help"]);
+    assert!(run.stdout.contains("--filter"));
+}
+
+#[test]
+fn a_bad_flag_is_one_line_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = stagedoor(dir.path(), &["catalog", "list", "--nope"]);
+    assert_eq!(run.code, 2);
+    assert_one_error_line(&run);
+    assert!(run.stderr.contains("--nope"));
+
+    let run = stagedoor(dir.path(), &["catalog", "list", "-o", "xml"]);
+    assert_eq!(run.code, 2);
+    assert_one_error_line(&run);
+
+    let run = stagedoor(dir.path(), &["dev", "gen-catalog", "--entities", "10"]);
+    assert_eq!(run.code, 2);
+    assert_one_error_line(&run);
+    assert!(run.stderr.contains("--out"));
+}
+
+#[test]
+fn a_missing_config_file_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = stagedoor(
+        dir.path(),
+        &["--config", "nowhere/my-config.yaml", "catalog", "import"],
+    );
+    assert_eq!(run.code, 1);
+    assert_one_error_line(&run);
+    assert!(
+        run.stderr.contains("nowhere/my-config.yaml"),
+        "{}",
+        run.stderr
+    );
+
+    // No --config and no app-config.yaml in the directory.
+    let run = stagedoor(dir.path(), &["catalog", "list"]);
+    assert_eq!(run.code, 1);
+    assert_one_error_line(&run);
+    assert!(run.stderr.contains("app-config.yaml"), "{}", run.stderr);
+}
+
+#[test]
+fn a_malformed_ref_is_a_usage_error() {
+    let dir = project();
+    let run = stagedoor(dir.path(), &["catalog", "get", "playback"]);
+    assert_eq!(run.code, 2);
+    assert_one_error_line(&run);
+    assert!(
+        run.stderr
+            .contains("Entity reference \"playback\" had missing or empty kind"),
+        "{}",
+        run.stderr
+    );
+    let run = stagedoor(dir.path(), &["catalog", "get", "component:/x"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("was not on the form"), "{}", run.stderr);
+}
+
+#[test]
+fn a_bad_filter_is_a_usage_error() {
+    let dir = project();
+    let run = stagedoor(dir.path(), &["catalog", "list", "--filter", "=component"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_one_error_line(&run);
+    assert!(run.stderr.contains("filter"), "{}", run.stderr);
+}
+
+#[test]
+fn validate_reports_ok_and_problems() {
+    let dir = project();
+    let catalog = dir.path().join("catalog");
+    let run = stagedoor(dir.path(), &["catalog", "validate", "catalog"]);
+    assert_eq!(run.code, 0, "{} {}", run.stdout, run.stderr);
+    assert_eq!(run.stdout, "ok: 7 entities in 3 files\n");
+
+    let run = stagedoor(dir.path(), &["catalog", "validate", "catalog/org.yaml"]);
+    assert_eq!(run.code, 0);
+    assert_eq!(run.stdout, "ok: 2 entities in 1 files\n");
+
+    // The second document has a name Backstage refuses.
+    let bad = catalog.join("bad.yaml");
+    fs::write(
+        &bad,
+        "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: ok-group\nspec:\n  type: team\n  children: []\n---\napiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: not a name!\nspec:\n  type: service\n  lifecycle: production\n  owner: ok-group\n",
+    )
+    .unwrap();
+    let bad_arg = bad.display().to_string();
+    let run = stagedoor(dir.path(), &["catalog", "validate", &bad_arg]);
+    assert_eq!(run.code, 1, "{} {}", run.stdout, run.stderr);
+    let problems: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(problems.len(), 1, "{}", run.stdout);
+    let (place, message) = problems[0]
+        .split_once(": ")
+        .unwrap_or_else(|| panic!("{}", problems[0]));
+    let (path, line) = place.rsplit_once(':').unwrap();
+    assert!(path.ends_with("bad.yaml"), "{}", problems[0]);
+    let line: usize = line.parse().unwrap_or_else(|_| panic!("{}", problems[0]));
+    assert!((8..=12).contains(&line), "line {line}: {}", problems[0]);
+    assert!(message.contains("metadata.name"), "{}", problems[0]);
+
+    // Unparseable YAML is a problem with a line too.
+    fs::write(&bad, "kind: Component\nmetadata: [unclosed\n").unwrap();
+    let run = stagedoor(dir.path(), &["catalog", "validate", &bad_arg]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stdout.starts_with(&format!("{}:", bad.display())),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn import_then_list_and_get() {
+    let dir = project();
+    let run = stagedoor(dir.path(), &["catalog", "import"]);
+    assert_eq!(run.code, 0, "{} {}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.starts_with(
+            "imported 7 entities (1 locations) from 1 root locations: 7 new, 0 updated, 0 unchanged, 0 orphaned, 0 deleted; 0 errors\n"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        dir.path().join("data").is_dir(),
+        "the SQLite file lives under ./data"
+    );
+
+    // Everything, by name.
+    let all = json(&stagedoor(dir.path(), &["catalog", "list", "-o", "json"]));
+    assert_eq!(
+        names(&all),
+        vec![
+            "artist-web",
+            "audio",
+            "jane",
+            "playback",
+            "playback-api",
+            "team-a",
+            "test-catalog"
+        ]
+    );
+
+    let components = json(&stagedoor(
+        dir.path(),
+        &["catalog", "list", "--kind", "component", "-o", "json"],
+    ));
+    assert_eq!(names(&components), vec!["artist-web", "playback"]);
+
+    let services = json(&stagedoor(
+        dir.path(),
+        &[
+            "catalog",
+            "list",
+            "--kind",
+            "Component",
+            "--filter",
+            "spec.type=service",
+            "-o",
+            "json",
+        ],
+    ));
+    assert_eq!(names(&services), vec!["playback"]);
+
+    // Two filter sets: either may match.
+    let either = json(&stagedoor(
+        dir.path(),
+        &[
+            "catalog",
+            "list",
+            "-f",
+            "kind=api",
+            "-f",
+            "kind=system",
+            "-o",
+            "json",
+        ],
+    ));
+    assert_eq!(names(&either), vec!["audio", "playback-api"]);
+
+    let yaml = stagedoor(
+        dir.path(),
+        &["catalog", "list", "-k", "group", "-o", "yaml"],
+    );
+    assert_eq!(yaml.code, 0);
+    let parsed: Value = serde_yaml::from_str(&yaml.stdout).unwrap();
+    assert_eq!(names(&parsed), vec!["team-a"]);
+
+    let table = stagedoor(
+        dir.path(),
+        &["catalog", "list", "--kind", "component", "--limit", "1"],
+    );
+    assert_eq!(table.code, 0);
+    let lines: Vec<&str> = table.stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", table.stdout);
+    assert!(lines[0].starts_with("KIND"));
+    for column in [
+        "NAMESPACE",
+        "NAME",
+        "TYPE",
+        "OWNER",
+        "LIFECYCLE",
+        "DESCRIPTION",
+    ] {
+        assert!(lines[0].contains(column), "{column}");
+    }
+    let cells: Vec<&str> = lines[1].split_whitespace().collect();
+    assert_eq!(
+        cells,
+        vec![
+            "Component",
+            "default",
+            "artist-web",
+            "website",
+            "group:default/team-a",
+            "experimental",
+            "-"
+        ]
+    );
+    assert_eq!(lines[2], "1 of 2 entities");
+
+    // One entity, JSON and YAML.
+    let entity = json(&stagedoor(
+        dir.path(),
+        &["catalog", "get", "component:default/playback", "-o", "json"],
+    ));
+    assert_eq!(entity["metadata"]["name"], "playback");
+    assert_eq!(entity["spec"]["owner"], "team-a");
+    assert!(entity["metadata"]["uid"].is_string());
+    let relations: Vec<String> = entity["relations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {}",
+                r["type"].as_str().unwrap(),
+                r["targetRef"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert!(
+        relations.contains(&"ownedBy group:default/team-a".to_string()),
+        "{relations:?}"
+    );
+    assert!(
+        relations.contains(&"providesApi api:default/playback-api".to_string()),
+        "{relations:?}"
+    );
+
+    let yaml = stagedoor(dir.path(), &["catalog", "get", "API:default/Playback-API"]);
+    assert_eq!(yaml.code, 0, "{}", yaml.stderr);
+    let api: Value = serde_yaml::from_str(&yaml.stdout).unwrap();
+    assert_eq!(api["kind"], "API");
+    assert!(api["spec"]["definition"]
+        .as_str()
+        .unwrap()
+        .contains("openapi"));
+
+    // A second import changes nothing.
+    let run = stagedoor(dir.path(), &["catalog", "import"]);
+    assert_eq!(run.code, 0);
+    assert!(
+        run.stdout
+            .contains("0 new, 0 updated, 7 unchanged, 0 orphaned, 0 deleted; 0 errors"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn get_of_a_missing_entity_exits_1() {
+    let dir = project();
+    assert_eq!(stagedoor(dir.path(), &["catalog", "import"]).code, 0);
+    let run = stagedoor(dir.path(), &["catalog", "get", "component:default/x"]);
+    assert_eq!(run.code, 1);
+    assert_one_error_line(&run);
+    assert_eq!(run.stderr, "error: no entity named 'component:default/x'\n");
+}
+
+#[test]
+fn import_reports_problems_and_still_succeeds() {
+    let dir = project();
+    fs::write(
+        dir.path().join("catalog/software.yaml"),
+        format!("{SOFTWARE}---\napiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: bad name\nspec:\n  type: service\n  lifecycle: production\n  owner: team-a\n"),
+    )
+    .unwrap();
+    let run = stagedoor(dir.path(), &["catalog", "import"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let mut lines = run.stdout.lines();
+    let summary = lines.next().unwrap();
+    assert!(summary.starts_with("imported 7 entities"), "{summary}");
+    assert!(summary.ends_with("; 1 errors"), "{summary}");
+    let problem = lines.next().unwrap();
+    assert!(problem.contains("software.yaml:"), "{problem}");
+    assert!(problem.contains("metadata.name"), "{problem}");
+}
+
+#[test]
+fn bare_stagedoor_refreshes_and_summarises() {
+    let dir = project();
+    let run = stagedoor(dir.path(), &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout
+            .starts_with("stagedoor: 7 entities in the catalog, refreshed from 1 root locations\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("  Component  2\n"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("stagedoor catalog list"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn a_generated_catalog_validates_imports_and_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = stagedoor(
+        dir.path(),
+        &["dev", "gen-catalog", "--entities", "450", "--out", "gen"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout
+            .starts_with("generated 450 entities in 2 files under gen"),
+        "{}",
+        run.stdout
+    );
+
+    let run = stagedoor(dir.path(), &["catalog", "validate", "gen"]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(run.stdout, "ok: 450 entities in 2 files\n");
+
+    fs::write(
+        dir.path().join("app-config.yaml"),
+        CONFIG.replace("./catalog/all.yaml", "./gen/all.yaml"),
+    )
+    .unwrap();
+    let run = stagedoor(dir.path(), &["catalog", "import"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout
+            .starts_with("imported 450 entities (1 locations) from 1 root locations: 450 new,"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("; 0 errors\n"), "{}", run.stdout);
+
+    // More than one page: the CLI follows cursors.
+    let list = json(&stagedoor(
+        dir.path(),
+        &["catalog", "list", "--limit", "300", "-o", "json"],
+    ));
+    let got = names(&list);
+    assert_eq!(got.len(), 300);
+    let mut sorted = got.clone();
+    sorted.sort_by_key(|n| n.to_lowercase());
+    sorted.dedup();
+    assert_eq!(got, sorted, "ordered by name, no duplicates");
+
+    let table = stagedoor(dir.path(), &["catalog", "list", "--kind", "group"]);
+    assert!(
+        table.stdout.trim_end().ends_with("of 13 entities"),
+        "{}",
+        table.stdout
+    );
+}
