@@ -407,9 +407,11 @@ pub fn parse_duration(value: &Value, at: &str) -> Result<Duration, ConfigError> 
                 ))
             })?
         }
-        other => return Err(ConfigError::new(format!(
+        other => {
+            return Err(ConfigError::new(format!(
             "{at}: expected a duration such as {{seconds: 100}} or PT2M, or false, found {other}"
-        ))),
+        )))
+        }
     };
     if !millis.is_finite() || millis.round() < 1.0 {
         return Err(ConfigError::new(format!(
