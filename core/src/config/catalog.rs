@@ -781,6 +781,58 @@ mod tests {
         assert!(c.is_allowed(&entity("User", None), "file", &c.locations[0].target));
     }
 
+    fn fixture_entities(dir: &Path) -> Vec<Entity> {
+        use serde::Deserialize;
+        let mut out = Vec::new();
+        let mut files: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap();
+            for doc in serde_yaml::Deserializer::from_str(&text) {
+                let value = Value::deserialize(doc).unwrap();
+                out.push(Entity::from_value(value).unwrap());
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn backstage_example_org_needs_its_location_rule() {
+        let examples = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shared/fixtures/backstage/examples"
+        );
+        let base = Path::new(examples).canonicalize().unwrap();
+        let c = from_config(&Config::from_value(
+            json!({"catalog": {"locations": [
+                {"type": "file", "target": "./all.yaml"},
+                {"type": "file", "target": "acme-corp.yaml", "rules": [{"allow": ["User", "Group"]}]},
+            ]}}),
+            base.clone(),
+        ))
+        .unwrap();
+        let all = base.join("all.yaml").to_string_lossy().into_owned();
+        let acme = base.join("acme-corp.yaml").to_string_lossy().into_owned();
+        assert_eq!(c.locations[1].target, acme);
+
+        let org = fixture_entities(&base.join("acme"));
+        assert_eq!(org.iter().filter(|e| e.kind() == "User").count(), 17);
+        assert_eq!(org.iter().filter(|e| e.kind() == "Group").count(), 8);
+        for e in &org {
+            assert!(c.is_allowed(e, "file", &acme), "{}", e.name());
+            let is_org_kind = matches!(e.kind(), "User" | "Group");
+            assert_eq!(c.is_allowed(e, "file", &all), !is_org_kind, "{}", e.name());
+        }
+        let components = fixture_entities(&base.join("components"));
+        assert!(!components.is_empty());
+        for e in &components {
+            assert!(c.is_allowed(e, "file", &all), "{}", e.name());
+        }
+    }
+
     #[test]
     fn resolve_against_normalises() {
         assert_eq!(
