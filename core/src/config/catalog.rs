@@ -157,18 +157,18 @@ impl LocationMatcher {
 
 pub fn from_config(config: &Config) -> Result<CatalogConfig, ConfigError> {
     let mut out = CatalogConfig::default();
-    let Some(section) = config.get("catalog") else {
+    let Some(section) = config.get("catalog").filter(|v| !v.is_null()) else {
         return Ok(out);
     };
     let section = section
         .as_object()
         .ok_or_else(|| ConfigError::new("catalog: expected a mapping"))?;
 
-    if let Some(rules) = section.get("rules") {
+    if let Some(rules) = section.get("rules").filter(|v| !v.is_null()) {
         out.rules = parse_rules(rules, "catalog.rules")?;
     }
 
-    if let Some(locations) = section.get("locations") {
+    if let Some(locations) = section.get("locations").filter(|v| !v.is_null()) {
         let items = locations
             .as_array()
             .ok_or_else(|| ConfigError::new("catalog.locations: expected a list"))?;
@@ -186,7 +186,7 @@ pub fn from_config(config: &Config) -> Result<CatalogConfig, ConfigError> {
             } else {
                 target
             };
-            if let Some(rules) = obj.get("rules") {
+            if let Some(rules) = obj.get("rules").filter(|v| !v.is_null()) {
                 let list = rules
                     .as_array()
                     .ok_or_else(|| ConfigError::new(format!("{at}.rules: expected a list")))?;
@@ -213,7 +213,7 @@ pub fn from_config(config: &Config) -> Result<CatalogConfig, ConfigError> {
         }
     }
 
-    if let Some(v) = section.get("orphanStrategy") {
+    if let Some(v) = section.get("orphanStrategy").filter(|v| !v.is_null()) {
         out.orphan_strategy = match v.as_str() {
             Some("keep") => OrphanStrategy::Keep,
             Some("delete") => OrphanStrategy::Delete,
@@ -225,14 +225,14 @@ pub fn from_config(config: &Config) -> Result<CatalogConfig, ConfigError> {
         };
     }
 
-    if let Some(v) = section.get("processingInterval") {
+    if let Some(v) = section.get("processingInterval").filter(|v| !v.is_null()) {
         out.processing_interval = match v {
             Value::Bool(false) => None,
             other => Some(parse_duration(other, "catalog.processingInterval")?),
         };
     }
 
-    if let Some(v) = section.get("readonly") {
+    if let Some(v) = section.get("readonly").filter(|v| !v.is_null()) {
         out.readonly = v.as_bool().ok_or_else(|| {
             ConfigError::new(format!(
                 "catalog.readonly: expected true or false, found {v}"
@@ -557,6 +557,19 @@ mod tests {
         assert!(c.is_allowed(&entity("Location", None), "file", "/a"));
         assert!(!c.is_allowed(&entity("User", None), "file", "/a"));
         assert!(!c.is_allowed(&entity("Group", None), "file", "/a"));
+    }
+
+    #[test]
+    fn null_values_count_as_absent() {
+        assert_eq!(
+            from_config(&config(json!({"catalog": null}))).unwrap(),
+            CatalogConfig::default()
+        );
+        let c = from_config(&config(
+            json!({"catalog": {"rules": null, "locations": null, "readonly": null}}),
+        ))
+        .unwrap();
+        assert_eq!(c, CatalogConfig::default());
     }
 
     #[test]

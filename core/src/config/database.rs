@@ -38,7 +38,7 @@ pub enum SqliteLocation {
 pub fn from_config(config: &Config) -> Result<DatabaseConfig, ConfigError> {
     let base = &config.base_dir;
     let default = || DatabaseConfig::Sqlite(SqliteLocation::File(base.join(DEFAULT_SQLITE_FILE)));
-    let Some(section) = config.get("backend.database") else {
+    let Some(section) = config.get("backend.database").filter(|v| !v.is_null()) else {
         return Ok(default());
     };
     let section = section
@@ -47,8 +47,8 @@ pub fn from_config(config: &Config) -> Result<DatabaseConfig, ConfigError> {
 
     let mut client_key = "backend.database.client";
     let mut connection_key = "backend.database.connection";
-    let mut client = section.get("client");
-    let mut connection = section.get("connection").cloned();
+    let mut client = section.get("client").filter(|v| !v.is_null());
+    let mut connection = section.get("connection").filter(|v| !v.is_null()).cloned();
 
     // Backstage lets `plugin.catalog` override the client and connection for the catalog plugin; a
     // connection object with the same client merges over the shared one.
@@ -56,7 +56,7 @@ pub fn from_config(config: &Config) -> Result<DatabaseConfig, ConfigError> {
         .get("backend.database.plugin.catalog")
         .and_then(Value::as_object)
     {
-        if let Some(c) = plugin.get("client") {
+        if let Some(c) = plugin.get("client").filter(|v| !v.is_null()) {
             let changed = client != Some(c);
             client = Some(c);
             client_key = "backend.database.plugin.catalog.client";
@@ -64,7 +64,7 @@ pub fn from_config(config: &Config) -> Result<DatabaseConfig, ConfigError> {
                 connection = None;
             }
         }
-        if let Some(pc) = plugin.get("connection") {
+        if let Some(pc) = plugin.get("connection").filter(|v| !v.is_null()) {
             connection_key = "backend.database.plugin.catalog.connection";
             connection = Some(match (connection, pc) {
                 (Some(Value::Object(mut base_conn)), Value::Object(over)) => {
@@ -254,6 +254,10 @@ mod tests {
     fn absent_gives_default_file() {
         assert_eq!(
             db(json!({})).unwrap(),
+            file("/srv/portal/.stagedoor/catalog.sqlite")
+        );
+        assert_eq!(
+            db(json!({"backend": {"database": null}})).unwrap(),
             file("/srv/portal/.stagedoor/catalog.sqlite")
         );
         assert_eq!(

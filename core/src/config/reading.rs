@@ -96,7 +96,7 @@ impl ReadPolicy {
 pub fn from_config(config: &Config) -> Result<ReadPolicy, ConfigError> {
     let mut rules = Vec::new();
 
-    if let Some(allow) = config.get("backend.reading.allow") {
+    if let Some(allow) = config.get("backend.reading.allow").filter(|v| !v.is_null()) {
         let items = allow.as_array().ok_or_else(|| {
             ConfigError::new("backend.reading.allow: expected a list of {host, paths?}")
         })?;
@@ -138,7 +138,7 @@ pub fn from_config(config: &Config) -> Result<ReadPolicy, ConfigError> {
 
     for (kind, default_host) in INTEGRATIONS {
         let key = format!("integrations.{kind}");
-        let Some(value) = config.get(&key) else {
+        let Some(value) = config.get(&key).filter(|v| !v.is_null()) else {
             continue;
         };
         let entries = value
