@@ -119,12 +119,12 @@ pub fn merge(base: &mut Value, over: Value) {
 /// Parses YAML text into JSON, rejecting what JSON cannot hold. Errors carry the parser's line and column.
 fn parse_yaml(text: &str) -> Result<Value, String> {
     let yaml: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| match e.location() {
-        Some(loc) => format!(
-            "invalid YAML at line {} column {}: {}",
-            loc.line(),
-            loc.column(),
-            e
-        ),
+        Some(loc) => {
+            // serde_yaml repeats the position inside its message; say it once, up front.
+            let position = format!(" at line {} column {}", loc.line(), loc.column());
+            let message = e.to_string().replacen(&position, "", 1);
+            format!("invalid YAML{position}: {message}")
+        }
         None => format!("invalid YAML: {e}"),
     })?;
     yaml_to_json(yaml, "")
@@ -672,7 +672,12 @@ mod tests {
                 .contains("app-config.yaml: invalid YAML at line "),
             "{err}"
         );
-        assert!(err.message.contains("column"), "{err}");
+        assert!(
+            err.message
+                .contains("invalid YAML at line 3 column 1: did not find expected"),
+            "{err}"
+        );
+        assert_eq!(err.message.matches("line 3 column 1").count(), 1, "{err}");
     }
 
     #[test]
