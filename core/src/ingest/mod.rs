@@ -56,13 +56,28 @@ fn collect_yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
         let name = entry.file_name();
         let name = name.to_string_lossy();
         if path.is_dir() {
-            if !name.starts_with('.') && name != "node_modules" && name != "target" {
+            // Template skeletons hold `${{ }}` expressions, not entities.
+            let skipped = ["node_modules", "target", "skeleton"];
+            if !name.starts_with('.') && !skipped.contains(&name.as_ref()) {
                 collect_yaml_files(&path, out);
             }
-        } else if name.ends_with(".yaml") || name.ends_with(".yml") {
+        } else if (name.ends_with(".yaml") || name.ends_with(".yml")) && looks_like_catalog_file(&path) {
             out.push(path);
         }
     }
+}
+
+/// Inside a directory, only files that look like catalog files are checked: mkdocs.yml, OpenAPI documents
+/// and other YAML beside them are not entities. A file named on the command line is always checked.
+fn looks_like_catalog_file(path: &Path) -> bool {
+    if path.file_name().is_some_and(|n| n == "catalog-info.yaml") {
+        return true;
+    }
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return true;
+    };
+    let has = |key: &str| text.lines().any(|l| l.starts_with(key));
+    has("apiVersion:") && has("kind:")
 }
 
 fn validate_file(path: &Path, summary: &mut ValidationSummary) {
