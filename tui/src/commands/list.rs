@@ -33,8 +33,12 @@ pub fn filter_params(kind: Option<&str>, filters: &[String]) -> Vec<String> {
 
 pub fn build_query(args: &ListArgs) -> anyhow::Result<EntityQuery> {
     let params = filter_params(args.kind.as_deref(), &args.filter);
-    let filter = EntityPredicate::from_filter_params(&params)
-        .map_err(|e| UsageError(format!("invalid --filter: {e}")))?;
+    let filter = if params.is_empty() {
+        None
+    } else {
+        EntityPredicate::from_filter_params(&params)
+            .map_err(|e| UsageError(format!("invalid --filter: {e}")))?
+    };
     Ok(EntityQuery {
         filter,
         order_fields: vec![OrderField {
