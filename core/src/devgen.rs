@@ -464,7 +464,15 @@ fn build_entities(plan: &Plan, rng: &mut SplitMix64) -> Vec<Value> {
             + plan.apis
             + plan.components,
     );
-    let owner = |rng: &mut SplitMix64| group_ref(rng.below(names.groups.len().max(1)));
+    // Half the owners are written as full refs, half as bare names (Backstage defaults the kind to Group).
+    let owner = |rng: &mut SplitMix64| {
+        let i = rng.below(names.groups.len().max(1));
+        if rng.chance(50) {
+            group_ref(i)
+        } else {
+            names.groups[i].clone()
+        }
+    };
 
     for (i, name) in names.groups.iter().enumerate() {
         let group_type = match group_depth(i) {
