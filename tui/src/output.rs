@@ -8,6 +8,18 @@ use stagedoor_core::Entity;
 /// Longest DESCRIPTION cell, in characters, before it is cut with `…`.
 pub const DESCRIPTION_WIDTH: usize = 60;
 
+/// Writes a command's output to stdout. A closed pipe (`stagedoor catalog list | head`) is not an error.
+pub fn emit(text: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(e).context("cannot write to stdout")
+        }
+        _ => Ok(()),
+    }
+}
+
 pub fn to_yaml<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<String> {
     serde_yaml::to_string(value).context("cannot write YAML")
 }

@@ -6,6 +6,7 @@ use anyhow::Context as _;
 use stagedoor_core::devgen::generate_catalog;
 
 use crate::cli::GenCatalogArgs;
+use crate::output;
 
 pub fn run(args: &GenCatalogArgs) -> anyhow::Result<ExitCode> {
     let summary = generate_catalog(args.entities, &args.out)
@@ -16,16 +17,13 @@ pub fn run(args: &GenCatalogArgs) -> anyhow::Result<ExitCode> {
         .map(|(kind, count)| format!("{count} {kind}"))
         .collect::<Vec<_>>()
         .join(", ");
-    println!(
-        "generated {} entities in {} files under {} ({})",
+    output::emit(&format!(
+        "generated {} entities in {} files under {} ({})\nregister it in app-config.yaml: catalog.locations: [{{type: file, target: {}}}]\n",
         summary.entities,
         summary.files,
         args.out.display(),
-        if kinds.is_empty() { "empty" } else { &kinds }
-    );
-    println!(
-        "register it in app-config.yaml: catalog.locations: [{{type: file, target: {}}}]",
+        if kinds.is_empty() { "empty" } else { &kinds },
         summary.root.display()
-    );
+    ))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -13,7 +13,7 @@ pub async fn run(config_files: &[PathBuf], args: &GetArgs) -> anyhow::Result<Exi
     // A malformed ref is the caller's mistake: say so before touching config or database.
     let entity_ref = EntityRef::parse(&args.entity_ref).map_err(|e| UsageError(e.to_string()))?;
     let portal = setup::portal_from_args(config_files)?;
-    print!("{}", render(&portal, &entity_ref, args.output).await?);
+    output::emit(&render(&portal, &entity_ref, args.output).await?)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -6,12 +6,12 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use stagedoor_core::portal::RefreshReport;
 
-use crate::{progress, setup};
+use crate::{output, progress, setup};
 
 pub async fn run(config_files: &[PathBuf]) -> anyhow::Result<ExitCode> {
     let portal = setup::portal_from_args(config_files)?;
     let report = progress::refresh(&portal).await.context("refresh failed")?;
-    print!("{}", render(&report));
+    output::emit(&render(&report))?;
     Ok(ExitCode::SUCCESS)
 }
 

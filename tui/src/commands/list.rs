@@ -102,7 +102,7 @@ pub async fn run(config_files: &[PathBuf], args: &ListArgs) -> anyhow::Result<Ex
     let query = build_query(args)?;
     let portal = setup::portal_from_args(config_files)?;
     let (items, total) = fetch(&portal, query, args.limit).await?;
-    print!("{}", render(&items, total, args.output)?);
+    output::emit(&render(&items, total, args.output)?)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -8,7 +8,7 @@ use stagedoor_core::portal::RefreshReport;
 use stagedoor_core::store::Facets;
 use stagedoor_core::Portal;
 
-use crate::{progress, setup};
+use crate::{output, progress, setup};
 
 const HINT: &str = "\
 catalog commands:
@@ -27,7 +27,7 @@ pub async fn run(config_files: &[PathBuf]) -> anyhow::Result<ExitCode> {
         .facets(&["kind".to_string()], None)
         .await
         .context("cannot count entities")?;
-    print!("{}", render(&report, &facets));
+    output::emit(&render(&report, &facets))?;
     Ok(ExitCode::SUCCESS)
 }
 

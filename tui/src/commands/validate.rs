@@ -5,17 +5,22 @@ use std::process::ExitCode;
 use stagedoor_core::ingest::validate_paths;
 
 use crate::cli::ValidateArgs;
+use crate::output;
 
 pub fn run(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
     let summary = validate_paths(&args.paths);
+    let mut text = String::new();
     for problem in &summary.problems {
-        println!("{problem}");
+        text.push_str(&format!("{problem}\n"));
     }
     if summary.problems.is_empty() {
-        println!(
-            "ok: {} entities in {} files",
+        text.push_str(&format!(
+            "ok: {} entities in {} files\n",
             summary.entities, summary.files
-        );
+        ));
+    }
+    output::emit(&text)?;
+    if summary.problems.is_empty() {
         Ok(ExitCode::SUCCESS)
     } else {
         eprintln!(
