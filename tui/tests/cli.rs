@@ -134,7 +134,7 @@ spec:
 ";
 
 /// A directory with app-config.yaml and a catalog of 7 entities (1 Location, 1 Group, 1 User, 1 System,
-/// 2 Components, 1 API).
+/// 2 Components, 1 API); ingesting it adds the Location generated for the configured root.
 fn project() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     fs::write(dir.path().join("app-config.yaml"), CONFIG).unwrap();
@@ -301,7 +301,7 @@ fn import_then_list_and_get() {
     assert_eq!(run.code, 0, "{} {}", run.stdout, run.stderr);
     assert!(
         run.stdout.starts_with(
-            "imported 7 entities (1 locations) from 1 root locations: 7 new, 0 updated, 0 unchanged, 0 orphaned, 0 deleted; 0 errors\n"
+            "imported 8 entities (2 locations) from 1 root locations: 8 new, 0 updated, 0 unchanged, 0 orphaned, 0 deleted; 0 errors\n"
         ),
         "{}",
         run.stdout
@@ -311,10 +311,19 @@ fn import_then_list_and_get() {
         "the SQLite file lives under ./data"
     );
 
-    // Everything, by name.
+    // Everything, by name, with the Location Backstage generates for each configured root location.
     let all = json(&stagedoor(dir.path(), &["catalog", "list", "-o", "json"]));
+    let all = names(&all);
+    assert_eq!(all.len(), 8, "{all:?}");
+    let mut sorted = all.clone();
+    sorted.sort();
+    assert_eq!(all, sorted, "ordered by name");
+    let written: Vec<&String> = all
+        .iter()
+        .filter(|n| !n.starts_with("generated-"))
+        .collect();
     assert_eq!(
-        names(&all),
+        written,
         vec![
             "artist-web",
             "audio",
@@ -447,7 +456,7 @@ fn import_then_list_and_get() {
     assert_eq!(run.code, 0);
     assert!(
         run.stdout
-            .contains("0 new, 0 updated, 7 unchanged, 0 orphaned, 0 deleted; 0 errors"),
+            .contains("0 new, 0 updated, 8 unchanged, 0 orphaned, 0 deleted; 0 errors"),
         "{}",
         run.stdout
     );
@@ -475,7 +484,7 @@ fn import_reports_problems_and_still_succeeds() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     let mut lines = run.stdout.lines();
     let summary = lines.next().unwrap();
-    assert!(summary.starts_with("imported 7 entities"), "{summary}");
+    assert!(summary.starts_with("imported 8 entities"), "{summary}");
     assert!(summary.ends_with("; 1 errors"), "{summary}");
     let problem = lines.next().unwrap();
     assert!(problem.contains("software.yaml:"), "{problem}");
@@ -489,11 +498,12 @@ fn bare_stagedoor_refreshes_and_summarises() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
         run.stdout
-            .starts_with("stagedoor: 7 entities in the catalog, refreshed from 1 root locations\n"),
+            .starts_with("stagedoor: 8 entities in the catalog, refreshed from 1 root locations\n"),
         "{}",
         run.stdout
     );
     assert!(run.stdout.contains("  Component  2\n"), "{}", run.stdout);
+    assert!(run.stdout.contains("  Location   2\n"), "{}", run.stdout);
     assert!(
         run.stdout.contains("stagedoor catalog list"),
         "{}",
@@ -529,7 +539,7 @@ fn a_generated_catalog_validates_imports_and_pages() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
         run.stdout
-            .starts_with("imported 450 entities (1 locations) from 1 root locations: 450 new,"),
+            .starts_with("imported 451 entities (2 locations) from 1 root locations: 451 new,"),
         "{}",
         run.stdout
     );
