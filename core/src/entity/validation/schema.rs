@@ -1,7 +1,6 @@
 //! Backstage's JSON Schemas, compiled once, and the translation of `jsonschema` errors into the first error ajv
 //! would report, worded as ajv words it.
 
-use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use jsonschema::error::{TypeKind, ValidationErrorKind};
@@ -305,11 +304,7 @@ fn type_name(kind: &TypeKind) -> String {
 }
 
 /// Translates one crate error into ajv's wording. `None` for errors ajv would not report on their own.
-fn to_ajv(
-    kind: &ValidationErrorKind,
-    instance_path: &str,
-    instance: &Cow<'_, Value>,
-) -> Option<AjvError> {
+fn to_ajv(kind: &ValidationErrorKind, instance_path: &str, instance: &Value) -> Option<AjvError> {
     let value = scalar(instance);
     let (message, params, value): (String, Vec<(&'static str, String)>, Option<String>) = match kind
     {
