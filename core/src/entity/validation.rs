@@ -723,6 +723,30 @@ mod tests {
         );
     }
 
+    #[test]
+    fn template_schema_errors() {
+        let t = json!({"apiVersion": "scaffolder.backstage.io/v1beta3", "kind": "Template",
+                       "metadata": {"name": "t"},
+                       "spec": {"type": "service", "steps": [{"action": "fetch:plain"}]}});
+        assert_eq!(validate_entity(&t), Ok(()));
+        // A failed oneOf reports its first branch's error first, as ajv does.
+        let bad = with(t.clone(), "/spec/parameters", json!("text"));
+        assert_eq!(
+            err(&bad).message,
+            "/spec/parameters must be object - type: object"
+        );
+        let bad = with(t.clone(), "/spec/steps/0/if", json!(3));
+        assert_eq!(
+            err(&bad).message,
+            "/spec/steps/0/if must be string,boolean - type: string,boolean"
+        );
+        let bad = with(t, "/spec/steps", json!([{"id": "x"}]));
+        assert_eq!(
+            err(&bad).message,
+            "/spec/steps/0 must have required property 'action' - missingProperty: action"
+        );
+    }
+
     /// Replaces `{$text|$json|$yaml: ...}` placeholder objects with a string, as if resolved.
     fn resolve_placeholders(v: &mut Value) {
         match v {

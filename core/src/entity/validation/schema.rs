@@ -142,14 +142,19 @@ impl AjvError {
 #[derive(Debug, Clone)]
 pub(crate) struct CompileError(pub String);
 
-type Compiled = Result<Validator, CompileError>;
+/// A compiled schema and its JSON, which error translation looks into (type lists, `oneOf` branches).
+pub(crate) struct CompiledSchema {
+    validator: Validator,
+    schema: Value,
+}
+
+type Compiled = Result<CompiledSchema, CompileError>;
 
 fn parse(text: &str) -> Result<Value, CompileError> {
     serde_json::from_str(text).map_err(|e| CompileError(e.to_string()))
 }
 
-fn build(schema_text: &str) -> Compiled {
-    let schema = parse(schema_text)?;
+fn build(schema: Value) -> Compiled {
     let mut options = jsonschema::options();
     options.with_draft(Draft::Draft7);
     // The schemas refer to each other by bare `$id`s ("Entity", "EntityMeta", "common#relation"), which resolve
@@ -164,36 +169,84 @@ fn build(schema_text: &str) -> Compiled {
             Resource::from_contents(contents).map_err(|e| CompileError(e.to_string()))?;
         options.with_resource(format!("json-schema:///{id}"), resource);
     }
-    options
+    let validator = options
         .build(&schema)
-        .map_err(|e| CompileError(e.to_string()))
+        .map_err(|e| CompileError(e.to_string()))?;
+    Ok(CompiledSchema { validator, schema })
+}
+
+fn build_text(schema_text: &str) -> Compiled {
+    build(parse(schema_text)?)
 }
 
 pub(crate) fn envelope_validator() -> &'static Compiled {
     static CELL: OnceLock<Compiled> = OnceLock::new();
-    CELL.get_or_init(|| build(ENTITY))
+    CELL.get_or_init(|| build_text(ENTITY))
 }
 
 pub(crate) fn kind_validator(kind: KindSchema) -> &'static Compiled {
     static CELLS: OnceLock<Vec<Compiled>> = OnceLock::new();
-    let all = CELLS.get_or_init(|| KindSchema::ALL.iter().map(|k| build(k.source())).collect());
+    let all = CELLS.get_or_init(|| {
+        KindSchema::ALL
+            .iter()
+            .map(|k| build_text(k.source()))
+            .collect()
+    });
     &all[kind.index()]
 }
 
 /// The error ajv would report first for `instance`, or `None` when the instance is valid.
-pub(crate) fn first_error(validator: &Validator, instance: &Value) -> Option<AjvError> {
-    let mut errors: Vec<(Vec<(u32, u64)>, AjvError)> = validator
+pub(crate) fn first_error(compiled: &CompiledSchema, instance: &Value) -> Option<AjvError> {
+    let mut errors: Vec<(Vec<(u32, u64)>, jsonschema::ValidationError<'_>)> = compiled
+        .validator
         .iter_errors(instance)
-        .filter_map(|e| {
-            let key = order_key(e.schema_path.as_str());
-            to_ajv(&e.kind, e.instance_path.as_str(), &e.instance).map(|a| (key, a))
-        })
+        .map(|e| (order_key(e.schema_path.as_str()), e))
         .collect();
     // ajv walks a schema keyword group by keyword group (untyped, number, string, array, object), in a fixed order
     // inside each group; the crate walks keywords in schema order. A stable sort on the keywords along the schema
     // path gives ajv's first error, keeping the crate's order where ajv's is the same (properties, items).
     errors.sort_by(|a, b| a.0.cmp(&b.0));
-    errors.into_iter().next().map(|(_, e)| e)
+    let (_, first) = errors.into_iter().next()?;
+    let schema_at = compiled.schema.pointer(first.schema_path.as_str());
+    let instance_path = first.instance_path.as_str().to_string();
+    match &first.kind {
+        // ajv keeps the failing branches' errors ahead of the anyOf/oneOf error itself, so the first one it
+        // reports is the first error of the first branch.
+        ValidationErrorKind::AnyOf | ValidationErrorKind::OneOfNotValid => {
+            if let Some(e) = first_branch_error(schema_at, instance, &instance_path) {
+                return Some(e);
+            }
+        }
+        // The crate lists several types in its own order; ajv prints them as the schema lists them.
+        ValidationErrorKind::Type {
+            kind: TypeKind::Multiple(_),
+        } => {
+            if let Some(Value::Array(types)) = schema_at {
+                let t = js_string(&Value::Array(types.clone()));
+                return Some(AjvError {
+                    instance_path,
+                    message: format!("must be {t}"),
+                    params: vec![("type", t)],
+                    value: scalar(&first.instance),
+                });
+            }
+        }
+        _ => {}
+    }
+    Some(to_ajv(&first.kind, &instance_path, &first.instance))
+}
+
+fn first_branch_error(
+    branches: Option<&Value>,
+    root_instance: &Value,
+    instance_path: &str,
+) -> Option<AjvError> {
+    let branch = branches?.as_array()?.first()?.clone();
+    let instance = root_instance.pointer(instance_path)?;
+    let compiled = build(branch).ok()?;
+    let mut e = first_error(&compiled, instance)?;
+    e.instance_path = format!("{instance_path}{}", e.instance_path);
+    Some(e)
 }
 
 /// The rank ajv gives each keyword: its group first, then its position inside the group.
@@ -303,8 +356,8 @@ fn type_name(kind: &TypeKind) -> String {
     }
 }
 
-/// Translates one crate error into ajv's wording. `None` for errors ajv would not report on their own.
-fn to_ajv(kind: &ValidationErrorKind, instance_path: &str, instance: &Value) -> Option<AjvError> {
+/// Translates one crate error into ajv's wording.
+fn to_ajv(kind: &ValidationErrorKind, instance_path: &str, instance: &Value) -> AjvError {
     let value = scalar(instance);
     let (message, params, value): (String, Vec<(&'static str, String)>, Option<String>) = match kind
     {
@@ -455,12 +508,12 @@ fn to_ajv(kind: &ValidationErrorKind, instance_path: &str, instance: &Value) -> 
         ValidationErrorKind::Custom { message } => (message.clone(), vec![], value),
         other => (other_message(other), vec![], value),
     };
-    Some(AjvError {
+    AjvError {
         instance_path: instance_path.to_string(),
         message,
         params,
         value,
-    })
+    }
 }
 
 fn other_message(kind: &ValidationErrorKind) -> String {
