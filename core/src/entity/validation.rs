@@ -21,7 +21,8 @@ use super::EntityRef;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct ValidationError {
-    /// Backstage's error name for this failure (`InputError` for most, `TypeError` for format checks).
+    /// Backstage's error name for this failure: [`INPUT_ERROR`] for the policies (envelope, root fields, field
+    /// formats) and for an unrecognized kind, [`TYPE_ERROR`] for a kind's spec schema (`throwAjvError`).
     pub name: &'static str,
     pub message: String,
     pub value: Option<String>,
@@ -151,7 +152,10 @@ impl Rule {
             Rule::AnnotationValue => true,
             Rule::Tag => is_valid_tag(s),
             Rule::Url => url::Url::parse(s).is_ok(),
-            Rule::NonEmptyString => !s.trim().is_empty(),
+            // JavaScript's trim() also drops the byte order mark.
+            Rule::NonEmptyString => !s
+                .trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}')
+                .is_empty(),
         }
     }
 }
@@ -720,6 +724,57 @@ mod tests {
         assert_eq!(
             err(&rule).message,
             "/spec must have required property 'rationale' - missingProperty: rationale"
+        );
+    }
+
+    #[test]
+    fn required_spec_fields_of_other_kinds() {
+        let g = json!({"apiVersion": "backstage.io/v1alpha1", "kind": "Group", "metadata": {"name": "g"},
+                       "spec": {"type": "team"}});
+        assert_eq!(
+            err(&g).message,
+            "/spec must have required property 'children' - missingProperty: children"
+        );
+        let u = json!({"apiVersion": "backstage.io/v1beta1", "kind": "User", "metadata": {"name": "u"},
+                       "spec": {}});
+        assert_eq!(
+            err(&u).message,
+            "/spec must have required property 'memberOf' - missingProperty: memberOf"
+        );
+        // Several missing: the first in the schema's `required` list.
+        let c = with(component(), "/spec", json!({}));
+        assert_eq!(
+            err(&c).message,
+            "/spec must have required property 'type' - missingProperty: type"
+        );
+        // A missing property wins over a bad sibling (ajv checks `required` before `properties`).
+        let c = with(
+            component(),
+            "/spec",
+            json!({"system": 7, "type": "t", "lifecycle": "l"}),
+        );
+        assert_eq!(
+            err(&c).message,
+            "/spec must have required property 'owner' - missingProperty: owner"
+        );
+        let c = with(component(), "/spec/system", json!(7));
+        let e = err(&c);
+        assert_eq!(e.message, "/spec/system must be string - type: string");
+        assert_eq!(e.value.as_deref(), Some("7"));
+    }
+
+    #[test]
+    fn null_name_and_missing_metadata() {
+        let v = with(component(), "/metadata/name", Value::Null);
+        assert_eq!(
+            err(&v).message,
+            "Malformed envelope, /metadata/name must be string"
+        );
+        let mut v = component();
+        v.as_object_mut().unwrap().remove("metadata");
+        assert_eq!(
+            err(&v).message,
+            "Malformed envelope, <root> must have required property 'metadata'"
         );
     }
 
