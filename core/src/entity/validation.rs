@@ -63,7 +63,7 @@ pub fn validate_entity(raw: &Value) -> Result<(), ValidationError> {
     };
     check_foreign_root_fields(root)?;
     check_field_formats(root)?;
-    check_kind(root)
+    check_kind(raw)
 }
 
 /// SchemaValidEntityPolicy: the `Entity` schema (with `EntityMeta` and `common`), first ajv error only.
@@ -346,7 +346,9 @@ pub fn is_known_kind(kind: &str, api_version: &str) -> bool {
 
 /// The kind validators: the matching schema must accept the whole entity; no match is
 /// `No processor recognized the entity <ref> as valid, possibly caused by a foreign kind or apiVersion`.
-pub fn check_kind(root: &Map<String, Value>) -> Result<(), ValidationError> {
+pub fn check_kind(raw: &Value) -> Result<(), ValidationError> {
+    let empty = Map::new();
+    let root = raw.as_object().unwrap_or(&empty);
     let text = |key: &str| root.get(key).and_then(Value::as_str).unwrap_or("");
     let kind = text("kind");
     let api_version = text("apiVersion");
@@ -379,7 +381,7 @@ pub fn check_kind(root: &Map<String, Value>) -> Result<(), ValidationError> {
             message: e.0.clone(),
             value: None,
         })?;
-    match first_error(validator, &Value::Object(root.clone())) {
+    match first_error(validator, raw) {
         None => Ok(()),
         Some(e) => Err(ValidationError {
             name: TYPE_ERROR,

@@ -105,7 +105,7 @@ impl KindSchema {
 pub(crate) struct AjvError {
     pub instance_path: String,
     pub message: String,
-    /// `(name, value)` pairs; `None` when ajv's params object has no entries but exists (anyOf, not).
+    /// `(name, value)` pairs in ajv's order; empty for keywords whose params object is `{}` (anyOf, not).
     pub params: Vec<(&'static str, String)>,
     /// The offending value, when there is a single one a caller can search for.
     pub value: Option<String>,
@@ -448,10 +448,7 @@ fn to_ajv(kind: &ValidationErrorKind, instance_path: &str, instance: &Value) -> 
             None,
         ),
         ValidationErrorKind::Not { .. } => ("must NOT be valid".to_string(), vec![], None),
-        ValidationErrorKind::FalseSchema => {
-            // ajv reports a `false` property schema as an additional property of the parent.
-            ("boolean schema is false".to_string(), vec![], None)
-        }
+        ValidationErrorKind::FalseSchema => ("boolean schema is false".to_string(), vec![], None),
         ValidationErrorKind::Minimum { limit } => (
             format!("must be >= {limit}"),
             vec![
