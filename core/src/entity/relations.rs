@@ -2,7 +2,9 @@
 //!
 //! Follows BuiltinKindsEntityProcessor (plus the scaffolder module for Template and the AI module for AiResource):
 //! each reference in a known spec field gives the forward relation from the entity and the reverse one from the
-//! target. Kinds are matched case-sensitively, as the processor does.
+//! target. Kinds are matched case-sensitively, as the processor does. AiResource follows the AI module's model
+//! layer: owner and system for every type, `dependsOn` for skills, `skills` (plugin) and `plugins` (marketplace)
+//! as hasPart/partOf.
 
 use serde_json::Value;
 
@@ -170,6 +172,16 @@ const DOMAIN: &[Field] = &[
 ];
 const TEMPLATE: &[Field] = &[OWNER];
 const AI_RESOURCE: &[Field] = &[OWNER, SYSTEM];
+const AI_SKILL: &[Field] = &[
+    OWNER,
+    SYSTEM,
+    field(
+        "dependsOn",
+        Some("AiResource"),
+        RELATION_DEPENDS_ON,
+        RELATION_DEPENDENCY_OF,
+    ),
+];
 const AI_PLUGIN: &[Field] = &[
     OWNER,
     SYSTEM,
@@ -213,6 +225,7 @@ fn fields_for(entity: &Entity) -> &'static [Field] {
         "Domain" => DOMAIN,
         "Template" => TEMPLATE,
         "AiResource" => match entity.spec_str("type") {
+            Some("skill") => AI_SKILL,
             Some("plugin") => AI_PLUGIN,
             Some("marketplace") => AI_MARKETPLACE,
             _ => AI_RESOURCE,
@@ -416,6 +429,16 @@ mod tests {
             "airesource:default/code-review-plugin",
             "partOf",
             "airesource:default/company-ai-tools"
+        )));
+        let skill = Entity::from_value(json!({
+            "apiVersion": "backstage.io/v1alpha1", "kind": "AiResource", "metadata": {"name": "s"},
+            "spec": {"type": "skill", "lifecycle": "l", "owner": "o", "dependsOn": ["base"]}
+        }))
+        .unwrap();
+        assert!(edges(&skill).contains(&edge(
+            "airesource:default/s",
+            "dependsOn",
+            "airesource:default/base"
         )));
         let t = Entity::from_value(json!({
             "apiVersion": "scaffolder.backstage.io/v1beta3", "kind": "Template",
