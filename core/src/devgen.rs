@@ -381,13 +381,21 @@ fn software_metadata(name: &str, what: &str, rng: &mut SplitMix64) -> Value {
     let mut meta = Map::new();
     meta.insert("name".into(), json!(name));
     meta.insert("title".into(), json!(title_case(name)));
-    meta.insert(
-        "description".into(),
-        json!(format!(
-            "{} {what} owned and operated in-house.",
-            title_case(name)
-        )),
-    );
+    let title = title_case(name);
+    let description = match rng.below(4) {
+        0 => format!("{title} {what} owned and operated in-house."),
+        1 => format!("The {what} behind {} {}.", rng.pick(AREAS), rng.pick(NOUNS)),
+        2 => format!(
+            "{title}: handles {} for the {} team.",
+            rng.pick(NOUNS),
+            rng.pick(AREAS)
+        ),
+        _ => format!(
+            "Legacy {what} for {}; see the runbook before changing it.",
+            rng.pick(AREAS)
+        ),
+    };
+    meta.insert("description".into(), json!(description));
     let tags = tags(rng);
     if !tags.is_empty() {
         meta.insert("tags".into(), json!(tags));
