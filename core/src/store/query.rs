@@ -1,1 +1,575 @@
 //! Turns [`super::EntityQuery`] and filters into SQL, and encodes and decodes by-query cursors.
+//!
+//! All SQL here is plain (`?` placeholders, text parameters, `LIKE ... ESCAPE`, no SQLite-only functions) so a
+//! PostgreSQL store can reuse the builders by renumbering the placeholders. Filters test membership in the
+//! `search` table (`e.uid IN (...)`) or, for `relations.<type>` keys, the `relations` table
+//! (`e.entity_ref IN (...)`). Pages are keyset-paged on `(sort value, uid)`, entities lacking the sort field last.
+
+use base64::Engine;
+use rusqlite::{params_from_iter, Connection};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::filter::{EntityPredicate, FieldMatch};
+use super::migrations::db;
+use super::{
+    EntityPage, EntityQuery, FacetCount, Facets, FullTextFilter, OrderField, PageInfo, SortOrder,
+    StoreError,
+};
+use crate::entity::Entity;
+
+/// Backstage's default page size for by-query.
+pub const DEFAULT_LIMIT: usize = 200;
+const UID_FIELD: &str = "metadata.uid";
+
+/// A WHERE fragment over `entities e` and its parameters, in placeholder order.
+#[derive(Debug, Default, Clone)]
+pub struct SqlCondition {
+    pub sql: String,
+    pub params: Vec<String>,
+}
+
+impl SqlCondition {
+    fn always() -> Self {
+        SqlCondition {
+            sql: "1 = 1".into(),
+            params: Vec::new(),
+        }
+    }
+
+    fn and(mut self, other: SqlCondition) -> Self {
+        self.sql = format!("({}) AND ({})", self.sql, other.sql);
+        self.params.extend(other.params);
+        self
+    }
+}
+
+/// The condition an entity row `e` must meet to match `predicate`.
+pub fn predicate_condition(predicate: Option<&EntityPredicate>) -> SqlCondition {
+    let mut c = SqlCondition::default();
+    match predicate {
+        Some(p) => write_predicate(p, &mut c),
+        None => c = SqlCondition::always(),
+    }
+    c
+}
+
+fn write_predicate(p: &EntityPredicate, c: &mut SqlCondition) {
+    match p {
+        EntityPredicate::All(items) | EntityPredicate::Any(items) if items.is_empty() => {
+            c.sql.push_str(if matches!(p, EntityPredicate::All(_)) {
+                "1 = 1"
+            } else {
+                "1 = 0"
+            });
+        }
+        EntityPredicate::All(items) | EntityPredicate::Any(items) => {
+            let joiner = if matches!(p, EntityPredicate::All(_)) {
+                " AND "
+            } else {
+                " OR "
+            };
+            c.sql.push('(');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    c.sql.push_str(joiner);
+                }
+                write_predicate(item, c);
+            }
+            c.sql.push(')');
+        }
+        EntityPredicate::Not(inner) => {
+            c.sql.push_str("NOT (");
+            write_predicate(inner, c);
+            c.sql.push(')');
+        }
+        EntityPredicate::Field { key, matcher } => write_field(key, matcher, c),
+    }
+}
+
+fn write_field(key: &str, matcher: &FieldMatch, c: &mut SqlCondition) {
+    let key = key.to_lowercase();
+    // Relations live in their own table: `relations.ownedby = group:default/x` means a row whose source is the
+    // entity, whose lowercased type is `ownedby` and whose target is the value.
+    let (column, subquery_head, key_param) = match key.strip_prefix("relations.") {
+        Some(rel_type) => (
+            "e.entity_ref",
+            "SELECT r.source_ref FROM relations r WHERE r.type_key = ?",
+            rel_type.to_string(),
+        ),
+        None => (
+            "e.uid",
+            "SELECT s.entity_uid FROM search s WHERE s.key = ?",
+            key.clone(),
+        ),
+    };
+    let value_column = if key.starts_with("relations.") {
+        "r.target_ref"
+    } else {
+        "s.value"
+    };
+    c.params.push(key_param);
+    match matcher {
+        FieldMatch::Exists(exists) => {
+            let not = if *exists { "" } else { "NOT " };
+            c.sql
+                .push_str(&format!("{column} {not}IN ({subquery_head})"));
+        }
+        FieldMatch::In(values) if values.is_empty() => {
+            c.params.pop();
+            c.sql.push_str("1 = 0");
+        }
+        FieldMatch::In(values) => {
+            let marks = vec!["?"; values.len()].join(", ");
+            c.sql.push_str(&format!(
+                "{column} IN ({subquery_head} AND {value_column} IN ({marks}))"
+            ));
+            c.params.extend(values.iter().map(|v| v.to_lowercase()));
+        }
+        FieldMatch::Contains(value) => {
+            c.sql.push_str(&format!(
+                "{column} IN ({subquery_head} AND {value_column} = ?)"
+            ));
+            c.params.push(value.to_lowercase());
+        }
+        FieldMatch::HasPrefix(prefix) => {
+            c.sql.push_str(&format!(
+                "{column} IN ({subquery_head} AND {value_column} LIKE ? ESCAPE '\\')"
+            ));
+            c.params
+                .push(format!("{}%", escape_like(&prefix.to_lowercase())));
+        }
+    }
+}
+
+/// Escapes `LIKE` wildcards so user text matches literally (with `ESCAPE '\'`).
+pub fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+fn full_text_condition(ft: &FullTextFilter) -> SqlCondition {
+    let marks = vec!["?"; ft.fields.len().max(1)].join(", ");
+    let mut params: Vec<String> = ft.fields.iter().map(|f| f.to_lowercase()).collect();
+    if params.is_empty() {
+        params.push(UID_FIELD.into());
+    }
+    params.push(format!("%{}%", escape_like(&ft.term.trim().to_lowercase())));
+    SqlCondition {
+        sql: format!(
+            "e.uid IN (SELECT s.entity_uid FROM search s WHERE s.key IN ({marks}) AND s.value LIKE ? ESCAPE '\\')"
+        ),
+        params,
+    }
+}
+
+/// The by-query state a cursor carries (Backstage's cursor fields; the filter in predicate form).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Cursor {
+    order_fields: Vec<OrderField>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    filter: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    full_text_filter: Option<FullTextFilter>,
+    /// `[sort value, uid]` of the row this page continues from; empty on an initial request.
+    order_field_values: Vec<Option<String>>,
+    is_previous: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    first_sort_field_values: Option<Vec<Option<String>>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    total_items: Option<u64>,
+}
+
+fn encode_cursor(c: &Cursor) -> String {
+    // A Cursor always serialises (plain strings, numbers and JSON values).
+    let json = serde_json::to_string(c).unwrap_or_default();
+    base64::engine::general_purpose::STANDARD.encode(json)
+}
+
+fn decode_cursor(text: &str) -> Result<Cursor, StoreError> {
+    let malformed = |e: String| StoreError::Input(format!("Malformed cursor: {e}"));
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .map_err(|e| malformed(e.to_string()))?;
+    let cursor: Cursor = serde_json::from_slice(&bytes).map_err(|e| malformed(e.to_string()))?;
+    if cursor.order_fields.is_empty() || !matches!(cursor.order_field_values.len(), 0 | 2) {
+        return Err(malformed("unexpected cursor shape".into()));
+    }
+    Ok(cursor)
+}
+
+/// Normalises a `fields` projection: splits on commas, trims, rejects bracket paths as Backstage does.
+pub fn parse_fields(fields: &[String]) -> Result<Vec<String>, StoreError> {
+    let out: Vec<String> = fields
+        .iter()
+        .flat_map(|f| f.split(','))
+        .map(str::trim)
+        .filter(|f| !f.is_empty())
+        .map(str::to_string)
+        .collect();
+    if out.iter().any(|f| f.contains('[')) {
+        return Err(StoreError::Input(
+            "invalid fields, array type fields are not supported".into(),
+        ));
+    }
+    Ok(out)
+}
+
+/// Keeps only the listed dotted paths of an entity; empty `fields` keeps everything.
+pub fn project(entity: Entity, fields: &[String]) -> Entity {
+    if fields.is_empty() {
+        return entity;
+    }
+    let mut out = Map::new();
+    for field in fields {
+        if let Some(value) = entity.get_path(field) {
+            set_path(&mut out, &path_segments(field), value.clone());
+        }
+    }
+    Entity(out)
+}
+
+/// Path segments with [`Entity::get_path`]'s rule: an annotation or label key is one segment.
+fn path_segments(path: &str) -> Vec<&str> {
+    for prefix in ["metadata.annotations.", "metadata.labels."] {
+        if let Some(key) = path.strip_prefix(prefix) {
+            let container = &prefix["metadata.".len()..prefix.len() - 1];
+            return vec!["metadata", container, key];
+        }
+    }
+    path.split('.').collect()
+}
+
+fn set_path(map: &mut Map<String, Value>, segments: &[&str], value: Value) {
+    match segments {
+        [] => {}
+        [last] => {
+            map.insert((*last).to_string(), value);
+        }
+        [first, rest @ ..] => {
+            let slot = map
+                .entry((*first).to_string())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if !slot.is_object() {
+                *slot = Value::Object(Map::new());
+            }
+            if let Value::Object(inner) = slot {
+                set_path(inner, rest, value);
+            }
+        }
+    }
+}
+
+/// Loads one stitched entity by uid (the store's read path).
+pub type EntityLoader<'a> = &'a dyn Fn(&Connection, &str) -> Result<Option<Entity>, StoreError>;
+
+/// Runs a by-query request: filter, order, full text, keyset or offset paging, count, projection.
+pub fn query_entities(
+    conn: &Connection,
+    query: &EntityQuery,
+    load: EntityLoader<'_>,
+) -> Result<EntityPage, StoreError> {
+    let fields = parse_fields(&query.fields)?;
+    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
+
+    let (cursor, filter, offset) = match &query.cursor {
+        Some(text) => {
+            let cursor = decode_cursor(text)?;
+            let filter = match &cursor.filter {
+                Some(v) => Some(
+                    EntityPredicate::from_json(v)
+                        .map_err(|e| StoreError::Input(format!("Malformed cursor: {e}")))?,
+                ),
+                None => None,
+            };
+            (cursor, filter, 0)
+        }
+        None => {
+            let order = query.order_fields.first().cloned().unwrap_or(OrderField {
+                field: UID_FIELD.into(),
+                order: SortOrder::Asc,
+            });
+            let full_text = query
+                .full_text
+                .as_ref()
+                .filter(|ft| !ft.term.trim().is_empty())
+                .map(|ft| FullTextFilter {
+                    term: ft.term.clone(),
+                    fields: if ft.fields.is_empty() {
+                        vec![order.field.clone()]
+                    } else {
+                        ft.fields.clone()
+                    },
+                });
+            let cursor = Cursor {
+                order_fields: vec![order],
+                filter: query.filter.as_ref().map(EntityPredicate::to_json),
+                full_text_filter: full_text,
+                order_field_values: Vec::new(),
+                is_previous: false,
+                first_sort_field_values: None,
+                total_items: None,
+            };
+            (cursor, query.filter.clone(), query.offset.unwrap_or(0))
+        }
+    };
+
+    let mut condition = predicate_condition(filter.as_ref());
+    if let Some(ft) = &cursor.full_text_filter {
+        condition = condition.and(full_text_condition(ft));
+    }
+
+    let total_items = match cursor.total_items {
+        Some(n) => n,
+        None if query.skip_total_items => 0,
+        None => count(conn, &condition)?,
+    };
+
+    let order = &cursor.order_fields[0];
+    let backwards = cursor.is_previous;
+    let mut rows = if limit == 0 {
+        Vec::new()
+    } else {
+        fetch_rows(
+            conn,
+            &condition,
+            order,
+            &cursor.order_field_values,
+            backwards,
+            if backwards { limit } else { limit + 1 },
+            offset,
+        )?
+    };
+    if backwards {
+        rows.reverse();
+    }
+    let has_more = limit > 0 && (backwards || rows.len() > limit);
+    rows.truncate(limit);
+
+    let initial = cursor.first_sort_field_values.is_none();
+    let first_values = rows.first().map(row_values);
+    let first_sort_field_values = cursor
+        .first_sort_field_values
+        .clone()
+        .or_else(|| first_values.clone());
+    let next_cursor = match rows.last() {
+        Some(last) if has_more => Some(encode_cursor(&Cursor {
+            order_field_values: row_values(last),
+            first_sort_field_values: first_sort_field_values.clone(),
+            is_previous: false,
+            total_items: Some(total_items),
+            ..cursor.clone()
+        })),
+        _ => None,
+    };
+    let prev_cursor = match &first_values {
+        Some(first) if !initial && Some(first) != cursor.first_sort_field_values.as_ref() => {
+            Some(encode_cursor(&Cursor {
+                order_field_values: first.clone(),
+                first_sort_field_values: cursor.first_sort_field_values.clone(),
+                is_previous: true,
+                total_items: Some(total_items),
+                ..cursor.clone()
+            }))
+        }
+        _ => None,
+    };
+
+    let mut items = Vec::with_capacity(rows.len());
+    for (uid, _) in &rows {
+        if let Some(entity) = load(conn, uid)? {
+            items.push(project(entity, &fields));
+        }
+    }
+    Ok(EntityPage {
+        items,
+        total_items,
+        page_info: PageInfo {
+            next_cursor,
+            prev_cursor,
+        },
+    })
+}
+
+type Row = (String, Option<String>);
+
+fn row_values((uid, sort): &Row) -> Vec<Option<String>> {
+    vec![sort.clone(), Some(uid.clone())]
+}
+
+fn count(conn: &Connection, condition: &SqlCondition) -> Result<u64, StoreError> {
+    let sql = format!("SELECT COUNT(*) FROM entities e WHERE {}", condition.sql);
+    let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
+    let n: i64 = stmt
+        .query_row(params_from_iter(condition.params.iter()), |r| r.get(0))
+        .map_err(db)?;
+    Ok(n.max(0) as u64)
+}
+
+fn fetch_rows(
+    conn: &Connection,
+    condition: &SqlCondition,
+    order: &OrderField,
+    after: &[Option<String>],
+    backwards: bool,
+    limit: usize,
+    offset: usize,
+) -> Result<Vec<Row>, StoreError> {
+    let field = order.field.to_lowercase();
+    let asc = (order.order == SortOrder::Asc) != backwards;
+    let (op, dir) = if asc { (">", "ASC") } else { ("<", "DESC") };
+    let mut params = condition.params.clone();
+    let sql = if field == UID_FIELD {
+        // The uid is the primary key: page straight off its index, no sort.
+        let mut sql = format!(
+            "SELECT e.uid, e.uid FROM entities e WHERE ({})",
+            condition.sql
+        );
+        if let [_, Some(uid)] = after {
+            sql.push_str(&format!(" AND e.uid {op} ?"));
+            params.push(uid.clone());
+        }
+        sql.push_str(&format!(
+            " ORDER BY e.uid {dir} LIMIT {limit} OFFSET {offset}"
+        ));
+        sql
+    } else {
+        // Entities lacking the field sort last in either direction, as with NULLS LAST.
+        let nulls_dir = if backwards { "DESC" } else { "ASC" };
+        let nulls_op = if backwards { "<" } else { ">" };
+        let mut sql = format!(
+            "SELECT uid, sv FROM (SELECT e.uid AS uid, \
+             (SELECT MIN(s.value) FROM search s WHERE s.entity_uid = e.uid AND s.key = ?) AS sv \
+             FROM entities e WHERE ({})) t",
+            condition.sql
+        );
+        params.insert(0, field);
+        if let [sort, Some(uid)] = after {
+            let n0 = i32::from(sort.is_none());
+            sql.push_str(&format!(
+                " WHERE ((CASE WHEN sv IS NULL THEN 1 ELSE 0 END) {nulls_op} {n0} \
+                 OR ((CASE WHEN sv IS NULL THEN 1 ELSE 0 END) = {n0} \
+                 AND (COALESCE(sv, '') {op} ? OR (COALESCE(sv, '') = ? AND uid {op} ?))))"
+            ));
+            let v0 = sort.clone().unwrap_or_default();
+            params.push(v0.clone());
+            params.push(v0);
+            params.push(uid.clone());
+        }
+        sql.push_str(&format!(
+            " ORDER BY (CASE WHEN sv IS NULL THEN 1 ELSE 0 END) {nulls_dir}, COALESCE(sv, '') {dir}, uid {dir} \
+             LIMIT {limit} OFFSET {offset}"
+        ));
+        sql
+    };
+    let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
+    let rows = stmt
+        .query_map(params_from_iter(params.iter()), |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+        })
+        .map_err(db)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(db)?;
+    Ok(rows)
+}
+
+/// Value counts per facet among entities matching `filter`, most frequent first, then by value.
+pub fn facets(
+    conn: &Connection,
+    facets: &[String],
+    filter: Option<&EntityPredicate>,
+) -> Result<Facets, StoreError> {
+    let condition = predicate_condition(filter);
+    let mut out = Facets::new();
+    for facet in facets {
+        let key = facet.to_lowercase();
+        let (sql, key_param) = match key.strip_prefix("relations.") {
+            Some(rel_type) => (
+                format!(
+                    "SELECT r.target_ref, COUNT(DISTINCT r.source_ref) FROM relations r \
+                     WHERE r.type_key = ? AND r.source_ref IN (SELECT e.entity_ref FROM entities e WHERE {}) \
+                     GROUP BY r.target_ref ORDER BY 2 DESC, 1 ASC",
+                    condition.sql
+                ),
+                rel_type.to_string(),
+            ),
+            None => (
+                format!(
+                    "SELECT s.original_value, COUNT(DISTINCT s.entity_uid) FROM search s \
+                     WHERE s.key = ? AND s.original_value IS NOT NULL \
+                     AND s.entity_uid IN (SELECT e.uid FROM entities e WHERE {}) \
+                     GROUP BY s.original_value ORDER BY 2 DESC, 1 ASC",
+                    condition.sql
+                ),
+                key.clone(),
+            ),
+        };
+        let mut params = vec![key_param];
+        params.extend(condition.params.iter().cloned());
+        let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
+        let counts = stmt
+            .query_map(params_from_iter(params.iter()), |r| {
+                Ok(FacetCount {
+                    value: r.get(0)?,
+                    count: r.get::<_, i64>(1)?.max(0) as u64,
+                })
+            })
+            .map_err(db)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db)?;
+        out.insert(facet.clone(), counts);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn like_escapes_wildcards() {
+        assert_eq!(escape_like("a%b_c\\"), "a\\%b\\_c\\\\");
+    }
+
+    #[test]
+    fn projection_keeps_listed_paths() {
+        let e = Entity::from_value(json!({
+            "kind": "Component",
+            "metadata": {"name": "a", "annotations": {"backstage.io/orphan": "true", "x": "y"}},
+            "spec": {"type": "service"}
+        }))
+        .unwrap();
+        let fields = parse_fields(&[
+            "kind, metadata.annotations.backstage.io/orphan".into(),
+            "spec.type,spec.nope".into(),
+        ])
+        .unwrap();
+        assert_eq!(
+            project(e, &fields).into_value(),
+            json!({"kind": "Component", "metadata": {"annotations": {"backstage.io/orphan": "true"}},
+                   "spec": {"type": "service"}})
+        );
+        assert!(matches!(
+            parse_fields(&["spec.x[0]".into()]),
+            Err(StoreError::Input(_))
+        ));
+    }
+
+    #[test]
+    fn malformed_cursors_are_input_errors() {
+        for bad in ["%%%", "bm90IGpzb24=", "e30="] {
+            match decode_cursor(bad) {
+                Err(StoreError::Input(m)) => assert!(m.starts_with("Malformed cursor: "), "{m}"),
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
+    }
+}

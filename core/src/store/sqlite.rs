@@ -1,86 +1,745 @@
 //! [`SqliteStore`]: the [`Store`] on rusqlite, WAL mode, migrations at open.
+//!
+//! One writer connection behind a mutex and, for a file database, a few read connections (WAL lets readers
+//! proceed while a refresh writes). Every call runs on tokio's blocking pool so a long refresh transaction never
+//! stalls the async runtime. An in-memory database has a single connection for everything.
 
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use serde_json::{Map, Value};
 
+use super::migrations::{self, db};
+use super::query;
+use super::search_rows::{build_search_rows, orphan_key, SearchRow};
 use super::*;
+use crate::entity::ANNOTATION_ORPHAN;
 
-pub struct SqliteStore {}
+/// Read connections opened beside the writer for a file database.
+const READERS: usize = 2;
+const STATEMENT_CACHE: usize = 128;
+
+// The fixed statements of the store; the dynamic ones (filters, paging, facets) are built in `query`.
+const SELECT_ORIGIN_STATE: &str =
+    "SELECT entity_ref, uid, hash, errors, location_key, orphan FROM entities WHERE origin = ?1";
+const SELECT_CLAIM: &str = "SELECT location_key, origin FROM entities WHERE entity_ref = ?1";
+const INSERT_ENTITY: &str =
+    "INSERT INTO entities (uid, entity_ref, kind, namespace, name, body, hash, \
+     etag, location_key, origin, parent_ref, errors, search_error, orphan) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 0)";
+const UPDATE_ENTITY: &str = "UPDATE entities SET kind = ?2, namespace = ?3, name = ?4, body = ?5, \
+     hash = ?6, etag = ?7, location_key = ?8, origin = ?9, parent_ref = ?10, errors = ?11, \
+     search_error = ?12, orphan = 0 WHERE uid = ?1";
+const UPDATE_ERRORS: &str = "UPDATE entities SET errors = ?2, etag = ?3 WHERE uid = ?1";
+const MARK_ORPHAN: &str = "UPDATE entities SET orphan = 1, etag = ?2 WHERE uid = ?1";
+const DELETE_SEARCH: &str = "DELETE FROM search WHERE entity_uid = ?1";
+const DELETE_RELATIONS: &str = "DELETE FROM relations WHERE origin_uid = ?1";
+const DELETE_ENTITY: &str = "DELETE FROM entities WHERE uid = ?1";
+const INSERT_SEARCH: &str =
+    "INSERT INTO search (entity_uid, key, value, original_value) VALUES (?1, ?2, ?3, ?4)";
+const INSERT_RELATION: &str =
+    "INSERT INTO relations (origin_uid, source_ref, type, type_key, target_ref) \
+     VALUES (?1, ?2, ?3, ?4, ?5)";
+const SELECT_ENTITY_COLUMNS: &str =
+    "SELECT uid, entity_ref, body, etag, errors, search_error, orphan FROM entities";
+const SELECT_RELATIONS_OF: &str = "SELECT DISTINCT type, target_ref FROM relations \
+     WHERE source_ref = ?1 ORDER BY type, target_ref";
+const SELECT_PROVENANCE: &str =
+    "SELECT entity_ref, location_key, origin, parent_ref FROM entities WHERE entity_ref = ?1";
+const SELECT_ORIGINS: &str = "SELECT DISTINCT origin FROM entities ORDER BY origin";
+const COUNT_ENTITIES: &str = "SELECT COUNT(*) FROM entities";
+const SELECT_LOCATIONS: &str = "SELECT id, type, target FROM locations ORDER BY type, target, id";
+const SELECT_LOCATION: &str = "SELECT id, type, target FROM locations WHERE id = ?1";
+const SELECT_LOCATION_BY_KEY: &str = "SELECT id FROM locations WHERE type = ?1 AND target = ?2";
+const INSERT_LOCATION: &str = "INSERT INTO locations (id, type, target) VALUES (?1, ?2, ?3)";
+const DELETE_LOCATION: &str = "DELETE FROM locations WHERE id = ?1";
+
+type Shared = Arc<Mutex<Connection>>;
+
+/// The SQLite catalog store. Cheap to share behind an `Arc`.
+pub struct SqliteStore {
+    writer: Shared,
+    readers: Vec<Shared>,
+    next_reader: AtomicUsize,
+}
 
 impl SqliteStore {
     /// Opens (creating if needed) a database file, applying migrations; refuses a newer schema.
+    /// `:memory:` opens a private in-memory database.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let _ = path;
-        todo!("helper C")
+        if path.as_os_str() == ":memory:" {
+            return Self::open_in_memory();
+        }
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| {
+                StoreError::Database(format!("cannot create {}: {e}", parent.display()))
+            })?;
+        }
+        let shown = path.display().to_string();
+        let open =
+            || Connection::open(path).map_err(|e| StoreError::Database(format!("{shown}: {e}")));
+        let mut writer = open()?;
+        configure(&writer, false)?;
+        writer
+            .pragma_update(None, "journal_mode", "WAL")
+            .map_err(db)?;
+        migrations::migrate(&mut writer, &shown)?;
+        let mut readers = Vec::with_capacity(READERS);
+        for _ in 0..READERS {
+            let reader = open()?;
+            configure(&reader, true)?;
+            readers.push(Arc::new(Mutex::new(reader)));
+        }
+        Ok(SqliteStore {
+            writer: Arc::new(Mutex::new(writer)),
+            readers,
+            next_reader: AtomicUsize::new(0),
+        })
     }
 
     pub fn open_in_memory() -> Result<Self, StoreError> {
-        todo!("helper C")
+        let mut conn = Connection::open_in_memory().map_err(db)?;
+        configure(&conn, false)?;
+        migrations::migrate(&mut conn, ":memory:")?;
+        Ok(SqliteStore {
+            writer: Arc::new(Mutex::new(conn)),
+            readers: Vec::new(),
+            next_reader: AtomicUsize::new(0),
+        })
     }
+
+    fn reader(&self) -> Shared {
+        if self.readers.is_empty() {
+            return self.writer.clone();
+        }
+        // Prefer an idle reader; otherwise queue on the next one in turn.
+        for r in &self.readers {
+            if let Ok(guard) = r.try_lock() {
+                drop(guard);
+                return r.clone();
+            }
+        }
+        let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len();
+        self.readers[i].clone()
+    }
+
+    async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        run(self.reader(), f).await
+    }
+
+    async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        run(self.writer.clone(), f).await
+    }
+
+    /// Rows changed through the writer since open (tests use it to prove a refresh wrote nothing).
+    pub async fn total_changes(&self) -> Result<u64, StoreError> {
+        self.write(|c| Ok(c.total_changes())).await
+    }
+}
+
+async fn run<T, F>(conn: Shared, f: F) -> Result<T, StoreError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+{
+    tokio::task::spawn_blocking(move || {
+        let mut guard = conn
+            .lock()
+            .map_err(|_| StoreError::Database("the store's connection lock is poisoned".into()))?;
+        f(&mut guard)
+    })
+    .await
+    .map_err(|e| StoreError::Database(format!("store task failed: {e}")))?
+}
+
+fn configure(conn: &Connection, read_only: bool) -> Result<(), StoreError> {
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .map_err(db)?;
+    conn.pragma_update(None, "synchronous", "NORMAL")
+        .map_err(db)?;
+    conn.pragma_update(None, "foreign_keys", "ON").map_err(db)?;
+    if read_only {
+        conn.pragma_update(None, "query_only", "ON").map_err(db)?;
+    }
+    Ok(())
+}
+
+fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+fn new_etag() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+fn errors_json(errors: &[ProcessingError]) -> String {
+    serde_json::to_string(errors).unwrap_or_else(|_| "[]".into())
+}
+
+/// What the store knows about an entity of the origin being applied.
+struct StoredState {
+    uid: String,
+    hash: String,
+    errors: String,
+    location_key: String,
+    orphan: bool,
+}
+
+fn apply(
+    conn: &mut Connection,
+    ingest: LocationIngest,
+    orphans: OrphanStrategy,
+) -> Result<WriteStats, StoreError> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(db)?;
+    let mut stats = WriteStats::default();
+    let mut stored: HashMap<String, StoredState> = HashMap::new();
+    {
+        let mut stmt = tx.prepare_cached(SELECT_ORIGIN_STATE).map_err(db)?;
+        let rows = stmt
+            .query_map(params![ingest.origin], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    StoredState {
+                        uid: r.get(1)?,
+                        hash: r.get(2)?,
+                        errors: r.get(3)?,
+                        location_key: r.get(4)?,
+                        orphan: r.get::<_, i64>(5)? != 0,
+                    },
+                ))
+            })
+            .map_err(db)?;
+        for row in rows {
+            let (entity_ref, state) = row.map_err(db)?;
+            stored.insert(entity_ref, state);
+        }
+    }
+
+    let mut emitted: HashMap<String, String> = HashMap::new();
+    for pe in &ingest.entities {
+        let entity_ref = pe.entity_ref.to_lowercase();
+        if let Some(first_key) = emitted.get(&entity_ref) {
+            stats
+                .conflicts
+                .push(conflict_message(&entity_ref, first_key, &pe.location_key));
+            continue;
+        }
+        emitted.insert(entity_ref.clone(), pe.location_key.clone());
+        let errors = errors_json(&pe.errors);
+        match stored.get(&entity_ref) {
+            Some(s) if s.hash == pe.hash && s.errors == errors && !s.orphan => stats.unchanged += 1,
+            Some(s) => {
+                write_entity(&tx, Some(&s.uid), &entity_ref, pe, &ingest.origin, &errors)?;
+                stats.updated += 1;
+            }
+            None => {
+                let claim = tx
+                    .prepare_cached(SELECT_CLAIM)
+                    .map_err(db)?
+                    .query_row(params![entity_ref], |r| {
+                        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                    })
+                    .optional()
+                    .map_err(db)?;
+                match claim {
+                    Some((other_key, _other_origin)) => stats.conflicts.push(conflict_message(
+                        &entity_ref,
+                        &other_key,
+                        &pe.location_key,
+                    )),
+                    None => {
+                        write_entity(&tx, None, &entity_ref, pe, &ingest.origin, &errors)?;
+                        stats.inserted += 1;
+                    }
+                }
+            }
+        }
+    }
+
+    let failed_keys: HashSet<&str> = ingest
+        .failed_location_keys
+        .iter()
+        .map(String::as_str)
+        .collect();
+    let failed_entities: HashMap<String, &FailedEntity> = ingest
+        .failed_entities
+        .iter()
+        .map(|f| (f.entity_ref.to_lowercase(), f))
+        .collect();
+    let mut gone: Vec<(&String, &StoredState)> = stored
+        .iter()
+        .filter(|(r, _)| !emitted.contains_key(*r))
+        .collect();
+    // A stable order keeps the transaction's effects deterministic.
+    gone.sort_by(|a, b| a.0.cmp(b.0));
+    for (entity_ref, s) in gone {
+        if failed_keys.contains(s.location_key.as_str()) {
+            continue;
+        }
+        if let Some(failed) = failed_entities.get(entity_ref) {
+            let errors = errors_json(&failed.errors);
+            if errors != s.errors {
+                tx.prepare_cached(UPDATE_ERRORS)
+                    .map_err(db)?
+                    .execute(params![s.uid, errors, new_etag()])
+                    .map_err(db)?;
+                stats.updated += 1;
+            }
+            continue;
+        }
+        match orphans {
+            OrphanStrategy::Keep if s.orphan => {}
+            OrphanStrategy::Keep => {
+                tx.prepare_cached(MARK_ORPHAN)
+                    .map_err(db)?
+                    .execute(params![s.uid, new_etag()])
+                    .map_err(db)?;
+                tx.prepare_cached(INSERT_SEARCH)
+                    .map_err(db)?
+                    .execute(params![s.uid, orphan_key(), "true", "true"])
+                    .map_err(db)?;
+                stats.orphaned += 1;
+            }
+            OrphanStrategy::Delete => {
+                delete_entity(&tx, &s.uid)?;
+                stats.deleted += 1;
+            }
+        }
+    }
+    tx.commit().map_err(db)?;
+    Ok(stats)
+}
+
+fn conflict_message(entity_ref: &str, existing_key: &str, new_key: &str) -> String {
+    format!(
+        "Detected conflicting entityRef {entity_ref} already referenced by {existing_key} and now also {new_key}"
+    )
+}
+
+/// The body as stored: the processed entity without what the store stitches in.
+fn body_of(entity: &Entity) -> Entity {
+    let mut body = entity.clone();
+    body.0.remove("relations");
+    body.0.remove("status");
+    if let Some(Value::Object(meta)) = body.0.get_mut("metadata") {
+        meta.remove("uid");
+        meta.remove("etag");
+    }
+    body
+}
+
+fn write_entity(
+    tx: &rusqlite::Transaction<'_>,
+    existing_uid: Option<&str>,
+    entity_ref: &str,
+    pe: &ProcessedEntity,
+    origin: &str,
+    errors: &str,
+) -> Result<(), StoreError> {
+    let body = body_of(&pe.entity);
+    let uid = existing_uid.map_or_else(new_id, str::to_string);
+    let (rows, search_error) = match build_search_rows(&body, &uid, false) {
+        Ok(rows) => (rows, None),
+        Err(message) => {
+            // Index what identifies the entity so it stays findable, and show why the rest is missing.
+            let mut minimal = Map::new();
+            minimal.insert("kind".into(), Value::String(body.kind().to_string()));
+            minimal.insert(
+                "metadata".into(),
+                serde_json::json!({"name": body.name(), "namespace": body.namespace()}),
+            );
+            let rows = build_search_rows(&Entity(minimal), &uid, false).unwrap_or_default();
+            let err = ProcessingError::new("InputError", message);
+            (rows, Some(errors_json(std::slice::from_ref(&err))))
+        }
+    };
+    let body_text = serde_json::to_string(&body)
+        .map_err(|e| StoreError::Database(format!("cannot serialise {entity_ref}: {e}")))?;
+    let kind = body.kind().to_lowercase();
+    let namespace = body.namespace().to_lowercase();
+    let name = body.name().to_lowercase();
+    match existing_uid {
+        Some(uid) => {
+            tx.prepare_cached(DELETE_SEARCH)
+                .map_err(db)?
+                .execute(params![uid])
+                .map_err(db)?;
+            tx.prepare_cached(DELETE_RELATIONS)
+                .map_err(db)?
+                .execute(params![uid])
+                .map_err(db)?;
+            tx.prepare_cached(UPDATE_ENTITY)
+                .map_err(db)?
+                .execute(params![
+                    uid,
+                    kind,
+                    namespace,
+                    name,
+                    body_text,
+                    pe.hash,
+                    new_etag(),
+                    pe.location_key,
+                    origin,
+                    pe.parent_ref,
+                    errors,
+                    search_error
+                ])
+                .map_err(db)?;
+        }
+        None => {
+            tx.prepare_cached(INSERT_ENTITY)
+                .map_err(db)?
+                .execute(params![
+                    uid,
+                    entity_ref,
+                    kind,
+                    namespace,
+                    name,
+                    body_text,
+                    pe.hash,
+                    new_etag(),
+                    pe.location_key,
+                    origin,
+                    pe.parent_ref,
+                    errors,
+                    search_error
+                ])
+                .map_err(db)?;
+        }
+    }
+    insert_search_rows(tx, &uid, &rows)?;
+    let mut stmt = tx.prepare_cached(INSERT_RELATION).map_err(db)?;
+    for rel in &pe.relations {
+        stmt.execute(params![
+            uid,
+            rel.source.to_lowercase(),
+            rel.relation_type,
+            rel.relation_type.to_lowercase(),
+            rel.target.to_lowercase()
+        ])
+        .map_err(db)?;
+    }
+    Ok(())
+}
+
+fn insert_search_rows(conn: &Connection, uid: &str, rows: &[SearchRow]) -> Result<(), StoreError> {
+    let mut stmt = conn.prepare_cached(INSERT_SEARCH).map_err(db)?;
+    for row in rows {
+        stmt.execute(params![uid, row.key, row.value, row.original_value])
+            .map_err(db)?;
+    }
+    Ok(())
+}
+
+fn delete_entity(conn: &Connection, uid: &str) -> Result<bool, StoreError> {
+    conn.prepare_cached(DELETE_SEARCH)
+        .map_err(db)?
+        .execute(params![uid])
+        .map_err(db)?;
+    conn.prepare_cached(DELETE_RELATIONS)
+        .map_err(db)?
+        .execute(params![uid])
+        .map_err(db)?;
+    let n = conn
+        .prepare_cached(DELETE_ENTITY)
+        .map_err(db)?
+        .execute(params![uid])
+        .map_err(db)?;
+    Ok(n > 0)
+}
+
+/// A stored entity row before stitching.
+struct StoredEntity {
+    uid: String,
+    entity_ref: String,
+    body: String,
+    etag: String,
+    errors: String,
+    search_error: Option<String>,
+    orphan: bool,
+}
+
+fn load_where(conn: &Connection, column: &str, value: &str) -> Result<Option<Entity>, StoreError> {
+    let sql = format!("{SELECT_ENTITY_COLUMNS} WHERE {column} = ?1");
+    let row = conn
+        .prepare_cached(&sql)
+        .map_err(db)?
+        .query_row(params![value], |r| {
+            Ok(StoredEntity {
+                uid: r.get(0)?,
+                entity_ref: r.get(1)?,
+                body: r.get(2)?,
+                etag: r.get(3)?,
+                errors: r.get(4)?,
+                search_error: r.get(5)?,
+                orphan: r.get::<_, i64>(6)? != 0,
+            })
+        })
+        .optional()
+        .map_err(db)?;
+    row.map(|row| stitch(conn, row)).transpose()
+}
+
+pub(crate) fn load_by_uid(conn: &Connection, uid: &str) -> Result<Option<Entity>, StoreError> {
+    load_where(conn, "uid", uid)
+}
+
+fn load_by_ref(conn: &Connection, entity_ref: &str) -> Result<Option<Entity>, StoreError> {
+    load_where(conn, "entity_ref", entity_ref)
+}
+
+/// The final entity: body + uid/etag + relations (always, possibly empty) + status (only with errors) +
+/// the orphan annotation, as Backstage's stitcher outputs it.
+fn stitch(conn: &Connection, row: StoredEntity) -> Result<Entity, StoreError> {
+    let corrupt = |what: &str, e: serde_json::Error| {
+        StoreError::Database(format!(
+            "stored {what} of {} is corrupt: {e}",
+            row.entity_ref
+        ))
+    };
+    let body: Value = serde_json::from_str(&row.body).map_err(|e| corrupt("body", e))?;
+    let mut entity = Entity::from_value(body).ok_or_else(|| {
+        StoreError::Database(format!(
+            "stored body of {} is not an object",
+            row.entity_ref
+        ))
+    })?;
+    {
+        let meta = entity.metadata_mut();
+        meta.insert("uid".into(), Value::String(row.uid.clone()));
+        meta.insert("etag".into(), Value::String(row.etag.clone()));
+    }
+    if row.orphan {
+        entity.set_annotation(ANNOTATION_ORPHAN, "true");
+    }
+    let mut stmt = conn.prepare_cached(SELECT_RELATIONS_OF).map_err(db)?;
+    let relations = stmt
+        .query_map(params![row.entity_ref], |r| {
+            Ok(serde_json::json!({"type": r.get::<_, String>(0)?, "targetRef": r.get::<_, String>(1)?}))
+        })
+        .map_err(db)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(db)?;
+    entity.0.insert("relations".into(), Value::Array(relations));
+    let mut errors: Vec<ProcessingError> =
+        serde_json::from_str(&row.errors).map_err(|e| corrupt("errors", e))?;
+    if let Some(extra) = &row.search_error {
+        let extra: Vec<ProcessingError> =
+            serde_json::from_str(extra).map_err(|e| corrupt("errors", e))?;
+        errors.extend(extra);
+    }
+    if !errors.is_empty() {
+        let items: Vec<Value> = errors.iter().map(ProcessingError::to_status_item).collect();
+        entity
+            .0
+            .insert("status".into(), serde_json::json!({"items": items}));
+    }
+    Ok(entity)
+}
+
+fn location_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<LocationRecord> {
+    Ok(LocationRecord {
+        id: r.get(0)?,
+        location_type: r.get(1)?,
+        target: r.get(2)?,
+    })
 }
 
 #[async_trait]
 impl Store for SqliteStore {
     async fn apply_location(
         &self,
-        _ingest: LocationIngest,
-        _orphans: OrphanStrategy,
+        ingest: LocationIngest,
+        orphans: OrphanStrategy,
     ) -> Result<WriteStats, StoreError> {
-        todo!("helper C")
+        self.write(move |c| apply(c, ingest, orphans)).await
     }
+
     async fn origins(&self) -> Result<Vec<String>, StoreError> {
-        todo!("helper C")
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(SELECT_ORIGINS).map_err(db)?;
+            let rows = stmt
+                .query_map([], |r| r.get::<_, String>(0))
+                .map_err(db)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(db)?;
+            Ok(rows)
+        })
+        .await
     }
-    async fn query_entities(&self, _query: &EntityQuery) -> Result<EntityPage, StoreError> {
-        todo!("helper C")
+
+    async fn query_entities(&self, query: &EntityQuery) -> Result<EntityPage, StoreError> {
+        let query = query.clone();
+        self.read(move |c| query::query_entities(c, &query, &load_by_uid))
+            .await
     }
-    async fn entity_by_ref(&self, _entity_ref: &EntityRef) -> Result<Option<Entity>, StoreError> {
-        todo!("helper C")
+
+    async fn entity_by_ref(&self, entity_ref: &EntityRef) -> Result<Option<Entity>, StoreError> {
+        let key = entity_ref.canonical();
+        self.read(move |c| load_by_ref(c, &key)).await
     }
-    async fn entity_by_uid(&self, _uid: &str) -> Result<Option<Entity>, StoreError> {
-        todo!("helper C")
+
+    async fn entity_by_uid(&self, uid: &str) -> Result<Option<Entity>, StoreError> {
+        let uid = uid.to_string();
+        self.read(move |c| load_by_uid(c, &uid)).await
     }
+
     async fn entities_by_refs(
         &self,
-        _refs: &[EntityRef],
-        _fields: &[String],
+        refs: &[EntityRef],
+        fields: &[String],
     ) -> Result<Vec<Option<Entity>>, StoreError> {
-        todo!("helper C")
+        let fields = query::parse_fields(fields)?;
+        let keys: Vec<String> = refs.iter().map(EntityRef::canonical).collect();
+        self.read(move |c| {
+            keys.iter()
+                .map(|k| Ok(load_by_ref(c, k)?.map(|e| query::project(e, &fields))))
+                .collect()
+        })
+        .await
     }
+
     async fn facets(
         &self,
-        _facets: &[String],
-        _filter: Option<&EntityPredicate>,
+        facets: &[String],
+        filter: Option<&EntityPredicate>,
     ) -> Result<Facets, StoreError> {
-        todo!("helper C")
+        let facets = facets.to_vec();
+        let filter = filter.cloned();
+        self.read(move |c| query::facets(c, &facets, filter.as_ref()))
+            .await
     }
+
     async fn provenance(
         &self,
-        _entity_ref: &EntityRef,
+        entity_ref: &EntityRef,
     ) -> Result<Option<EntityProvenance>, StoreError> {
-        todo!("helper C")
+        let key = entity_ref.canonical();
+        self.read(move |c| {
+            c.prepare_cached(SELECT_PROVENANCE)
+                .map_err(db)?
+                .query_row(params![key], |r| {
+                    Ok(EntityProvenance {
+                        entity_ref: r.get(0)?,
+                        location_key: r.get(1)?,
+                        origin: r.get(2)?,
+                        parent_ref: r.get(3)?,
+                    })
+                })
+                .optional()
+                .map_err(db)
+        })
+        .await
     }
-    async fn delete_entity_by_uid(&self, _uid: &str) -> Result<bool, StoreError> {
-        todo!("helper C")
+
+    async fn delete_entity_by_uid(&self, uid: &str) -> Result<bool, StoreError> {
+        let uid = uid.to_string();
+        self.write(move |c| {
+            let tx = c.transaction().map_err(db)?;
+            let deleted = delete_entity(&tx, &uid)?;
+            tx.commit().map_err(db)?;
+            Ok(deleted)
+        })
+        .await
     }
+
     async fn add_location(
         &self,
-        _location_type: &str,
-        _target: &str,
+        location_type: &str,
+        target: &str,
     ) -> Result<LocationRecord, StoreError> {
-        todo!("helper C")
+        let location_type = location_type.to_string();
+        let target = target.to_string();
+        self.write(move |c| {
+            let tx = c.transaction().map_err(db)?;
+            let existing = tx
+                .prepare_cached(SELECT_LOCATION_BY_KEY)
+                .map_err(db)?
+                .query_row(params![location_type, target], |r| r.get::<_, String>(0))
+                .optional()
+                .map_err(db)?;
+            if existing.is_some() {
+                return Err(StoreError::Conflict(format!(
+                    "Location {location_type}:{target} already exists"
+                )));
+            }
+            let record = LocationRecord {
+                id: new_id(),
+                location_type,
+                target,
+            };
+            tx.prepare_cached(INSERT_LOCATION)
+                .map_err(db)?
+                .execute(params![record.id, record.location_type, record.target])
+                .map_err(db)?;
+            tx.commit().map_err(db)?;
+            Ok(record)
+        })
+        .await
     }
+
     async fn locations(&self) -> Result<Vec<LocationRecord>, StoreError> {
-        todo!("helper C")
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(SELECT_LOCATIONS).map_err(db)?;
+            let rows = stmt
+                .query_map([], location_row)
+                .map_err(db)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(db)?;
+            Ok(rows)
+        })
+        .await
     }
-    async fn location(&self, _id: &str) -> Result<Option<LocationRecord>, StoreError> {
-        todo!("helper C")
+
+    async fn location(&self, id: &str) -> Result<Option<LocationRecord>, StoreError> {
+        let id = id.to_string();
+        self.read(move |c| {
+            c.prepare_cached(SELECT_LOCATION)
+                .map_err(db)?
+                .query_row(params![id], location_row)
+                .optional()
+                .map_err(db)
+        })
+        .await
     }
-    async fn delete_location(&self, _id: &str) -> Result<bool, StoreError> {
-        todo!("helper C")
+
+    async fn delete_location(&self, id: &str) -> Result<bool, StoreError> {
+        let id = id.to_string();
+        self.write(move |c| {
+            let n = c
+                .prepare_cached(DELETE_LOCATION)
+                .map_err(db)?
+                .execute(params![id])
+                .map_err(db)?;
+            Ok(n > 0)
+        })
+        .await
     }
+
     async fn entity_count(&self) -> Result<u64, StoreError> {
-        todo!("helper C")
+        self.read(|c| {
+            let n: i64 = c
+                .prepare_cached(COUNT_ENTITIES)
+                .map_err(db)?
+                .query_row([], |r| r.get(0))
+                .map_err(db)?;
+            Ok(n.max(0) as u64)
+        })
+        .await
     }
 }
