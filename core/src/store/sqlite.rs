@@ -743,3 +743,461 @@ impl Store for SqliteStore {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A processed entity as ingest would hand it over; the hash covers everything the store compares.
+    fn pe(value: Value, location_key: &str, relations: &[(&str, &str, &str)]) -> ProcessedEntity {
+        let entity = Entity::from_value(value).unwrap();
+        let entity_ref = entity.entity_ref().canonical();
+        let relations: Vec<RelationRow> = relations
+            .iter()
+            .map(|(s, t, d)| RelationRow {
+                source: s.to_string(),
+                relation_type: t.to_string(),
+                target: d.to_string(),
+            })
+            .collect();
+        let hash = format!(
+            "{}|{location_key}|{relations:?}",
+            serde_json::to_string(&entity).unwrap()
+        );
+        ProcessedEntity {
+            entity,
+            entity_ref,
+            location_key: location_key.into(),
+            parent_ref: None,
+            relations,
+            errors: Vec::new(),
+            hash,
+        }
+    }
+
+    fn component(name: &str, spec: Value) -> Value {
+        json!({"apiVersion": "backstage.io/v1alpha1", "kind": "Component",
+               "metadata": {"name": name}, "spec": spec})
+    }
+
+    fn ingest(origin: &str, entities: Vec<ProcessedEntity>) -> LocationIngest {
+        LocationIngest {
+            origin: origin.into(),
+            entities,
+            ..Default::default()
+        }
+    }
+
+    fn r(text: &str) -> EntityRef {
+        EntityRef::parse(text).unwrap()
+    }
+
+    async fn get(store: &SqliteStore, text: &str) -> Option<Entity> {
+        store.entity_by_ref(&r(text)).await.unwrap()
+    }
+
+    const ORIGIN: &str = "file:/cat/all.yaml";
+    const FILE_A: &str = "file:/cat/a.yaml";
+    const FILE_B: &str = "file:/cat/b.yaml";
+
+    fn two() -> Vec<ProcessedEntity> {
+        vec![
+            pe(component("a", json!({"type": "service"})), FILE_A, &[]),
+            pe(component("b", json!({"type": "website"})), FILE_B, &[]),
+        ]
+    }
+
+    #[tokio::test]
+    async fn insert_update_and_unchanged() {
+        let store = SqliteStore::open_in_memory().unwrap();
+        let stats = store
+            .apply_location(ingest(ORIGIN, two()), OrphanStrategy::Delete)
+            .await
+            .unwrap();
+        assert_eq!((stats.inserted, stats.updated, stats.unchanged), (2, 0, 0));
+        let a1 = get(&store, "component:default/a").await.unwrap();
+        let uid = a1.uid().unwrap().to_string();
+        let etag1 = a1.get_path("metadata.etag").cloned().unwrap();
+
+        let before = store.total_changes().await.unwrap();
+        let stats = store
+            .apply_location(ingest(ORIGIN, two()), OrphanStrategy::Delete)
+            .await
+            .unwrap();
+        assert_eq!(
+            stats,
+            WriteStats {
+                unchanged: 2,
+                ..Default::default()
+            }
+        );
+        assert!(!stats.wrote_anything());
+        assert_eq!(store.total_changes().await.unwrap(), before);
+
+        let mut changed = two();
+        changed[0] = pe(component("a", json!({"type": "library"})), FILE_A, &[]);
+        let stats = store
+            .apply_location(ingest(ORIGIN, changed), OrphanStrategy::Delete)
+            .await
+            .unwrap();
+        assert_eq!((stats.updated, stats.unchanged), (1, 1));
+        let a2 = get(&store, "Component:default/A").await.unwrap();
+        assert_eq!(a2.uid(), Some(uid.as_str()));
+        assert_ne!(a2.get_path("metadata.etag").cloned().unwrap(), etag1);
+        assert_eq!(a2.spec_str("type"), Some("library"));
+        assert_eq!(store.entity_count().await.unwrap(), 2);
+        assert_eq!(store.origins().await.unwrap(), vec![ORIGIN.to_string()]);
+        let prov = store
+            .provenance(&r("component:default/a"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(prov.location_key, FILE_A);
+        assert_eq!(prov.origin, ORIGIN);
+        let by_uid = store.entity_by_uid(&uid).await.unwrap().unwrap();
+        assert_eq!(by_uid, a2);
+        // The old search rows are gone: the old type no longer matches.
+        let old = EntityPredicate::from_filter_params(&["spec.type=service".into()]).unwrap();
+        let page = store
+            .query_entities(&EntityQuery {
+                filter: old,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(page.total_items, 0);
+    }
+
+    #[tokio::test]
+    async fn orphans_are_kept_and_marked_or_deleted() {
+        let store = SqliteStore::open_in_memory().unwrap();
+        store
+            .apply_location(ingest(ORIGIN, two()), OrphanStrategy::Keep)
+            .await
+            .unwrap();
+        let only_a = || ingest(ORIGIN, two().into_iter().take(1).collect());
+        let stats = store
+            .apply_location(only_a(), OrphanStrategy::Keep)
+            .await
+            .unwrap();
+        assert_eq!((stats.orphaned, stats.unchanged), (1, 1));
+        let b = get(&store, "component:default/b").await.unwrap();
+        assert_eq!(b.annotation(ANNOTATION_ORPHAN), Some("true"));
+        let orphan_filter = EntityPredicate::from_filter_params(&[
+            "metadata.annotations.backstage.io/orphan=true".into(),
+        ])
+        .unwrap();
+        let page = store
+            .query_entities(&EntityQuery {
+                filter: orphan_filter.clone(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(page.items.len(), 1);
+        assert_eq!(page.items[0].name(), "b");
+
+        let before = store.total_changes().await.unwrap();
+        let stats = store
+            .apply_location(only_a(), OrphanStrategy::Keep)
+            .await
+            .unwrap();
+        assert_eq!(stats.orphaned, 0);
+        assert_eq!(store.total_changes().await.unwrap(), before);
+
+        // Emitted again: no longer an orphan.
+        let stats = store
+            .apply_location(ingest(ORIGIN, two()), OrphanStrategy::Keep)
+            .await
+            .unwrap();
+        assert_eq!((stats.updated, stats.unchanged), (1, 1));
+        let b = get(&store, "component:default/b").await.unwrap();
+        assert_eq!(b.annotation(ANNOTATION_ORPHAN), None);
+        let page = store
+            .query_entities(&EntityQuery {
+                filter: orphan_filter,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(page.items.len(), 0);
+
+        let stats = store
+            .apply_location(only_a(), OrphanStrategy::Delete)
+            .await
+            .unwrap();
+        assert_eq!(stats.deleted, 1);
+        assert!(get(&store, "component:default/b").await.is_none());
+        assert_eq!(store.entity_count().await.unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn another_origin_cannot_take_a_ref() {
+        let store = SqliteStore::open_in_memory().unwrap();
+        store
+            .apply_location(ingest(ORIGIN, two()), OrphanStrategy::Delete)
+            .await
+            .unwrap();
+        let other = vec![pe(
+            component("a", json!({"type": "other"})),
+            "url:https://x/y.yaml",
+            &[],
+        )];
+        let stats = store
+            .apply_location(
+                ingest("url:https://x/y.yaml", other),
+                OrphanStrategy::Delete,
+            )
+            .await
+            .unwrap();
+        assert_eq!(stats.inserted + stats.updated, 0);
+        assert_eq!(
+            stats.conflicts,
+            vec![format!(
+                "Detected conflicting entityRef component:default/a already referenced by {FILE_A} and now also url:https://x/y.yaml"
+            )]
+        );
+        let a = get(&store, "component:default/a").await.unwrap();
+        assert_eq!(a.spec_str("type"), Some("service"));
+    }
+
+    #[tokio::test]
+    async fn failed_files_and_entities_keep_what_was_stored() {
+        let store = SqliteStore::open_in_memory().unwrap();
+        store
+            .apply_location(ingest(ORIGIN, two()), OrphanStrategy::Delete)
+            .await
+            .unwrap();
+        // b.yaml could not be read: b stays.
+        let mut failed_file = ingest(ORIGIN, two().into_iter().take(1).collect());
+        failed_file.failed_location_keys = vec![FILE_B.into()];
+        let stats = store
+            .apply_location(failed_file, OrphanStrategy::Delete)
+            .await
+            .unwrap();
+        assert_eq!(stats.deleted, 0);
+        assert!(get(&store, "component:default/b").await.is_some());
+
+        // b failed processing: its old version stays, with the new errors in status.items.
+        let failed_entity = || {
+            let mut i = ingest(ORIGIN, two().into_iter().take(1).collect());
+            i.failed_entities = vec![
+                FailedEntity {
+                    entity_ref: "component:default/b".into(),
+                    location_key: FILE_B.into(),
+                    errors: vec![ProcessingError::new("InputError", "spec.type is bad")],
+                },
+                FailedEntity {
+                    entity_ref: "component:default/never".into(),
+                    location_key: FILE_B.into(),
+                    errors: vec![ProcessingError::new("InputError", "nope")],
+                },
+            ];
+            i
+        };
+        let stats = store
+            .apply_location(failed_entity(), OrphanStrategy::Delete)
+            .await
+            .unwrap();
+        assert_eq!((stats.updated, stats.deleted, stats.inserted), (1, 0, 0));
+        let b = get(&store, "component:default/b").await.unwrap();
+        assert_eq!(b.spec_str("type"), Some("website"));
+        assert_eq!(
+            b.get_path("status").unwrap(),
+            &json!({"items": [{
+                "type": "backstage.io/catalog-processing",
+                "level": "error",
+                "message": "InputError: spec.type is bad",
+                "error": {"name": "InputError", "message": "spec.type is bad"}
+            }]})
+        );
+        assert!(get(&store, "component:default/never").await.is_none());
+        let before = store.total_changes().await.unwrap();
+        let stats = store
+            .apply_location(failed_entity(), OrphanStrategy::Delete)
+            .await
+            .unwrap();
+        assert!(!stats.wrote_anything());
+        assert_eq!(store.total_changes().await.unwrap(), before);
+        // Fixed again: the errors go away.
+        store
+            .apply_location(ingest(ORIGIN, two()), OrphanStrategy::Delete)
+            .await
+            .unwrap();
+        let b = get(&store, "component:default/b").await.unwrap();
+        assert!(b.get_path("status").is_none());
+    }
+
+    #[tokio::test]
+    async fn stitching_adds_relations_status_uid_and_etag() {
+        let store = SqliteStore::open_in_memory().unwrap();
+        let mut a = pe(
+            component("a", json!({"owner": "team-a"})),
+            FILE_A,
+            &[
+                ("component:default/a", "ownedBy", "group:default/team-a"),
+                ("group:default/team-a", "ownerOf", "component:default/a"),
+                ("component:default/a", "dependsOn", "resource:default/db"),
+            ],
+        );
+        a.errors = vec![ProcessingError::new("NotFoundError", "x")];
+        let group = pe(
+            json!({"apiVersion": "backstage.io/v1alpha1", "kind": "Group",
+                   "metadata": {"name": "team-a"}, "spec": {"type": "team", "children": []}}),
+            FILE_B,
+            &[],
+        );
+        // A second origin emitting the same reverse row must not duplicate it in the output.
+        let c = pe(
+            component("c", json!({})),
+            "file:/other.yaml",
+            &[("group:default/team-a", "ownerOf", "component:default/a")],
+        );
+        store
+            .apply_location(ingest(ORIGIN, vec![a, group]), OrphanStrategy::Delete)
+            .await
+            .unwrap();
+        store
+            .apply_location(ingest("file:/other.yaml", vec![c]), OrphanStrategy::Delete)
+            .await
+            .unwrap();
+        let a = get(&store, "component:default/a").await.unwrap();
+        assert_eq!(
+            a.get_path("relations").unwrap(),
+            &json!([
+                {"type": "dependsOn", "targetRef": "resource:default/db"},
+                {"type": "ownedBy", "targetRef": "group:default/team-a"}
+            ])
+        );
+        assert_eq!(
+            a.get_path("status.items")
+                .unwrap()
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+        assert!(a.uid().is_some());
+        assert!(a.get_path("metadata.etag").is_some());
+        let g = get(&store, "group:default/team-a").await.unwrap();
+        assert_eq!(
+            g.get_path("relations").unwrap(),
+            &json!([{"type": "ownerOf", "targetRef": "component:default/a"}])
+        );
+        assert!(g.get_path("status").is_none());
+        let c = get(&store, "component:default/c").await.unwrap();
+        assert_eq!(c.get_path("relations").unwrap(), &json!([]));
+    }
+
+    #[tokio::test]
+    async fn case_duplicate_keys_are_recorded_not_fatal() {
+        let store = SqliteStore::open_in_memory().unwrap();
+        let bad = pe(component("dup", json!({"foo": 1, "Foo": 2})), FILE_A, &[]);
+        let stats = store
+            .apply_location(ingest(ORIGIN, vec![bad.clone()]), OrphanStrategy::Delete)
+            .await
+            .unwrap();
+        assert_eq!(stats.inserted, 1);
+        let e = get(&store, "component:default/dup").await.unwrap();
+        let items = e.get_path("status.items").unwrap().as_array().unwrap();
+        assert_eq!(
+            items[0]["error"]["message"],
+            json!("Entity has duplicate keys that vary only in casing, 'spec.foo'")
+        );
+        // Still findable by kind and name, and a refresh writes nothing.
+        let f = EntityPredicate::from_filter_params(&["kind=component,metadata.name=dup".into()])
+            .unwrap();
+        let page = store
+            .query_entities(&EntityQuery {
+                filter: f,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(page.items.len(), 1);
+        let stats = store
+            .apply_location(ingest(ORIGIN, vec![bad]), OrphanStrategy::Delete)
+            .await
+            .unwrap();
+        assert_eq!(stats.unchanged, 1);
+    }
+
+    #[tokio::test]
+    async fn a_file_database_persists_and_refuses_newer_schemas() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested/dir/catalog.db");
+        {
+            let store = SqliteStore::open(&path).unwrap();
+            store
+                .apply_location(ingest(ORIGIN, two()), OrphanStrategy::Delete)
+                .await
+                .unwrap();
+            store
+                .add_location("url", "https://x/catalog-info.yaml")
+                .await
+                .unwrap();
+        }
+        {
+            let store = SqliteStore::open(&path).unwrap();
+            assert_eq!(store.entity_count().await.unwrap(), 2);
+            assert_eq!(store.locations().await.unwrap().len(), 1);
+            let before = store.total_changes().await.unwrap();
+            let stats = store
+                .apply_location(ingest(ORIGIN, two()), OrphanStrategy::Delete)
+                .await
+                .unwrap();
+            assert_eq!(stats.unchanged, 2);
+            assert!(!stats.wrote_anything());
+            assert_eq!(store.total_changes().await.unwrap(), before);
+            assert!(get(&store, "component:default/a").await.is_some());
+        }
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute("INSERT INTO schema_version (version) VALUES (9999)", [])
+                .unwrap();
+        }
+        match SqliteStore::open(&path) {
+            Err(StoreError::SchemaTooNew { path: p, found, .. }) => {
+                assert_eq!(found, 9999);
+                assert!(p.ends_with("catalog.db"), "{p}");
+            }
+            Err(other) => panic!("unexpected {other:?}"),
+            Ok(_) => panic!("a newer schema was accepted"),
+        }
+    }
+
+    #[tokio::test]
+    async fn locations_crud_and_delete_by_uid() {
+        let store = SqliteStore::open_in_memory().unwrap();
+        let loc = store.add_location("url", "https://x/a.yaml").await.unwrap();
+        assert_eq!(loc.key(), "url:https://x/a.yaml");
+        match store.add_location("url", "https://x/a.yaml").await {
+            Err(StoreError::Conflict(m)) => {
+                assert_eq!(m, "Location url:https://x/a.yaml already exists")
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(store.location(&loc.id).await.unwrap(), Some(loc.clone()));
+        assert_eq!(store.locations().await.unwrap(), vec![loc.clone()]);
+        assert!(store.delete_location(&loc.id).await.unwrap());
+        assert!(!store.delete_location(&loc.id).await.unwrap());
+        assert_eq!(store.location(&loc.id).await.unwrap(), None);
+
+        store
+            .apply_location(ingest(ORIGIN, two()), OrphanStrategy::Delete)
+            .await
+            .unwrap();
+        let a = get(&store, "component:default/a").await.unwrap();
+        let uid = a.uid().unwrap().to_string();
+        assert!(store.delete_entity_by_uid(&uid).await.unwrap());
+        assert!(!store.delete_entity_by_uid(&uid).await.unwrap());
+        assert!(store.entity_by_uid(&uid).await.unwrap().is_none());
+        // It comes back on the next refresh, as in Backstage.
+        let stats = store
+            .apply_location(ingest(ORIGIN, two()), OrphanStrategy::Delete)
+            .await
+            .unwrap();
+        assert_eq!(stats.inserted, 1);
+    }
+}
