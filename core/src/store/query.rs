@@ -572,4 +572,538 @@ mod tests {
             }
         }
     }
+
+    mod semantics {
+        use super::super::super::sqlite::SqliteStore;
+        use super::super::super::*;
+        use serde_json::{json, Value};
+
+        fn processed(value: Value, rels: &[(&str, &str)]) -> ProcessedEntity {
+            let entity = Entity::from_value(value).unwrap();
+            let entity_ref = entity.entity_ref().canonical();
+            let mut relations = Vec::new();
+            for (t, target) in rels {
+                relations.push(RelationRow {
+                    source: entity_ref.clone(),
+                    relation_type: t.to_string(),
+                    target: target.to_string(),
+                });
+                let reverse = match *t {
+                    "ownedBy" => "ownerOf",
+                    _ => "dependencyOf",
+                };
+                relations.push(RelationRow {
+                    source: target.to_string(),
+                    relation_type: reverse.into(),
+                    target: entity_ref.clone(),
+                });
+            }
+            ProcessedEntity {
+                hash: serde_json::to_string(&entity).unwrap(),
+                entity,
+                entity_ref,
+                location_key: "file:/c/catalog.yaml".into(),
+                parent_ref: None,
+                relations,
+                errors: Vec::new(),
+            }
+        }
+
+        fn component(ns: &str, name: &str, spec: Value, tags: &[&str]) -> Value {
+            json!({"apiVersion": "backstage.io/v1alpha1", "kind": "Component",
+                   "metadata": {"name": name, "namespace": ns, "tags": tags}, "spec": spec})
+        }
+
+        async fn store() -> SqliteStore {
+            let store = SqliteStore::open_in_memory().unwrap();
+            let mut artist = component(
+                "default",
+                "artist-lookup",
+                json!({"type": "service", "owner": "team-a", "lifecycle": "production"}),
+                &["java", "data"],
+            );
+            artist["metadata"]["annotations"] = json!({"backstage.io/techdocs-ref": "dir:."});
+            artist["metadata"]["description"] = json!("Artist Lookup finds artists");
+            let entities = vec![
+                processed(artist, &[("ownedBy", "group:default/team-a")]),
+                processed(
+                    component(
+                        "default",
+                        "wayback-search",
+                        json!({"type": "website", "owner": "team-b", "lifecycle": "experimental"}),
+                        &["javascript"],
+                    ),
+                    &[("ownedBy", "group:default/team-b")],
+                ),
+                processed(
+                    component(
+                        "default",
+                        "playback-order",
+                        json!({"type": "service", "owner": "team-a", "lifecycle": "production"}),
+                        &["java"],
+                    ),
+                    &[("ownedBy", "group:default/team-a")],
+                ),
+                processed(
+                    json!({"apiVersion": "backstage.io/v1alpha1", "kind": "API",
+                           "metadata": {"name": "spotify"},
+                           "spec": {"type": "openapi", "owner": "team-a", "lifecycle": "production"}}),
+                    &[("ownedBy", "group:default/team-a")],
+                ),
+                processed(
+                    json!({"apiVersion": "backstage.io/v1alpha1", "kind": "Group",
+                           "metadata": {"name": "team-a"}, "spec": {"type": "team", "children": []}}),
+                    &[],
+                ),
+                processed(
+                    component(
+                        "other",
+                        "Shadow",
+                        json!({"type": "service", "lifecycle": ""}),
+                        &[],
+                    ),
+                    &[],
+                ),
+            ];
+            store
+                .apply_location(
+                    LocationIngest {
+                        origin: "file:/c/catalog.yaml".into(),
+                        entities,
+                        ..Default::default()
+                    },
+                    OrphanStrategy::Delete,
+                )
+                .await
+                .unwrap();
+            store
+        }
+
+        fn names(page: &EntityPage) -> Vec<String> {
+            page.items.iter().map(|e| e.name().to_string()).collect()
+        }
+
+        fn sorted(mut v: Vec<String>) -> Vec<String> {
+            v.sort();
+            v
+        }
+
+        enum F {
+            Get(&'static [&'static str]),
+            Json(Value),
+        }
+
+        #[tokio::test]
+        async fn filters_match_as_backstage_does() {
+            let store = store().await;
+            let all = [
+                "Shadow",
+                "artist-lookup",
+                "playback-order",
+                "spotify",
+                "team-a",
+                "wayback-search",
+            ];
+            let cases: Vec<(F, Vec<&str>)> = vec![
+                (F::Get(&["kind=component"]), vec!["Shadow", "artist-lookup", "playback-order", "wayback-search"]),
+                (F::Get(&["kind=component,spec.type=service"]), vec!["Shadow", "artist-lookup", "playback-order"]),
+                (F::Get(&["kind=api", "kind=group"]), vec!["spotify", "team-a"]),
+                (F::Get(&["kind=API,kind=Group"]), vec!["spotify", "team-a"]),
+                (F::Get(&["spec.owner"]), vec!["artist-lookup", "playback-order", "spotify", "wayback-search"]),
+                (F::Get(&["spec.lifecycle="]), vec!["Shadow"]),
+                (F::Get(&["KIND=COMPONENT,metadata.name=ARTIST-LOOKUP"]), vec!["artist-lookup"]),
+                (F::Get(&["metadata.tags.java"]), vec!["artist-lookup", "playback-order"]),
+                (F::Get(&["metadata.tags=java"]), vec!["artist-lookup", "playback-order"]),
+                (F::Get(&["metadata.tags.java,metadata.tags.data"]), vec!["artist-lookup"]),
+                (F::Get(&["relations.ownedBy=group:default/team-a"]), vec!["artist-lookup", "playback-order", "spotify"]),
+                (F::Get(&["relations.ownedby=group:default/TEAM-A,kind=component"]), vec!["artist-lookup", "playback-order"]),
+                (
+                    F::Get(&["relations.ownedBy=group:default/team-a,relations.ownedBy=group:default/team-b"]),
+                    vec!["artist-lookup", "playback-order", "spotify", "wayback-search"],
+                ),
+                (F::Get(&["relations.ownerOf"]), vec!["team-a"]),
+                (F::Get(&["metadata.annotations.backstage.io/techdocs-ref=dir:."]), vec!["artist-lookup"]),
+                (F::Get(&["metadata.namespace=other"]), vec!["Shadow"]),
+                (F::Get(&["metadata.namespace=default,kind=group"]), vec!["team-a"]),
+                (F::Get(&["metadata.uid=nope"]), vec![]),
+                (F::Json(json!({"$not": {"kind": "component"}})), vec!["spotify", "team-a"]),
+                (F::Json(json!({"metadata.name": {"$hasPrefix": "PLAY"}})), vec!["playback-order"]),
+                (F::Json(json!({"metadata.name": {"$hasPrefix": "play_"}})), vec![]),
+                (F::Json(json!({"metadata.tags": {"$contains": "java"}})), vec!["artist-lookup", "playback-order"]),
+                (
+                    F::Json(json!({"kind": "component", "spec.lifecycle": {"$in": ["production", "Experimental"]}})),
+                    vec!["artist-lookup", "playback-order", "wayback-search"],
+                ),
+                (F::Json(json!({"spec.owner": {"$exists": false}})), vec!["Shadow", "team-a"]),
+                (F::Json(json!({"$any": [{"kind": "api"}, {"metadata.name": "shadow"}]})), vec!["Shadow", "spotify"]),
+                (F::Json(json!({"$all": [{"kind": "component"}, {"$not": {"spec.type": "service"}}]})), vec!["wayback-search"]),
+                (F::Json(json!({"relations.ownedBy": {"$hasPrefix": "group:default/team-"}})),
+                    vec!["artist-lookup", "playback-order", "spotify", "wayback-search"]),
+                (F::Json(json!({"$all": []})), vec![]),
+                (F::Json(json!({})), all.to_vec()),
+            ];
+            for (filter, expected) in cases {
+                let (label, filter) = match filter {
+                    F::Get(params) => (
+                        format!("{params:?}"),
+                        EntityPredicate::from_filter_params(
+                            &params.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+                        )
+                        .unwrap(),
+                    ),
+                    F::Json(v) => (v.to_string(), Some(EntityPredicate::from_json(&v).unwrap())),
+                };
+                let page = store
+                    .query_entities(&EntityQuery {
+                        filter: filter.clone(),
+                        ..Default::default()
+                    })
+                    .await
+                    .unwrap();
+                assert_eq!(sorted(names(&page)), expected, "filter {label}");
+                assert_eq!(page.total_items, expected.len() as u64, "count of {label}");
+            }
+            let page = store.query_entities(&EntityQuery::default()).await.unwrap();
+            assert_eq!(sorted(names(&page)), all.to_vec());
+            assert_eq!(page.page_info, PageInfo::default());
+        }
+
+        fn by(field: &str, order: SortOrder) -> Vec<OrderField> {
+            vec![OrderField {
+                field: field.into(),
+                order,
+            }]
+        }
+
+        #[tokio::test]
+        async fn order_offset_projection_and_full_text() {
+            let store = store().await;
+            let q = |order_fields, offset, limit| EntityQuery {
+                order_fields,
+                offset,
+                limit,
+                ..Default::default()
+            };
+            let asc = [
+                "artist-lookup",
+                "playback-order",
+                "shadow",
+                "spotify",
+                "team-a",
+                "wayback-search",
+            ];
+            let page = store
+                .query_entities(&q(by("metadata.name", SortOrder::Asc), None, None))
+                .await
+                .unwrap();
+            let lower: Vec<String> = names(&page).iter().map(|n| n.to_lowercase()).collect();
+            assert_eq!(lower, asc);
+            let page = store
+                .query_entities(&q(by("metadata.name", SortOrder::Desc), None, None))
+                .await
+                .unwrap();
+            let mut desc: Vec<String> = names(&page).iter().map(|n| n.to_lowercase()).collect();
+            desc.reverse();
+            assert_eq!(desc, asc);
+            let page = store
+                .query_entities(&q(by("metadata.name", SortOrder::Asc), Some(2), Some(2)))
+                .await
+                .unwrap();
+            assert_eq!(names(&page), vec!["Shadow", "spotify"]);
+            assert_eq!(page.total_items, 6);
+            assert!(page.page_info.next_cursor.is_some());
+
+            // Entities lacking the sort field come last in both directions.
+            for order in [SortOrder::Asc, SortOrder::Desc] {
+                let page = store
+                    .query_entities(&q(by("spec.owner", order), None, None))
+                    .await
+                    .unwrap();
+                let n = names(&page);
+                assert_eq!(
+                    sorted(n[4..].to_vec()),
+                    vec!["Shadow", "team-a"],
+                    "{order:?}"
+                );
+                let owners: Vec<&str> = page.items[..4]
+                    .iter()
+                    .map(|e| e.spec_str("owner").unwrap())
+                    .collect();
+                let expected = if order == SortOrder::Asc {
+                    ["team-a", "team-a", "team-a", "team-b"]
+                } else {
+                    ["team-b", "team-a", "team-a", "team-a"]
+                };
+                assert_eq!(owners, expected);
+            }
+
+            // Projection.
+            let page = store
+                .query_entities(&EntityQuery {
+                    filter: EntityPredicate::from_filter_params(&[
+                        "metadata.name=artist-lookup".into()
+                    ])
+                    .unwrap(),
+                    fields: vec![
+                        "kind,metadata.name".into(),
+                        "metadata.annotations.backstage.io/techdocs-ref".into(),
+                    ],
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+            assert_eq!(
+                page.items[0].clone().into_value(),
+                json!({"kind": "Component", "metadata": {"name": "artist-lookup",
+                       "annotations": {"backstage.io/techdocs-ref": "dir:."}}})
+            );
+            let bad = store
+                .query_entities(&EntityQuery {
+                    fields: vec!["metadata.tags[0]".into()],
+                    ..Default::default()
+                })
+                .await;
+            assert!(matches!(bad, Err(StoreError::Input(_))));
+
+            // Full text: given fields, the sort field, else metadata.uid.
+            let ft = |term: &str, fields: &[&str], order_fields: Vec<OrderField>| EntityQuery {
+                full_text: Some(FullTextFilter {
+                    term: term.into(),
+                    fields: fields.iter().map(|s| s.to_string()).collect(),
+                }),
+                order_fields,
+                ..Default::default()
+            };
+            let page = store
+                .query_entities(&ft(
+                    "LOOK",
+                    &["metadata.name", "metadata.description"],
+                    vec![],
+                ))
+                .await
+                .unwrap();
+            assert_eq!(names(&page), vec!["artist-lookup"]);
+            let page = store
+                .query_entities(&ft("finds", &["metadata.description"], vec![]))
+                .await
+                .unwrap();
+            assert_eq!(names(&page), vec!["artist-lookup"]);
+            let page = store
+                .query_entities(&ft("back", &[], by("metadata.name", SortOrder::Asc)))
+                .await
+                .unwrap();
+            assert_eq!(names(&page), vec!["playback-order", "wayback-search"]);
+            // No fields and the default order: only uids are searched.
+            let page = store
+                .query_entities(&ft("back", &[], vec![]))
+                .await
+                .unwrap();
+            assert!(page.items.is_empty());
+            let uid = store
+                .entity_by_ref(&EntityRef::parse("group:default/team-a").unwrap())
+                .await
+                .unwrap()
+                .unwrap()
+                .uid()
+                .unwrap()
+                .to_string();
+            let page = store
+                .query_entities(&ft(&uid[2..12], &[], vec![]))
+                .await
+                .unwrap();
+            assert_eq!(names(&page), vec!["team-a"]);
+            let page = store
+                .query_entities(&ft("%", &["metadata.name"], vec![]))
+                .await
+                .unwrap();
+            assert!(page.items.is_empty());
+        }
+
+        #[tokio::test]
+        async fn cursors_page_forward_and_back() {
+            let store = store().await;
+            for (order_fields, filter) in [
+                (by("metadata.name", SortOrder::Asc), None),
+                (by("metadata.name", SortOrder::Desc), None),
+                (by("spec.owner", SortOrder::Asc), None),
+                (vec![], None),
+                (
+                    by("metadata.name", SortOrder::Asc),
+                    EntityPredicate::from_filter_params(&["kind=component".into()]).unwrap(),
+                ),
+            ] {
+                let first = store
+                    .query_entities(&EntityQuery {
+                        order_fields: order_fields.clone(),
+                        filter: filter.clone(),
+                        limit: Some(2),
+                        ..Default::default()
+                    })
+                    .await
+                    .unwrap();
+                let full = store
+                    .query_entities(&EntityQuery {
+                        order_fields: order_fields.clone(),
+                        filter: filter.clone(),
+                        ..Default::default()
+                    })
+                    .await
+                    .unwrap();
+                let total = full.items.len();
+                assert_eq!(first.total_items, total as u64);
+                assert!(first.page_info.prev_cursor.is_none());
+                let mut pages = vec![first];
+                while let Some(next) = pages.last().unwrap().page_info.next_cursor.clone() {
+                    let page = store
+                        .query_entities(&EntityQuery {
+                            cursor: Some(next),
+                            limit: Some(2),
+                            // Ignored: the cursor wins.
+                            filter: EntityPredicate::from_filter_params(&["kind=nothing".into()])
+                                .unwrap(),
+                            ..Default::default()
+                        })
+                        .await
+                        .unwrap();
+                    assert_eq!(page.total_items, total as u64);
+                    assert!(page.page_info.prev_cursor.is_some());
+                    pages.push(page);
+                    assert!(pages.len() <= 4, "too many pages");
+                }
+                let walked: Vec<String> = pages.iter().flat_map(names).collect();
+                assert_eq!(walked, names(&full), "{order_fields:?}");
+                assert_eq!(pages.len(), total.div_ceil(2));
+
+                // And back again from the last page.
+                let mut back = pages.len() - 1;
+                let mut cursor = pages[back].page_info.prev_cursor.clone();
+                while let Some(prev) = cursor {
+                    back -= 1;
+                    let page = store
+                        .query_entities(&EntityQuery {
+                            cursor: Some(prev),
+                            limit: Some(2),
+                            ..Default::default()
+                        })
+                        .await
+                        .unwrap();
+                    assert_eq!(names(&page), names(&pages[back]));
+                    assert!(page.page_info.next_cursor.is_some());
+                    cursor = page.page_info.prev_cursor.clone();
+                }
+                assert_eq!(back, 0);
+            }
+            let bad = store
+                .query_entities(&EntityQuery {
+                    cursor: Some("not a cursor".into()),
+                    ..Default::default()
+                })
+                .await;
+            match bad {
+                Err(StoreError::Input(m)) => assert!(m.starts_with("Malformed cursor: ")),
+                other => panic!("{other:?}"),
+            }
+            let skipped = store
+                .query_entities(&EntityQuery {
+                    skip_total_items: true,
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+            assert_eq!((skipped.total_items, skipped.items.len()), (0, 6));
+        }
+
+        #[tokio::test]
+        async fn facets_count_original_values() {
+            let store = store().await;
+            let f = store
+                .facets(
+                    &[
+                        "kind".into(),
+                        "metadata.tags".into(),
+                        "relations.ownedBy".into(),
+                    ],
+                    None,
+                )
+                .await
+                .unwrap();
+            let pairs = |k: &str| -> Vec<(String, u64)> {
+                f[k].iter().map(|c| (c.value.clone(), c.count)).collect()
+            };
+            assert_eq!(
+                pairs("kind"),
+                vec![
+                    ("Component".into(), 4),
+                    ("API".into(), 1),
+                    ("Group".into(), 1)
+                ]
+            );
+            assert_eq!(
+                pairs("metadata.tags"),
+                vec![
+                    ("java".into(), 2),
+                    ("data".into(), 1),
+                    ("javascript".into(), 1)
+                ]
+            );
+            assert_eq!(
+                pairs("relations.ownedBy"),
+                vec![
+                    ("group:default/team-a".into(), 3),
+                    ("group:default/team-b".into(), 1)
+                ]
+            );
+            let filter = EntityPredicate::from_filter_params(&["kind=component".into()]).unwrap();
+            let f = store
+                .facets(
+                    &["spec.type".into(), "relations.ownedBy".into()],
+                    filter.as_ref(),
+                )
+                .await
+                .unwrap();
+            assert_eq!(
+                f["spec.type"],
+                vec![
+                    FacetCount {
+                        value: "service".into(),
+                        count: 3
+                    },
+                    FacetCount {
+                        value: "website".into(),
+                        count: 1
+                    }
+                ]
+            );
+            assert_eq!(f["relations.ownedBy"].len(), 2);
+            assert_eq!(f["relations.ownedBy"][0].count, 2);
+        }
+
+        #[tokio::test]
+        async fn entities_by_refs_keep_input_order() {
+            let store = store().await;
+            let refs: Vec<EntityRef> = [
+                "component:default/playback-order",
+                "component:default/missing",
+                "Component:Other/shadow",
+            ]
+            .iter()
+            .map(|r| EntityRef::parse(r).unwrap())
+            .collect();
+            let items = store
+                .entities_by_refs(&refs, &["metadata.name".into()])
+                .await
+                .unwrap();
+            assert_eq!(
+                items
+                    .into_iter()
+                    .map(|e| e.map(Entity::into_value))
+                    .collect::<Vec<_>>(),
+                vec![
+                    Some(json!({"metadata": {"name": "playback-order"}})),
+                    None,
+                    Some(json!({"metadata": {"name": "Shadow"}})),
+                ]
+            );
+        }
+    }
 }
