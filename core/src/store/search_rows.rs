@@ -56,7 +56,7 @@ pub fn build_search_rows(
     let meta_str = |k: &str| meta.and_then(|m| m.get(k)).and_then(scalar_string);
     raw.push(("metadata.name".into(), meta_str("name")));
     let namespace = meta_str("namespace");
-    let namespace_missing = namespace.as_deref().map_or(true, str::is_empty);
+    let namespace_missing = !matches!(namespace.as_deref(), Some(ns) if !ns.is_empty());
     raw.push(("metadata.namespace".into(), namespace));
     raw.push(("metadata.uid".into(), Some(uid.to_string())));
     if namespace_missing {
