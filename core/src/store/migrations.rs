@@ -36,7 +36,7 @@ CREATE TABLE relations (
     type_key   TEXT NOT NULL,
     target_ref TEXT NOT NULL
 );
-CREATE INDEX relations_source ON relations (source_ref, type, target_ref);
+CREATE INDEX relations_source ON relations (source_ref, type_key, target_ref);
 CREATE INDEX relations_type_target ON relations (type_key, target_ref, source_ref);
 CREATE INDEX relations_origin ON relations (origin_uid);
 

@@ -5,6 +5,8 @@
 //! `search` table (`e.uid IN (...)`) or, for `relations.<type>` keys, the `relations` table
 //! (`e.entity_ref IN (...)`). Pages are keyset-paged on `(sort value, uid)`, entities lacking the sort field last.
 
+use std::collections::HashMap;
+
 use base64::Engine;
 use rusqlite::{params_from_iter, Connection};
 use serde::{Deserialize, Serialize};
@@ -44,17 +46,35 @@ impl SqlCondition {
     }
 }
 
+/// How a field test is phrased. Both mean the same; they differ in the plan SQLite picks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    /// `e.uid IN (SELECT ... FROM search ...)`: the matching set is built from the `(key, value)` index first.
+    /// Best for selective tests and for counting.
+    Membership,
+    /// `EXISTS (SELECT 1 FROM search s WHERE s.entity_uid = e.uid ...)`: probed per entity while walking
+    /// entities in order, so a page of an unselective filter stops after `limit` hits.
+    Probe,
+}
+
 /// The condition an entity row `e` must meet to match `predicate`.
 pub fn predicate_condition(predicate: Option<&EntityPredicate>) -> SqlCondition {
+    predicate_condition_styled(predicate, Style::Membership)
+}
+
+pub fn predicate_condition_styled(
+    predicate: Option<&EntityPredicate>,
+    style: Style,
+) -> SqlCondition {
     let mut c = SqlCondition::default();
     match predicate {
-        Some(p) => write_predicate(p, &mut c),
+        Some(p) => write_predicate(p, &mut c, style),
         None => c = SqlCondition::always(),
     }
     c
 }
 
-fn write_predicate(p: &EntityPredicate, c: &mut SqlCondition) {
+fn write_predicate(p: &EntityPredicate, c: &mut SqlCondition, style: Style) {
     match p {
         EntityPredicate::All(items) | EntityPredicate::Any(items) if items.is_empty() => {
             c.sql.push_str(if matches!(p, EntityPredicate::All(_)) {
@@ -74,72 +94,143 @@ fn write_predicate(p: &EntityPredicate, c: &mut SqlCondition) {
                 if i > 0 {
                     c.sql.push_str(joiner);
                 }
-                write_predicate(item, c);
+                write_predicate(item, c, style);
             }
             c.sql.push(')');
         }
         EntityPredicate::Not(inner) => {
             c.sql.push_str("NOT (");
-            write_predicate(inner, c);
+            write_predicate(inner, c, style);
             c.sql.push(')');
         }
-        EntityPredicate::Field { key, matcher } => write_field(key, matcher, c),
+        EntityPredicate::Field { key, matcher } => write_field(key, matcher, c, style),
     }
 }
 
-fn write_field(key: &str, matcher: &FieldMatch, c: &mut SqlCondition) {
-    let key = key.to_lowercase();
-    // Relations live in their own table: `relations.ownedby = group:default/x` means a row whose source is the
-    // entity, whose lowercased type is `ownedby` and whose target is the value.
-    let (column, subquery_head, key_param) = match key.strip_prefix("relations.") {
-        Some(rel_type) => (
-            "e.entity_ref",
-            "SELECT r.source_ref FROM relations r WHERE r.type_key = ?",
-            rel_type.to_string(),
+/// The table test behind one field: `(key parameter, FROM/WHERE head, value column)`. Relations live in their
+/// own table: `relations.ownedby = group:default/x` means a row whose source is the entity, whose lowercased
+/// type is `ownedby` and whose target is the value.
+fn field_source(key: &str, style: Style) -> (String, &'static str, &'static str) {
+    match (key.strip_prefix("relations."), style) {
+        (Some(t), Style::Membership) => (
+            t.to_string(),
+            "e.entity_ref IN (SELECT r.source_ref FROM relations r WHERE r.type_key = ?",
+            "r.target_ref",
         ),
-        None => (
-            "e.uid",
-            "SELECT s.entity_uid FROM search s WHERE s.key = ?",
-            key.clone(),
+        (Some(t), Style::Probe) => (
+            t.to_string(),
+            "EXISTS (SELECT 1 FROM relations r WHERE r.source_ref = e.entity_ref AND r.type_key = ?",
+            "r.target_ref",
         ),
-    };
-    let value_column = if key.starts_with("relations.") {
-        "r.target_ref"
-    } else {
-        "s.value"
-    };
-    c.params.push(key_param);
-    match matcher {
-        FieldMatch::Exists(exists) => {
-            let not = if *exists { "" } else { "NOT " };
-            c.sql
-                .push_str(&format!("{column} {not}IN ({subquery_head})"));
-        }
-        FieldMatch::In(values) if values.is_empty() => {
-            c.params.pop();
-            c.sql.push_str("1 = 0");
-        }
-        FieldMatch::In(values) => {
-            let marks = vec!["?"; values.len()].join(", ");
-            c.sql.push_str(&format!(
-                "{column} IN ({subquery_head} AND {value_column} IN ({marks}))"
-            ));
-            c.params.extend(values.iter().map(|v| v.to_lowercase()));
-        }
-        FieldMatch::Contains(value) => {
-            c.sql.push_str(&format!(
-                "{column} IN ({subquery_head} AND {value_column} = ?)"
-            ));
-            c.params.push(value.to_lowercase());
-        }
-        FieldMatch::HasPrefix(prefix) => {
-            c.sql.push_str(&format!(
-                "{column} IN ({subquery_head} AND {value_column} LIKE ? ESCAPE '\\')"
-            ));
-            c.params
-                .push(format!("{}%", escape_like(&prefix.to_lowercase())));
-        }
+        (None, Style::Membership) => (
+            key.to_string(),
+            "e.uid IN (SELECT s.entity_uid FROM search s WHERE s.key = ?",
+            "s.value",
+        ),
+        (None, Style::Probe) => (
+            key.to_string(),
+            "EXISTS (SELECT 1 FROM search s WHERE s.entity_uid = e.uid AND s.key = ?",
+            "s.value",
+        ),
     }
+}
+
+/// The `AND <value test>` part of a field test and its parameters; `None` for a pure existence test.
+fn value_test(matcher: &FieldMatch, value_column: &str) -> Option<(String, Vec<String>)> {
+    match matcher {
+        FieldMatch::Exists(_) => None,
+        FieldMatch::In(values) => Some((
+            format!(
+                " AND {value_column} IN ({})",
+                vec!["?"; values.len()].join(", ")
+            ),
+            values.iter().map(|v| v.to_lowercase()).collect(),
+        )),
+        FieldMatch::Contains(value) => Some((
+            format!(" AND {value_column} = ?"),
+            vec![value.to_lowercase()],
+        )),
+        FieldMatch::HasPrefix(prefix) => Some((
+            format!(" AND {value_column} LIKE ? ESCAPE '\\'"),
+            vec![format!("{}%", escape_like(&prefix.to_lowercase()))],
+        )),
+    }
+}
+
+fn write_field(key: &str, matcher: &FieldMatch, c: &mut SqlCondition, style: Style) {
+    if matches!(matcher, FieldMatch::In(v) if v.is_empty()) {
+        c.sql.push_str("1 = 0");
+        return;
+    }
+    let key = key.to_lowercase();
+    let (key_param, head, value_column) = field_source(&key, style);
+    if matcher == &FieldMatch::Exists(false) {
+        c.sql.push_str("NOT ");
+    }
+    c.sql.push_str(head);
+    c.params.push(key_param);
+    if let Some((sql, params)) = value_test(matcher, value_column) {
+        c.sql.push_str(&sql);
+        c.params.extend(params);
+    }
+    c.sql.push(')');
+}
+
+/// Above this many matching rows a filter counts as unselective and pages are fetched by probing.
+const SELECTIVE_ROWS: i64 = 2000;
+
+/// A cheap upper bound on how many entities `predicate` matches, capped at [`SELECTIVE_ROWS`]; each field
+/// test reads at most that many index entries.
+fn estimate(conn: &Connection, predicate: &EntityPredicate) -> Result<i64, StoreError> {
+    Ok(match predicate {
+        EntityPredicate::All(items) if items.is_empty() => SELECTIVE_ROWS,
+        EntityPredicate::All(items) => {
+            let mut best = SELECTIVE_ROWS;
+            for item in items {
+                best = best.min(estimate(conn, item)?);
+                if best == 0 {
+                    break;
+                }
+            }
+            best
+        }
+        EntityPredicate::Any(items) => {
+            let mut sum = 0;
+            for item in items {
+                sum += estimate(conn, item)?;
+                if sum >= SELECTIVE_ROWS {
+                    return Ok(SELECTIVE_ROWS);
+                }
+            }
+            sum
+        }
+        EntityPredicate::Not(_)
+        | EntityPredicate::Field {
+            matcher: FieldMatch::Exists(false),
+            ..
+        } => SELECTIVE_ROWS,
+        EntityPredicate::Field { key, matcher } => {
+            let key = key.to_lowercase();
+            let (key_param, table, value_column) = match key.strip_prefix("relations.") {
+                Some(t) => (
+                    t.to_string(),
+                    "relations r WHERE r.type_key = ?",
+                    "r.target_ref",
+                ),
+                None => (key.clone(), "search s WHERE s.key = ?", "s.value"),
+            };
+            let mut params = vec![key_param];
+            let mut sql = format!("SELECT COUNT(*) FROM (SELECT 1 FROM {table}");
+            if let Some((test, values)) = value_test(matcher, value_column) {
+                sql.push_str(&test);
+                params.extend(values);
+            }
+            sql.push_str(&format!(" LIMIT {SELECTIVE_ROWS}) t"));
+            let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
+            stmt.query_row(params_from_iter(params.iter()), |r| r.get(0))
+                .map_err(db)?
+        }
+    })
 }
 
 /// Escapes `LIKE` wildcards so user text matches literally (with `ESCAPE '\'`).
@@ -267,15 +358,45 @@ fn set_path(map: &mut Map<String, Value>, segments: &[&str], value: Value) {
     }
 }
 
+/// Counts and facets of recent queries on one connection, dropped as soon as the database changes (any
+/// commit, by this connection or another, moves the stamp). A UI asks for the same count on every page.
+#[derive(Debug, Default)]
+pub struct QueryCache {
+    stamp: Option<(i64, u64)>,
+    counts: HashMap<(String, Vec<String>), u64>,
+    facets: HashMap<(String, Vec<String>), Vec<FacetCount>>,
+}
+
+/// Entries kept per kind before the cache starts over.
+const CACHE_ENTRIES: usize = 256;
+
+impl QueryCache {
+    /// Drops everything if the database changed since the last call.
+    pub fn validate(&mut self, conn: &Connection) -> Result<(), StoreError> {
+        let data_version: i64 = conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))
+            .map_err(db)?;
+        let stamp = (data_version, conn.total_changes());
+        if self.stamp != Some(stamp) {
+            self.counts.clear();
+            self.facets.clear();
+            self.stamp = Some(stamp);
+        }
+        Ok(())
+    }
+}
+
 /// Loads one stitched entity by uid (the store's read path).
 pub type EntityLoader<'a> = &'a dyn Fn(&Connection, &str) -> Result<Option<Entity>, StoreError>;
 
 /// Runs a by-query request: filter, order, full text, keyset or offset paging, count, projection.
 pub fn query_entities(
     conn: &Connection,
+    cache: &mut QueryCache,
     query: &EntityQuery,
     load: EntityLoader<'_>,
 ) -> Result<EntityPage, StoreError> {
+    cache.validate(conn)?;
     let fields = parse_fields(&query.fields)?;
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
 
@@ -322,24 +443,47 @@ pub fn query_entities(
     };
 
     let mut condition = predicate_condition(filter.as_ref());
+    let order = &cursor.order_fields[0];
+    let by_uid = order.field.eq_ignore_ascii_case(UID_FIELD);
+    // Walking the uid index and probing each entity finds a page of an unselective filter fast; a selective
+    // one is better served from its index entries.
+    let mut page_condition = match &filter {
+        Some(f) if by_uid && limit > 0 && estimate(conn, f)? >= SELECTIVE_ROWS => {
+            predicate_condition_styled(Some(f), Style::Probe)
+        }
+        _ => condition.clone(),
+    };
     if let Some(ft) = &cursor.full_text_filter {
         condition = condition.and(full_text_condition(ft));
+        page_condition = page_condition.and(full_text_condition(ft));
     }
 
     let total_items = match cursor.total_items {
         Some(n) => n,
         None if query.skip_total_items => 0,
-        None => count(conn, &condition)?,
+        None => {
+            let key = (condition.sql.clone(), condition.params.clone());
+            match cache.counts.get(&key) {
+                Some(n) => *n,
+                None => {
+                    let n = count(conn, &condition)?;
+                    if cache.counts.len() >= CACHE_ENTRIES {
+                        cache.counts.clear();
+                    }
+                    cache.counts.insert(key, n);
+                    n
+                }
+            }
+        }
     };
 
-    let order = &cursor.order_fields[0];
     let backwards = cursor.is_previous;
     let mut rows = if limit == 0 {
         Vec::new()
     } else {
         fetch_rows(
             conn,
-            &condition,
+            &page_condition,
             order,
             &cursor.order_field_values,
             backwards,
@@ -483,10 +627,31 @@ fn fetch_rows(
 /// Value counts per facet among entities matching `filter`, most frequent first, then by value.
 pub fn facets(
     conn: &Connection,
+    cache: &mut QueryCache,
     facets: &[String],
     filter: Option<&EntityPredicate>,
 ) -> Result<Facets, StoreError> {
+    cache.validate(conn)?;
     let condition = predicate_condition(filter);
+    // Without a filter every search row belongs to a stored entity: no membership test needed.
+    let (entity_test, rel_test) = if filter.is_some() {
+        (
+            format!(
+                "AND s.entity_uid IN (SELECT e.uid FROM entities e WHERE {})",
+                condition.sql
+            ),
+            format!(
+                "AND r.source_ref IN (SELECT e.entity_ref FROM entities e WHERE {})",
+                condition.sql
+            ),
+        )
+    } else {
+        // Relation rows may point from refs that are not stored (yet); those are not counted.
+        (
+            String::new(),
+            "AND r.source_ref IN (SELECT e.entity_ref FROM entities e)".to_string(),
+        )
+    };
     let mut out = Facets::new();
     for facet in facets {
         let key = facet.to_lowercase();
@@ -494,25 +659,29 @@ pub fn facets(
             Some(rel_type) => (
                 format!(
                     "SELECT r.target_ref, COUNT(DISTINCT r.source_ref) FROM relations r \
-                     WHERE r.type_key = ? AND r.source_ref IN (SELECT e.entity_ref FROM entities e WHERE {}) \
-                     GROUP BY r.target_ref ORDER BY 2 DESC, 1 ASC",
-                    condition.sql
+                     WHERE r.type_key = ? {rel_test} \
+                     GROUP BY r.target_ref ORDER BY 2 DESC, 1 ASC"
                 ),
                 rel_type.to_string(),
             ),
             None => (
                 format!(
                     "SELECT s.original_value, COUNT(DISTINCT s.entity_uid) FROM search s \
-                     WHERE s.key = ? AND s.original_value IS NOT NULL \
-                     AND s.entity_uid IN (SELECT e.uid FROM entities e WHERE {}) \
-                     GROUP BY s.original_value ORDER BY 2 DESC, 1 ASC",
-                    condition.sql
+                     WHERE s.key = ? AND s.original_value IS NOT NULL {entity_test} \
+                     GROUP BY s.original_value ORDER BY 2 DESC, 1 ASC"
                 ),
                 key.clone(),
             ),
         };
         let mut params = vec![key_param];
-        params.extend(condition.params.iter().cloned());
+        if filter.is_some() {
+            params.extend(condition.params.iter().cloned());
+        }
+        let cache_key = (sql.clone(), params.clone());
+        if let Some(hit) = cache.facets.get(&cache_key) {
+            out.insert(facet.clone(), hit.clone());
+            continue;
+        }
         let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
         let counts = stmt
             .query_map(params_from_iter(params.iter()), |r| {
@@ -524,6 +693,10 @@ pub fn facets(
             .map_err(db)?
             .collect::<Result<Vec<_>, _>>()
             .map_err(db)?;
+        if cache.facets.len() >= CACHE_ENTRIES {
+            cache.facets.clear();
+        }
+        cache.facets.insert(cache_key, counts.clone());
         out.insert(facet.clone(), counts);
     }
     Ok(out)

@@ -58,7 +58,22 @@ const SELECT_LOCATION_BY_KEY: &str = "SELECT id FROM locations WHERE type = ?1 A
 const INSERT_LOCATION: &str = "INSERT INTO locations (id, type, target) VALUES (?1, ?2, ?3)";
 const DELETE_LOCATION: &str = "DELETE FROM locations WHERE id = ?1";
 
-type Shared = Arc<Mutex<Connection>>;
+/// A connection with the query cache that belongs to it.
+struct Slot {
+    conn: Connection,
+    cache: query::QueryCache,
+}
+
+impl Slot {
+    fn new(conn: Connection) -> Self {
+        Slot {
+            conn,
+            cache: query::QueryCache::default(),
+        }
+    }
+}
+
+type Shared = Arc<Mutex<Slot>>;
 
 /// The SQLite catalog store. Cheap to share behind an `Arc`.
 pub struct SqliteStore {
@@ -92,10 +107,10 @@ impl SqliteStore {
         for _ in 0..READERS {
             let reader = open()?;
             configure(&reader, true)?;
-            readers.push(Arc::new(Mutex::new(reader)));
+            readers.push(Arc::new(Mutex::new(Slot::new(reader))));
         }
         Ok(SqliteStore {
-            writer: Arc::new(Mutex::new(writer)),
+            writer: Arc::new(Mutex::new(Slot::new(writer))),
             readers,
             next_reader: AtomicUsize::new(0),
         })
@@ -106,7 +121,7 @@ impl SqliteStore {
         configure(&conn, false)?;
         migrations::migrate(&mut conn, ":memory:")?;
         Ok(SqliteStore {
-            writer: Arc::new(Mutex::new(conn)),
+            writer: Arc::new(Mutex::new(Slot::new(conn))),
             readers: Vec::new(),
             next_reader: AtomicUsize::new(0),
         })
@@ -130,7 +145,7 @@ impl SqliteStore {
     async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&mut Slot) -> Result<T, StoreError> + Send + 'static,
     {
         run(self.reader(), f).await
     }
@@ -138,21 +153,21 @@ impl SqliteStore {
     async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&mut Slot) -> Result<T, StoreError> + Send + 'static,
     {
         run(self.writer.clone(), f).await
     }
 
     /// Rows changed through the writer since open (tests use it to prove a refresh wrote nothing).
     pub async fn total_changes(&self) -> Result<u64, StoreError> {
-        self.write(|c| Ok(c.total_changes())).await
+        self.write(|s| Ok(s.conn.total_changes())).await
     }
 }
 
 async fn run<T, F>(conn: Shared, f: F) -> Result<T, StoreError>
 where
     T: Send + 'static,
-    F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    F: FnOnce(&mut Slot) -> Result<T, StoreError> + Send + 'static,
 {
     tokio::task::spawn_blocking(move || {
         let mut guard = conn
@@ -567,12 +582,13 @@ impl Store for SqliteStore {
         ingest: LocationIngest,
         orphans: OrphanStrategy,
     ) -> Result<WriteStats, StoreError> {
-        self.write(move |c| apply(c, ingest, orphans)).await
+        self.write(move |s| apply(&mut s.conn, ingest, orphans))
+            .await
     }
 
     async fn origins(&self) -> Result<Vec<String>, StoreError> {
-        self.read(|c| {
-            let mut stmt = c.prepare_cached(SELECT_ORIGINS).map_err(db)?;
+        self.read(|s| {
+            let mut stmt = s.conn.prepare_cached(SELECT_ORIGINS).map_err(db)?;
             let rows = stmt
                 .query_map([], |r| r.get::<_, String>(0))
                 .map_err(db)?
@@ -585,18 +601,18 @@ impl Store for SqliteStore {
 
     async fn query_entities(&self, query: &EntityQuery) -> Result<EntityPage, StoreError> {
         let query = query.clone();
-        self.read(move |c| query::query_entities(c, &query, &load_by_uid))
+        self.read(move |s| query::query_entities(&s.conn, &mut s.cache, &query, &load_by_uid))
             .await
     }
 
     async fn entity_by_ref(&self, entity_ref: &EntityRef) -> Result<Option<Entity>, StoreError> {
         let key = entity_ref.canonical();
-        self.read(move |c| load_by_ref(c, &key)).await
+        self.read(move |s| load_by_ref(&s.conn, &key)).await
     }
 
     async fn entity_by_uid(&self, uid: &str) -> Result<Option<Entity>, StoreError> {
         let uid = uid.to_string();
-        self.read(move |c| load_by_uid(c, &uid)).await
+        self.read(move |s| load_by_uid(&s.conn, &uid)).await
     }
 
     async fn entities_by_refs(
@@ -606,9 +622,9 @@ impl Store for SqliteStore {
     ) -> Result<Vec<Option<Entity>>, StoreError> {
         let fields = query::parse_fields(fields)?;
         let keys: Vec<String> = refs.iter().map(EntityRef::canonical).collect();
-        self.read(move |c| {
+        self.read(move |s| {
             keys.iter()
-                .map(|k| Ok(load_by_ref(c, k)?.map(|e| query::project(e, &fields))))
+                .map(|k| Ok(load_by_ref(&s.conn, k)?.map(|e| query::project(e, &fields))))
                 .collect()
         })
         .await
@@ -621,7 +637,7 @@ impl Store for SqliteStore {
     ) -> Result<Facets, StoreError> {
         let facets = facets.to_vec();
         let filter = filter.cloned();
-        self.read(move |c| query::facets(c, &facets, filter.as_ref()))
+        self.read(move |s| query::facets(&s.conn, &mut s.cache, &facets, filter.as_ref()))
             .await
     }
 
@@ -630,8 +646,9 @@ impl Store for SqliteStore {
         entity_ref: &EntityRef,
     ) -> Result<Option<EntityProvenance>, StoreError> {
         let key = entity_ref.canonical();
-        self.read(move |c| {
-            c.prepare_cached(SELECT_PROVENANCE)
+        self.read(move |s| {
+            s.conn
+                .prepare_cached(SELECT_PROVENANCE)
                 .map_err(db)?
                 .query_row(params![key], |r| {
                     Ok(EntityProvenance {
@@ -649,8 +666,8 @@ impl Store for SqliteStore {
 
     async fn delete_entity_by_uid(&self, uid: &str) -> Result<bool, StoreError> {
         let uid = uid.to_string();
-        self.write(move |c| {
-            let tx = c.transaction().map_err(db)?;
+        self.write(move |s| {
+            let tx = s.conn.transaction().map_err(db)?;
             let deleted = delete_entity(&tx, &uid)?;
             tx.commit().map_err(db)?;
             Ok(deleted)
@@ -665,8 +682,8 @@ impl Store for SqliteStore {
     ) -> Result<LocationRecord, StoreError> {
         let location_type = location_type.to_string();
         let target = target.to_string();
-        self.write(move |c| {
-            let tx = c.transaction().map_err(db)?;
+        self.write(move |s| {
+            let tx = s.conn.transaction().map_err(db)?;
             let existing = tx
                 .prepare_cached(SELECT_LOCATION_BY_KEY)
                 .map_err(db)?
@@ -694,8 +711,8 @@ impl Store for SqliteStore {
     }
 
     async fn locations(&self) -> Result<Vec<LocationRecord>, StoreError> {
-        self.read(|c| {
-            let mut stmt = c.prepare_cached(SELECT_LOCATIONS).map_err(db)?;
+        self.read(|s| {
+            let mut stmt = s.conn.prepare_cached(SELECT_LOCATIONS).map_err(db)?;
             let rows = stmt
                 .query_map([], location_row)
                 .map_err(db)?
@@ -708,8 +725,9 @@ impl Store for SqliteStore {
 
     async fn location(&self, id: &str) -> Result<Option<LocationRecord>, StoreError> {
         let id = id.to_string();
-        self.read(move |c| {
-            c.prepare_cached(SELECT_LOCATION)
+        self.read(move |s| {
+            s.conn
+                .prepare_cached(SELECT_LOCATION)
                 .map_err(db)?
                 .query_row(params![id], location_row)
                 .optional()
@@ -720,8 +738,9 @@ impl Store for SqliteStore {
 
     async fn delete_location(&self, id: &str) -> Result<bool, StoreError> {
         let id = id.to_string();
-        self.write(move |c| {
-            let n = c
+        self.write(move |s| {
+            let n = s
+                .conn
                 .prepare_cached(DELETE_LOCATION)
                 .map_err(db)?
                 .execute(params![id])
@@ -732,8 +751,9 @@ impl Store for SqliteStore {
     }
 
     async fn entity_count(&self) -> Result<u64, StoreError> {
-        self.read(|c| {
-            let n: i64 = c
+        self.read(|s| {
+            let n: i64 = s
+                .conn
                 .prepare_cached(COUNT_ENTITIES)
                 .map_err(db)?
                 .query_row([], |r| r.get(0))
@@ -921,7 +941,7 @@ mod tests {
             })
             .await
             .unwrap();
-        assert_eq!(page.items.len(), 0);
+        assert_eq!((page.items.len(), page.total_items), (0, 0));
 
         let stats = store
             .apply_location(only_a(), OrphanStrategy::Delete)
@@ -1151,6 +1171,37 @@ mod tests {
             assert!(!stats.wrote_anything());
             assert_eq!(store.total_changes().await.unwrap(), before);
             assert!(get(&store, "component:default/a").await.is_some());
+            // Counts and facets are cached per read connection; a commit must invalidate them.
+            let q = EntityQuery {
+                filter: EntityPredicate::from_filter_params(&["kind=component".into()]).unwrap(),
+                ..Default::default()
+            };
+            let facet = vec!["spec.type".to_string()];
+            for _ in 0..3 {
+                assert_eq!(store.query_entities(&q).await.unwrap().total_items, 2);
+                assert_eq!(
+                    store.facets(&facet, None).await.unwrap()["spec.type"].len(),
+                    2
+                );
+            }
+            store
+                .apply_location(
+                    ingest(ORIGIN, two().into_iter().take(1).collect()),
+                    OrphanStrategy::Delete,
+                )
+                .await
+                .unwrap();
+            for _ in 0..3 {
+                assert_eq!(store.query_entities(&q).await.unwrap().total_items, 1);
+                assert_eq!(
+                    store.facets(&facet, None).await.unwrap()["spec.type"].len(),
+                    1
+                );
+            }
+            store
+                .apply_location(ingest(ORIGIN, two()), OrphanStrategy::Delete)
+                .await
+                .unwrap();
         }
         {
             let conn = Connection::open(&path).unwrap();
@@ -1199,5 +1250,150 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(stats.inserted, 1);
+    }
+
+    /// Timings at 100k entities; prints, never asserts on time. `cargo test -p stagedoor-core --release
+    /// store::sqlite::tests::scale -- --ignored --nocapture`.
+    #[tokio::test]
+    #[ignore]
+    async fn scale() {
+        use std::time::Instant;
+        let n: usize = std::env::var("STAGEDOOR_SCALE_N")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(100_000);
+        let dir = tempfile::tempdir().unwrap();
+        let db_path = std::env::var("STAGEDOOR_SCALE_DB")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|_| dir.path().join("scale.db"));
+        let _ = std::fs::remove_file(&db_path);
+        let store = SqliteStore::open(&db_path).unwrap();
+        let t = Instant::now();
+        let per_origin = 10_000;
+        for o in 0..n.div_ceil(per_origin) {
+            let origin = format!("file:/scale/{o}.yaml");
+            let entities = (o * per_origin..((o + 1) * per_origin).min(n))
+                .map(|i| {
+                    let kind = if i % 10 == 0 { "API" } else { "Component" };
+                    let owner = format!("group:default/g{}", i % 50);
+                    let me = format!("{}:default/e{i}", kind.to_lowercase());
+                    pe(
+                        json!({"apiVersion": "backstage.io/v1alpha1", "kind": kind,
+                               "metadata": {"name": format!("e{i}"), "tags": [format!("t{}", i % 20), "common"],
+                                            "annotations": {"backstage.io/techdocs-ref": "dir:."},
+                                            "description": format!("entity number {i}")},
+                               "spec": {"type": format!("type{}", i % 5), "owner": owner, "lifecycle": "production"}}),
+                        &origin,
+                        &[(me.as_str(), "ownedBy", owner.as_str()), (owner.as_str(), "ownerOf", me.as_str())],
+                    )
+                })
+                .collect();
+            store
+                .apply_location(ingest(&origin, entities), OrphanStrategy::Delete)
+                .await
+                .unwrap();
+        }
+        println!("insert {n}: {:?}", t.elapsed());
+        let origin = "file:/scale/0.yaml".to_string();
+
+        async fn time<F, Fut, T>(label: &str, runs: usize, f: F)
+        where
+            F: Fn() -> Fut,
+            Fut: std::future::Future<Output = T>,
+        {
+            let mut v = Vec::with_capacity(runs);
+            for _ in 0..runs {
+                let t = Instant::now();
+                let _ = f().await;
+                v.push(t.elapsed());
+            }
+            v.sort();
+            println!("{label}: p50 {:?} p90 {:?}", v[runs / 2], v[runs * 9 / 10]);
+        }
+        let filter =
+            EntityPredicate::from_filter_params(&["kind=component,spec.type=type3".into()])
+                .unwrap();
+        let q_filter = EntityQuery {
+            filter: filter.clone(),
+            limit: Some(50),
+            ..Default::default()
+        };
+        let q_nocount = EntityQuery {
+            skip_total_items: true,
+            ..q_filter.clone()
+        };
+        let owned =
+            EntityPredicate::from_filter_params(&["relations.ownedBy=group:default/g7".into()])
+                .unwrap();
+        let q_owned = EntityQuery {
+            filter: owned,
+            limit: Some(50),
+            ..Default::default()
+        };
+        let q_name = EntityQuery {
+            order_fields: vec![OrderField {
+                field: "metadata.name".into(),
+                order: SortOrder::Asc,
+            }],
+            ..q_filter.clone()
+        };
+        let q_all = EntityQuery {
+            limit: Some(50),
+            ..Default::default()
+        };
+        time("by-query page 50 filter", 50, || {
+            store.query_entities(&q_filter)
+        })
+        .await;
+        time("by-query page 50 filter no count", 50, || {
+            store.query_entities(&q_nocount)
+        })
+        .await;
+        time("by-query page 50 owned", 50, || {
+            store.query_entities(&q_owned)
+        })
+        .await;
+        time("by-query page 50 order by name", 10, || {
+            store.query_entities(&q_name)
+        })
+        .await;
+        time("by-query page 50 no filter", 50, || {
+            store.query_entities(&q_all)
+        })
+        .await;
+        let e = r("component:default/e12345");
+        time("get by ref", 200, || store.entity_by_ref(&e)).await;
+        let kind_type: Vec<String> = vec!["kind".into(), "spec.type".into()];
+        let lifecycle: Vec<String> = vec!["spec.lifecycle".into()];
+        time("facets kind+spec.type", 10, || {
+            store.facets(&kind_type, None)
+        })
+        .await;
+        time("facets with filter", 10, || {
+            store.facets(&lifecycle, filter.as_ref())
+        })
+        .await;
+        let t = Instant::now();
+        let entities: Vec<ProcessedEntity> = (0..10_000)
+            .map(|i| {
+                let kind = if i % 10 == 0 { "API" } else { "Component" };
+                let owner = format!("group:default/g{}", i % 50);
+                let me = format!("{}:default/e{i}", kind.to_lowercase());
+                pe(
+                    json!({"apiVersion": "backstage.io/v1alpha1", "kind": kind,
+                           "metadata": {"name": format!("e{i}"), "tags": [format!("t{}", i % 20), "common"],
+                                        "annotations": {"backstage.io/techdocs-ref": "dir:."},
+                                        "description": format!("entity number {i}")},
+                           "spec": {"type": format!("type{}", i % 5), "owner": owner, "lifecycle": "production"}}),
+                    &origin,
+                    &[(me.as_str(), "ownedBy", owner.as_str()), (owner.as_str(), "ownerOf", me.as_str())],
+                )
+            })
+            .collect();
+        let stats = store
+            .apply_location(ingest(&origin, entities), OrphanStrategy::Delete)
+            .await
+            .unwrap();
+        println!("reapply 10k unchanged: {:?} {stats:?}", t.elapsed());
     }
 }
