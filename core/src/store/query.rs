@@ -6,6 +6,7 @@
 //! (`e.entity_ref IN (...)`). Pages are keyset-paged on `(sort value, uid)`, entities lacking the sort field last.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use base64::Engine;
 use rusqlite::{params_from_iter, Connection};
@@ -177,15 +178,26 @@ fn write_field(key: &str, matcher: &FieldMatch, c: &mut SqlCondition, style: Sty
 }
 
 /// Above this many matching rows a filter counts as unselective and pages are fetched by probing.
-const SELECTIVE_ROWS: i64 = 2000;
+/// Both plans return the same rows, so tests may lower it (see `set_selective_rows`) to cover both.
+static SELECTIVE_ROWS: AtomicI64 = AtomicI64::new(2000);
+
+fn selective_rows() -> i64 {
+    SELECTIVE_ROWS.load(Ordering::Relaxed)
+}
+
+#[cfg(test)]
+pub(crate) fn set_selective_rows(n: i64) {
+    SELECTIVE_ROWS.store(n, Ordering::Relaxed);
+}
 
 /// A cheap upper bound on how many entities `predicate` matches, capped at [`SELECTIVE_ROWS`]; each field
 /// test reads at most that many index entries.
 fn estimate(conn: &Connection, predicate: &EntityPredicate) -> Result<i64, StoreError> {
+    let cap = selective_rows();
     Ok(match predicate {
-        EntityPredicate::All(items) if items.is_empty() => SELECTIVE_ROWS,
+        EntityPredicate::All(items) if items.is_empty() => cap,
         EntityPredicate::All(items) => {
-            let mut best = SELECTIVE_ROWS;
+            let mut best = cap;
             for item in items {
                 best = best.min(estimate(conn, item)?);
                 if best == 0 {
@@ -198,8 +210,8 @@ fn estimate(conn: &Connection, predicate: &EntityPredicate) -> Result<i64, Store
             let mut sum = 0;
             for item in items {
                 sum += estimate(conn, item)?;
-                if sum >= SELECTIVE_ROWS {
-                    return Ok(SELECTIVE_ROWS);
+                if sum >= cap {
+                    return Ok(cap);
                 }
             }
             sum
@@ -208,7 +220,7 @@ fn estimate(conn: &Connection, predicate: &EntityPredicate) -> Result<i64, Store
         | EntityPredicate::Field {
             matcher: FieldMatch::Exists(false),
             ..
-        } => SELECTIVE_ROWS,
+        } => cap,
         EntityPredicate::Field { key, matcher } => {
             let key = key.to_lowercase();
             let (key_param, table, value_column) = match key.strip_prefix("relations.") {
@@ -225,7 +237,7 @@ fn estimate(conn: &Connection, predicate: &EntityPredicate) -> Result<i64, Store
                 sql.push_str(&test);
                 params.extend(values);
             }
-            sql.push_str(&format!(" LIMIT {SELECTIVE_ROWS}) t"));
+            sql.push_str(&format!(" LIMIT {cap}) t"));
             let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
             stmt.query_row(params_from_iter(params.iter()), |r| r.get(0))
                 .map_err(db)?
@@ -447,10 +459,15 @@ pub fn query_entities(
     let by_uid = order.field.eq_ignore_ascii_case(UID_FIELD);
     // Walking the uid index and probing each entity finds a page of an unselective filter fast; a selective
     // one is better served from its index entries.
+    let unselective = limit > 0
+        && match &filter {
+            Some(f) => estimate(conn, f)? >= selective_rows(),
+            None => true,
+        };
+    // Another sort field is walked in its index order when many entities match (see `fetch_walk`).
+    let walk = !by_uid && unselective && cursor.full_text_filter.is_none();
     let mut page_condition = match &filter {
-        Some(f) if by_uid && limit > 0 && estimate(conn, f)? >= SELECTIVE_ROWS => {
-            predicate_condition_styled(Some(f), Style::Probe)
-        }
+        Some(f) if unselective => predicate_condition_styled(Some(f), Style::Probe),
         _ => condition.clone(),
     };
     if let Some(ft) = &cursor.full_text_filter {
@@ -478,8 +495,19 @@ pub fn query_entities(
     };
 
     let backwards = cursor.is_previous;
+    let fetch_limit = if backwards { limit } else { limit + 1 };
     let mut rows = if limit == 0 {
         Vec::new()
+    } else if walk {
+        fetch_walk(
+            conn,
+            &page_condition,
+            order,
+            &cursor.order_field_values,
+            backwards,
+            fetch_limit,
+            offset,
+        )?
     } else {
         fetch_rows(
             conn,
@@ -487,7 +515,7 @@ pub fn query_entities(
             order,
             &cursor.order_field_values,
             backwards,
-            if backwards { limit } else { limit + 1 },
+            fetch_limit,
             offset,
         )?
     };
@@ -622,6 +650,108 @@ fn fetch_rows(
         .collect::<Result<Vec<_>, _>>()
         .map_err(db)?;
     Ok(rows)
+}
+
+/// Sort keys every entity has with a non-null value, so the "lacking the field" phase can be skipped.
+const ALWAYS_PRESENT: [&str; 4] = ["kind", "metadata.name", "metadata.namespace", "apiversion"];
+
+/// Pages a sort by a search key by walking the `(key, value, entity_uid)` index in order and probing each
+/// entity against the filter, so a page costs about `limit` probes instead of a sort of every match.
+/// Entities lacking the field follow in uid order (before them when paging backwards). An entity with
+/// several values sorts by its smallest, as in `fetch_rows`.
+fn fetch_walk(
+    conn: &Connection,
+    condition: &SqlCondition,
+    order: &OrderField,
+    after: &[Option<String>],
+    backwards: bool,
+    limit: usize,
+    offset: usize,
+) -> Result<Vec<Row>, StoreError> {
+    let field = order.field.to_lowercase();
+    let asc = (order.order == SortOrder::Asc) != backwards;
+    let (op, dir) = if asc { (">", "ASC") } else { ("<", "DESC") };
+    let want = limit + offset;
+    let cursor = match after {
+        [sort, Some(uid)] => Some((sort.clone(), uid.clone())),
+        _ => None,
+    };
+    let in_nulls = matches!(&cursor, Some((None, _)));
+    let phases: [bool; 2] = if backwards {
+        [true, false]
+    } else {
+        [false, true]
+    };
+    let mut rows: Vec<Row> = Vec::new();
+    for nulls_phase in phases {
+        if rows.len() >= want {
+            break;
+        }
+        // Phases before the cursor's own are already behind us.
+        if cursor.is_some() && !backwards && in_nulls && !nulls_phase {
+            continue;
+        }
+        if cursor.is_some() && backwards && !in_nulls && nulls_phase {
+            continue;
+        }
+        let keyset = cursor.as_ref().filter(|_| nulls_phase == in_nulls);
+        let n = want - rows.len();
+        let mut params = Vec::new();
+        let sql = if nulls_phase {
+            if ALWAYS_PRESENT.contains(&field.as_str()) {
+                continue;
+            }
+            params.extend(condition.params.iter().cloned());
+            params.push(field.clone());
+            let mut sql = format!(
+                "SELECT e.uid FROM entities e WHERE ({}) AND NOT EXISTS (SELECT 1 FROM search s \
+                 WHERE s.entity_uid = e.uid AND s.key = ? AND s.value IS NOT NULL)",
+                condition.sql
+            );
+            if let Some((_, uid)) = keyset {
+                sql.push_str(&format!(" AND e.uid {op} ?"));
+                params.push(uid.clone());
+            }
+            sql.push_str(&format!(" ORDER BY e.uid {dir} LIMIT {n}"));
+            sql
+        } else {
+            params.push(field.clone());
+            params.extend(condition.params.iter().cloned());
+            let mut sql = format!(
+                "SELECT s.entity_uid, s.value FROM search s JOIN entities e ON e.uid = s.entity_uid \
+                 WHERE s.key = ? AND s.value IS NOT NULL \
+                 AND s.value = (SELECT MIN(s2.value) FROM search s2 WHERE s2.entity_uid = s.entity_uid AND s2.key = s.key) \
+                 AND ({})",
+                condition.sql
+            );
+            if let Some((Some(value), uid)) = keyset {
+                sql.push_str(&format!(" AND (s.value, s.entity_uid) {op} (?, ?)"));
+                params.push(value.clone());
+                params.push(uid.clone());
+            }
+            sql.push_str(&format!(
+                " ORDER BY s.value {dir}, s.entity_uid {dir} LIMIT {n}"
+            ));
+            sql
+        };
+        let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
+        let found = stmt
+            .query_map(params_from_iter(params.iter()), |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    if nulls_phase {
+                        None
+                    } else {
+                        r.get::<_, Option<String>>(1)?
+                    },
+                ))
+            })
+            .map_err(db)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db)?;
+        rows.extend(found);
+    }
+    Ok(rows.into_iter().skip(offset).collect())
 }
 
 /// Value counts per facet among entities matching `filter`, most frequent first, then by value.
@@ -868,6 +998,14 @@ mod tests {
 
         #[tokio::test]
         async fn filters_match_as_backstage_does() {
+            for threshold in [2000, 1] {
+                super::super::set_selective_rows(threshold);
+                filters_match(threshold).await;
+            }
+            super::super::set_selective_rows(2000);
+        }
+
+        async fn filters_match(threshold: i64) {
             let store = store().await;
             let all = [
                 "Shadow",
@@ -933,7 +1071,11 @@ mod tests {
                     })
                     .await
                     .unwrap();
-                assert_eq!(sorted(names(&page)), expected, "filter {label}");
+                assert_eq!(
+                    sorted(names(&page)),
+                    expected,
+                    "filter {label} at {threshold}"
+                );
                 assert_eq!(page.total_items, expected.len() as u64, "count of {label}");
             }
             let page = store.query_entities(&EntityQuery::default()).await.unwrap();
@@ -985,6 +1127,24 @@ mod tests {
             assert_eq!(names(&page), vec!["Shadow", "spotify"]);
             assert_eq!(page.total_items, 6);
             assert!(page.page_info.next_cursor.is_some());
+            for threshold in [2000, 1] {
+                super::super::set_selective_rows(threshold);
+                let page = store
+                    .query_entities(&EntityQuery {
+                        filter: EntityPredicate::from_filter_params(&["kind=component".into()])
+                            .unwrap(),
+                        ..q(by("metadata.name", SortOrder::Asc), Some(1), Some(2))
+                    })
+                    .await
+                    .unwrap();
+                assert_eq!(
+                    names(&page),
+                    vec!["playback-order", "Shadow"],
+                    "at {threshold}"
+                );
+                assert_eq!(page.total_items, 4);
+            }
+            super::super::set_selective_rows(2000);
 
             // Entities lacking the sort field come last in both directions.
             for order in [SortOrder::Asc, SortOrder::Desc] {
@@ -1094,6 +1254,14 @@ mod tests {
 
         #[tokio::test]
         async fn cursors_page_forward_and_back() {
+            for threshold in [2000, 1] {
+                super::super::set_selective_rows(threshold);
+                cursors_page(threshold).await;
+            }
+            super::super::set_selective_rows(2000);
+        }
+
+        async fn cursors_page(threshold: i64) {
             let store = store().await;
             for (order_fields, filter) in [
                 (by("metadata.name", SortOrder::Asc), None),
@@ -1144,7 +1312,7 @@ mod tests {
                     assert!(pages.len() <= 4, "too many pages");
                 }
                 let walked: Vec<String> = pages.iter().flat_map(names).collect();
-                assert_eq!(walked, names(&full), "{order_fields:?}");
+                assert_eq!(walked, names(&full), "{order_fields:?} at {threshold}");
                 assert_eq!(pages.len(), total.div_ceil(2));
 
                 // And back again from the last page.
