@@ -221,6 +221,10 @@ fn estimate(conn: &Connection, predicate: &EntityPredicate) -> Result<i64, Store
             matcher: FieldMatch::Exists(false),
             ..
         } => cap,
+        EntityPredicate::Field {
+            matcher: FieldMatch::In(values),
+            ..
+        } if values.is_empty() => 0,
         EntityPredicate::Field { key, matcher } => {
             let key = key.to_lowercase();
             let (key_param, table, value_column) = match key.strip_prefix("relations.") {
@@ -257,17 +261,41 @@ pub fn escape_like(text: &str) -> String {
     out
 }
 
+/// `LIKE %term%` over the search rows of the given fields; `relations.<type>` fields match target refs.
 fn full_text_condition(ft: &FullTextFilter) -> SqlCondition {
-    let marks = vec!["?"; ft.fields.len().max(1)].join(", ");
-    let mut params: Vec<String> = ft.fields.iter().map(|f| f.to_lowercase()).collect();
-    if params.is_empty() {
-        params.push(UID_FIELD.into());
+    let pattern = format!("%{}%", escape_like(&ft.term.trim().to_lowercase()));
+    let mut keys: Vec<String> = Vec::new();
+    let mut relation_types: Vec<String> = Vec::new();
+    for field in &ft.fields {
+        let field = field.to_lowercase();
+        match field.strip_prefix("relations.") {
+            Some(t) => relation_types.push(t.to_string()),
+            None => keys.push(field),
+        }
     }
-    params.push(format!("%{}%", escape_like(&ft.term.trim().to_lowercase())));
+    if keys.is_empty() && relation_types.is_empty() {
+        keys.push(UID_FIELD.into());
+    }
+    let mut parts = Vec::new();
+    let mut params = Vec::new();
+    if !keys.is_empty() {
+        parts.push(format!(
+            "e.uid IN (SELECT s.entity_uid FROM search s WHERE s.key IN ({}) AND s.value LIKE ? ESCAPE '\\')",
+            vec!["?"; keys.len()].join(", ")
+        ));
+        params.extend(keys);
+        params.push(pattern.clone());
+    }
+    if !relation_types.is_empty() {
+        parts.push(format!(
+            "e.entity_ref IN (SELECT r.source_ref FROM relations r WHERE r.type_key IN ({}) AND r.target_ref LIKE ? ESCAPE '\\')",
+            vec!["?"; relation_types.len()].join(", ")
+        ));
+        params.extend(relation_types);
+        params.push(pattern);
+    }
     SqlCondition {
-        sql: format!(
-            "e.uid IN (SELECT s.entity_uid FROM search s WHERE s.key IN ({marks}) AND s.value LIKE ? ESCAPE '\\')"
-        ),
+        sql: format!("({})", parts.join(" OR ")),
         params,
     }
 }
@@ -1245,6 +1273,15 @@ mod tests {
                 .await
                 .unwrap();
             assert_eq!(names(&page), vec!["team-a"]);
+            let page = store
+                .query_entities(&ft(
+                    "TEAM-B",
+                    &["relations.ownedBy", "metadata.name"],
+                    vec![],
+                ))
+                .await
+                .unwrap();
+            assert_eq!(names(&page), vec!["wayback-search"]);
             let page = store
                 .query_entities(&ft("%", &["metadata.name"], vec![]))
                 .await

@@ -170,9 +170,16 @@ where
     F: FnOnce(&mut Slot) -> Result<T, StoreError> + Send + 'static,
 {
     tokio::task::spawn_blocking(move || {
-        let mut guard = conn
-            .lock()
-            .map_err(|_| StoreError::Database("the store's connection lock is poisoned".into()))?;
+        // A panic while holding the lock leaves nothing half-done: an open transaction rolled back when it
+        // was dropped. So a poisoned lock is recovered rather than failing every later call.
+        let mut guard = match conn.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => {
+                let mut guard = poisoned.into_inner();
+                guard.cache = query::QueryCache::default();
+                guard
+            }
+        };
         f(&mut guard)
     })
     .await
@@ -1250,6 +1257,24 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(stats.inserted, 1);
+    }
+
+    #[tokio::test]
+    async fn a_panic_inside_a_call_does_not_break_the_store() {
+        let store = SqliteStore::open_in_memory().unwrap();
+        let failed = store
+            .write(|s| -> Result<(), StoreError> {
+                let _tx = s.conn.transaction().map_err(db)?;
+                panic!("boom")
+            })
+            .await;
+        assert!(matches!(failed, Err(StoreError::Database(_))));
+        let stats = store
+            .apply_location(ingest(ORIGIN, two()), OrphanStrategy::Delete)
+            .await
+            .unwrap();
+        assert_eq!(stats.inserted, 2);
+        assert_eq!(store.entity_count().await.unwrap(), 2);
     }
 
     /// Timings at 100k entities; prints, never asserts on time. `cargo test -p stagedoor-core --release
