@@ -1259,6 +1259,154 @@ mod tests {
         assert_eq!(stats.inserted, 1);
     }
 
+    /// The Backstage example catalog: every document stores, indexes cleanly and pages back whole.
+    #[tokio::test]
+    async fn backstage_examples_round_trip() {
+        let root = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shared/fixtures/backstage/examples"
+        );
+        let mut entities = Vec::new();
+        let mut by_kind: HashMap<String, u64> = HashMap::new();
+        for dir in [
+            "components",
+            "apis",
+            "acme",
+            "systems",
+            "domains",
+            "resources",
+        ] {
+            let Ok(read) = std::fs::read_dir(format!("{root}/{dir}")) else {
+                continue;
+            };
+            let mut files: Vec<_> = read.map(|e| e.unwrap().path()).collect();
+            files.sort();
+            for file in files {
+                if file.extension().and_then(|e| e.to_str()) != Some("yaml") {
+                    continue;
+                }
+                let text = std::fs::read_to_string(&file).unwrap();
+                for doc in serde_yaml::Deserializer::from_str(&text) {
+                    let value: Value = match serde::Deserialize::deserialize(doc) {
+                        Ok(v) => v,
+                        Err(_) => continue,
+                    };
+                    if value.get("kind").is_none() || value.get("apiVersion").is_none() {
+                        continue; // OpenAPI documents and the like
+                    }
+                    let key = format!("file:{}", file.display());
+                    let mut p = pe(value, &key, &[]);
+                    if let Some(owner) = p.entity.spec_str("owner") {
+                        let target =
+                            EntityRef::parse_with_defaults(owner, Some("group"), "default")
+                                .unwrap()
+                                .canonical();
+                        p.relations = vec![
+                            RelationRow {
+                                source: p.entity_ref.clone(),
+                                relation_type: "ownedBy".into(),
+                                target: target.clone(),
+                            },
+                            RelationRow {
+                                source: target,
+                                relation_type: "ownerOf".into(),
+                                target: p.entity_ref.clone(),
+                            },
+                        ];
+                    }
+                    *by_kind.entry(p.entity.kind().to_string()).or_default() += 1;
+                    entities.push(p);
+                }
+            }
+        }
+        assert!(entities.len() > 30, "fixtures not found under {root}");
+        let total = entities.len() as u64;
+        let store = SqliteStore::open_in_memory().unwrap();
+        let stats = store
+            .apply_location(
+                ingest("file:examples/all.yaml", entities),
+                OrphanStrategy::Delete,
+            )
+            .await
+            .unwrap();
+        assert_eq!(stats.inserted as u64, total);
+        assert!(stats.conflicts.is_empty(), "{:?}", stats.conflicts);
+
+        let facets = store.facets(&["kind".into()], None).await.unwrap();
+        let counted: HashMap<String, u64> = facets["kind"]
+            .iter()
+            .map(|c| (c.value.clone(), c.count))
+            .collect();
+        assert_eq!(counted, by_kind);
+
+        let artist = get(&store, "component:default/artist-lookup")
+            .await
+            .unwrap();
+        assert!(
+            artist.get_path("status").is_none(),
+            "indexing failed: {artist:?}"
+        );
+        assert_eq!(
+            artist.relations(),
+            vec![crate::entity::Relation {
+                relation_type: "ownedBy".into(),
+                target_ref: "group:default/team-a".into(),
+            }]
+        );
+        let team_a = get(&store, "group:default/team-a").await.unwrap();
+        assert!(team_a
+            .relations()
+            .iter()
+            .any(|r| r.relation_type == "ownerOf"
+                && r.target_ref == "component:default/artist-lookup"));
+
+        let mut seen = Vec::new();
+        let mut query = EntityQuery {
+            order_fields: vec![OrderField {
+                field: "metadata.name".into(),
+                order: SortOrder::Asc,
+            }],
+            limit: Some(7),
+            ..Default::default()
+        };
+        loop {
+            let page = store.query_entities(&query).await.unwrap();
+            assert_eq!(page.total_items, total);
+            seen.extend(page.items.iter().map(|e| e.entity_ref().canonical()));
+            match page.page_info.next_cursor {
+                Some(c) => {
+                    query = EntityQuery {
+                        cursor: Some(c),
+                        limit: Some(7),
+                        ..Default::default()
+                    }
+                }
+                None => break,
+            }
+        }
+        assert_eq!(seen.len() as u64, total);
+        let names: Vec<String> = seen
+            .iter()
+            .map(|r| r.rsplit('/').next().unwrap().to_string())
+            .collect();
+        let mut sorted_names = names.clone();
+        sorted_names.sort();
+        assert_eq!(names, sorted_names);
+
+        let java =
+            EntityPredicate::from_filter_params(&["kind=component,metadata.tags.java".into()])
+                .unwrap();
+        let page = store
+            .query_entities(&EntityQuery {
+                filter: java,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert!(page.items.iter().any(|e| e.name() == "artist-lookup"));
+        assert!(page.items.iter().all(|e| e.tags().contains(&"java")));
+    }
+
     #[tokio::test]
     async fn a_panic_inside_a_call_does_not_break_the_store() {
         let store = SqliteStore::open_in_memory().unwrap();
