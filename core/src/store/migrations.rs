@@ -66,7 +66,10 @@ pub fn latest_version() -> i64 {
 /// Brings the schema up to date in one transaction; refuses a database from a newer stagedoor.
 /// `path` only names the database in the error.
 pub fn migrate(conn: &mut Connection, path: &str) -> Result<(), StoreError> {
-    let tx = conn.transaction().map_err(db)?;
+    // Immediate: two processes opening a fresh file at once must not both read version 0 and then race to write.
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(db)?;
     tx.execute(
         "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY)",
         [],

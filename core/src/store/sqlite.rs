@@ -82,6 +82,14 @@ pub struct SqliteStore {
     next_reader: AtomicUsize,
 }
 
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("readers", &self.readers.len())
+            .finish_non_exhaustive()
+    }
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) a database file, applying migrations; refuses a newer schema.
     /// `:memory:` opens a private in-memory database.
