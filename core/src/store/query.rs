@@ -23,6 +23,8 @@ use crate::entity::Entity;
 
 /// Backstage's default page size for by-query.
 pub const DEFAULT_LIMIT: usize = 200;
+/// The largest limit or offset passed on to SQL.
+const MAX_ROWS: usize = 1 << 40;
 const UID_FIELD: &str = "metadata.uid";
 
 /// A WHERE fragment over `entities e` and its parameters, in placeholder order.
@@ -438,7 +440,8 @@ pub fn query_entities(
 ) -> Result<EntityPage, StoreError> {
     cache.validate(conn)?;
     let fields = parse_fields(&query.fields)?;
-    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
+    // SQL takes signed 64-bit limits; nothing real comes near this bound, it only keeps the arithmetic safe.
+    let limit = query.limit.unwrap_or(DEFAULT_LIMIT).min(MAX_ROWS);
 
     let (cursor, filter, offset) = match &query.cursor {
         Some(text) => {
@@ -478,7 +481,11 @@ pub fn query_entities(
                 first_sort_field_values: None,
                 total_items: None,
             };
-            (cursor, query.filter.clone(), query.offset.unwrap_or(0))
+            (
+                cursor,
+                query.filter.clone(),
+                query.offset.unwrap_or(0).min(MAX_ROWS),
+            )
         }
     };
 
@@ -700,7 +707,7 @@ fn fetch_walk(
     let field = order.field.to_lowercase();
     let asc = (order.order == SortOrder::Asc) != backwards;
     let (op, dir) = if asc { (">", "ASC") } else { ("<", "DESC") };
-    let want = limit + offset;
+    let want = limit.saturating_add(offset);
     let cursor = match after {
         [sort, Some(uid)] => Some((sort.clone(), uid.clone())),
         _ => None,
@@ -1372,6 +1379,15 @@ mod tests {
                 }
                 assert_eq!(back, 0);
             }
+            let huge = store
+                .query_entities(&EntityQuery {
+                    limit: Some(usize::MAX),
+                    offset: Some(usize::MAX),
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+            assert!(huge.items.is_empty());
             let bad = store
                 .query_entities(&EntityQuery {
                     cursor: Some("not a cursor".into()),
