@@ -67,7 +67,7 @@ fn corpus() -> Vec<Case> {
             true,
         ),
         case("missing spec.owner", &GOOD.replace("  owner: team-a\n", ""), "must have required property 'owner'", Some(1), true),
-        case("unknown root field", &format!("{GOOD}extra: 1\n"), "Unknown field extra", Some(1), true),
+        case("unknown root field", &format!("{GOOD}extra: 1\n"), "Malformed envelope, <root> must NOT have additional properties", Some(10), true),
         case(
             "unknown apiVersion",
             &GOOD.replace("backstage.io/v1alpha1", "example.com/v9"),
@@ -75,7 +75,7 @@ fn corpus() -> Vec<Case> {
             Some(1),
             true,
         ),
-        case("not YAML", "kind: [unclosed\nmetadata: {\n", "YAML error at file:", Some(3), false),
+        case("not YAML", "kind: [unclosed\nmetadata: {\n", "YAML error at file:", Some(2), false),
         case("a YAML list at the root", "- a\n- b\n", "Expected object at root, got array", Some(1), false),
         case("empty file", "", "File is empty: no entities found", None, false),
         Case { name: "binary file", content: b"\x7fELF\x02\x01\x01\x00\x00\x00garbage".to_vec(), message: "File is binary, not YAML text", line: None, same_ref: false },

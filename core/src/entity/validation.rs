@@ -338,6 +338,17 @@ fn schema_for(kind: &str, api_version: &str, spec_type: Option<&str>) -> Option<
     })
 }
 
+/// True when `kind` is a built-in kind under some apiVersion.
+fn known_kind_name(kind: &str) -> bool {
+    [
+        "backstage.io/v1alpha1",
+        "backstage.io/v1beta1",
+        SCAFFOLDER_V1BETA3,
+    ]
+    .iter()
+    .any(|v| schema_for(kind, v, None).is_some())
+}
+
 /// True when some built-in processor (core kinds, scaffolder Template, AI AiResource) accepts this kind and
 /// apiVersion.
 pub fn is_known_kind(kind: &str, api_version: &str) -> bool {
@@ -371,7 +382,8 @@ pub fn check_kind(raw: &Value) -> Result<(), ValidationError> {
             format!(
                 "No processor recognized the entity {entity_ref} as valid, possibly caused by a foreign kind or apiVersion"
             ),
-            Some(kind.to_string()),
+            // Point at what is foreign: the apiVersion of a kind we know, else the kind.
+            Some(if known_kind_name(kind) { api_version.to_string() } else { kind.to_string() }),
         ));
     };
     let validator = kind_validator(schema)

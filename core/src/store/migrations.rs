@@ -1,1 +1,135 @@
 //! The versioned schema migrations, applied in order at open.
+//!
+//! Each migration is plain, portable SQL (no SQLite-only types) so the PostgreSQL store can reuse the list.
+//! The applied version lives in `schema_version`, one row per applied migration.
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::StoreError;
+
+/// `(version, SQL)` in ascending order. Never edit an entry once released; add a new one.
+pub const MIGRATIONS: &[(i64, &str)] = &[(
+    1,
+    "
+CREATE TABLE entities (
+    uid          TEXT PRIMARY KEY,
+    entity_ref   TEXT NOT NULL UNIQUE,
+    kind         TEXT NOT NULL,
+    namespace    TEXT NOT NULL,
+    name         TEXT NOT NULL,
+    body         TEXT NOT NULL,
+    hash         TEXT NOT NULL,
+    etag         TEXT NOT NULL,
+    location_key TEXT NOT NULL,
+    origin       TEXT NOT NULL,
+    parent_ref   TEXT,
+    errors       TEXT NOT NULL,
+    search_error TEXT,
+    orphan       INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX entities_origin ON entities (origin);
+
+CREATE TABLE relations (
+    origin_uid TEXT NOT NULL REFERENCES entities (uid) ON DELETE CASCADE,
+    source_ref TEXT NOT NULL,
+    type       TEXT NOT NULL,
+    type_key   TEXT NOT NULL,
+    target_ref TEXT NOT NULL
+);
+CREATE INDEX relations_source ON relations (source_ref, type_key, target_ref);
+CREATE INDEX relations_type_target ON relations (type_key, target_ref, source_ref);
+CREATE INDEX relations_origin ON relations (origin_uid);
+
+CREATE TABLE search (
+    entity_uid     TEXT NOT NULL REFERENCES entities (uid) ON DELETE CASCADE,
+    key            TEXT NOT NULL,
+    value          TEXT,
+    original_value TEXT
+);
+CREATE INDEX search_key_value ON search (key, value, entity_uid, original_value);
+CREATE INDEX search_entity ON search (entity_uid, key, value);
+
+CREATE TABLE locations (
+    id     TEXT PRIMARY KEY,
+    type   TEXT NOT NULL,
+    target TEXT NOT NULL,
+    UNIQUE (type, target)
+);
+",
+)];
+
+/// The newest schema version this build knows.
+pub fn latest_version() -> i64 {
+    MIGRATIONS.last().map_or(0, |(v, _)| *v)
+}
+
+/// Brings the schema up to date in one transaction; refuses a database from a newer stagedoor.
+/// `path` only names the database in the error.
+pub fn migrate(conn: &mut Connection, path: &str) -> Result<(), StoreError> {
+    // Immediate: two processes opening a fresh file at once must not both read version 0 and then race to write.
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(db)?;
+    tx.execute(
+        "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY)",
+        [],
+    )
+    .map_err(db)?;
+    let current: i64 = tx
+        .query_row("SELECT MAX(version) FROM schema_version", [], |r| {
+            r.get::<_, Option<i64>>(0)
+        })
+        .optional()
+        .map_err(db)?
+        .flatten()
+        .unwrap_or(0);
+    let known = latest_version();
+    if current > known {
+        return Err(StoreError::SchemaTooNew {
+            path: path.to_string(),
+            found: current,
+            known,
+        });
+    }
+    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
+        tx.execute_batch(sql).map_err(db)?;
+        tx.execute(
+            "INSERT INTO schema_version (version) VALUES (?1)",
+            params![version],
+        )
+        .map_err(db)?;
+    }
+    tx.commit().map_err(db)
+}
+
+pub(crate) fn db(e: rusqlite::Error) -> StoreError {
+    StoreError::Database(e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrates_once_and_refuses_newer() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn, ":memory:").unwrap();
+        migrate(&mut conn, ":memory:").unwrap();
+        let n: i64 = conn
+            .query_row("SELECT COUNT(*) FROM schema_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, MIGRATIONS.len() as i64);
+        conn.execute(
+            "INSERT INTO schema_version (version) VALUES (?1)",
+            params![latest_version() + 1],
+        )
+        .unwrap();
+        match migrate(&mut conn, "x.db") {
+            Err(StoreError::SchemaTooNew { path, found, known }) => {
+                assert_eq!(path, "x.db");
+                assert_eq!(found, known + 1);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

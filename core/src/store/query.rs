@@ -1,1 +1,1504 @@
 //! Turns [`super::EntityQuery`] and filters into SQL, and encodes and decodes by-query cursors.
+//!
+//! All SQL here is plain (`?` placeholders, text parameters, `LIKE ... ESCAPE`, no SQLite-only functions) so a
+//! PostgreSQL store can reuse the builders by renumbering the placeholders. Filters test membership in the
+//! `search` table (`e.uid IN (...)`) or, for `relations.<type>` keys, the `relations` table
+//! (`e.entity_ref IN (...)`). Pages are keyset-paged on `(sort value, uid)`, entities lacking the sort field last.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use base64::Engine;
+use rusqlite::{params_from_iter, Connection};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::filter::{EntityPredicate, FieldMatch};
+use super::migrations::db;
+use super::{
+    EntityPage, EntityQuery, FacetCount, Facets, FullTextFilter, OrderField, PageInfo, SortOrder,
+    StoreError,
+};
+use crate::entity::Entity;
+
+/// Backstage's default page size for by-query.
+pub const DEFAULT_LIMIT: usize = 200;
+/// The largest limit or offset passed on to SQL.
+const MAX_ROWS: usize = 1 << 40;
+const UID_FIELD: &str = "metadata.uid";
+
+/// A WHERE fragment over `entities e` and its parameters, in placeholder order.
+#[derive(Debug, Default, Clone)]
+pub struct SqlCondition {
+    pub sql: String,
+    pub params: Vec<String>,
+}
+
+impl SqlCondition {
+    fn always() -> Self {
+        SqlCondition {
+            sql: "1 = 1".into(),
+            params: Vec::new(),
+        }
+    }
+
+    fn and(mut self, other: SqlCondition) -> Self {
+        self.sql = format!("({}) AND ({})", self.sql, other.sql);
+        self.params.extend(other.params);
+        self
+    }
+}
+
+/// How a field test is phrased. Both mean the same; they differ in the plan SQLite picks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    /// `e.uid IN (SELECT ... FROM search ...)`: the matching set is built from the `(key, value)` index first.
+    /// Best for selective tests and for counting.
+    Membership,
+    /// `EXISTS (SELECT 1 FROM search s WHERE s.entity_uid = e.uid ...)`: probed per entity while walking
+    /// entities in order, so a page of an unselective filter stops after `limit` hits.
+    Probe,
+}
+
+/// The condition an entity row `e` must meet to match `predicate`.
+pub fn predicate_condition(predicate: Option<&EntityPredicate>) -> SqlCondition {
+    predicate_condition_styled(predicate, Style::Membership)
+}
+
+pub fn predicate_condition_styled(
+    predicate: Option<&EntityPredicate>,
+    style: Style,
+) -> SqlCondition {
+    let mut c = SqlCondition::default();
+    match predicate {
+        Some(p) => write_predicate(p, &mut c, style),
+        None => c = SqlCondition::always(),
+    }
+    c
+}
+
+fn write_predicate(p: &EntityPredicate, c: &mut SqlCondition, style: Style) {
+    match p {
+        EntityPredicate::All(items) | EntityPredicate::Any(items) if items.is_empty() => {
+            c.sql.push_str(if matches!(p, EntityPredicate::All(_)) {
+                "1 = 1"
+            } else {
+                "1 = 0"
+            });
+        }
+        EntityPredicate::All(items) | EntityPredicate::Any(items) => {
+            let joiner = if matches!(p, EntityPredicate::All(_)) {
+                " AND "
+            } else {
+                " OR "
+            };
+            c.sql.push('(');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    c.sql.push_str(joiner);
+                }
+                write_predicate(item, c, style);
+            }
+            c.sql.push(')');
+        }
+        EntityPredicate::Not(inner) => {
+            c.sql.push_str("NOT (");
+            write_predicate(inner, c, style);
+            c.sql.push(')');
+        }
+        EntityPredicate::Field { key, matcher } => write_field(key, matcher, c, style),
+    }
+}
+
+/// The table test behind one field: `(key parameter, FROM/WHERE head, value column)`. Relations live in their
+/// own table: `relations.ownedby = group:default/x` means a row whose source is the entity, whose lowercased
+/// type is `ownedby` and whose target is the value.
+fn field_source(key: &str, style: Style) -> (String, &'static str, &'static str) {
+    match (key.strip_prefix("relations."), style) {
+        (Some(t), Style::Membership) => (
+            t.to_string(),
+            "e.entity_ref IN (SELECT r.source_ref FROM relations r WHERE r.type_key = ?",
+            "r.target_ref",
+        ),
+        (Some(t), Style::Probe) => (
+            t.to_string(),
+            "EXISTS (SELECT 1 FROM relations r WHERE r.source_ref = e.entity_ref AND r.type_key = ?",
+            "r.target_ref",
+        ),
+        (None, Style::Membership) => (
+            key.to_string(),
+            "e.uid IN (SELECT s.entity_uid FROM search s WHERE s.key = ?",
+            "s.value",
+        ),
+        (None, Style::Probe) => (
+            key.to_string(),
+            "EXISTS (SELECT 1 FROM search s WHERE s.entity_uid = e.uid AND s.key = ?",
+            "s.value",
+        ),
+    }
+}
+
+/// The `AND <value test>` part of a field test and its parameters; `None` for a pure existence test.
+fn value_test(matcher: &FieldMatch, value_column: &str) -> Option<(String, Vec<String>)> {
+    match matcher {
+        FieldMatch::Exists(_) => None,
+        FieldMatch::In(values) => Some((
+            format!(
+                " AND {value_column} IN ({})",
+                vec!["?"; values.len()].join(", ")
+            ),
+            values.iter().map(|v| v.to_lowercase()).collect(),
+        )),
+        FieldMatch::Contains(value) => Some((
+            format!(" AND {value_column} = ?"),
+            vec![value.to_lowercase()],
+        )),
+        FieldMatch::HasPrefix(prefix) => Some((
+            format!(" AND {value_column} LIKE ? ESCAPE '\\'"),
+            vec![format!("{}%", escape_like(&prefix.to_lowercase()))],
+        )),
+    }
+}
+
+fn write_field(key: &str, matcher: &FieldMatch, c: &mut SqlCondition, style: Style) {
+    if matches!(matcher, FieldMatch::In(v) if v.is_empty()) {
+        c.sql.push_str("1 = 0");
+        return;
+    }
+    let key = key.to_lowercase();
+    let (key_param, head, value_column) = field_source(&key, style);
+    if matcher == &FieldMatch::Exists(false) {
+        c.sql.push_str("NOT ");
+    }
+    c.sql.push_str(head);
+    c.params.push(key_param);
+    if let Some((sql, params)) = value_test(matcher, value_column) {
+        c.sql.push_str(&sql);
+        c.params.extend(params);
+    }
+    c.sql.push(')');
+}
+
+/// Above this many matching rows a filter counts as unselective and pages are fetched by probing.
+/// Both plans return the same rows, so tests may lower it (see `set_selective_rows`) to cover both.
+static SELECTIVE_ROWS: AtomicI64 = AtomicI64::new(2000);
+
+fn selective_rows() -> i64 {
+    SELECTIVE_ROWS.load(Ordering::Relaxed)
+}
+
+#[cfg(test)]
+pub(crate) fn set_selective_rows(n: i64) {
+    SELECTIVE_ROWS.store(n, Ordering::Relaxed);
+}
+
+/// A cheap upper bound on how many entities `predicate` matches, capped at [`SELECTIVE_ROWS`]; each field
+/// test reads at most that many index entries.
+fn estimate(conn: &Connection, predicate: &EntityPredicate) -> Result<i64, StoreError> {
+    let cap = selective_rows();
+    Ok(match predicate {
+        EntityPredicate::All(items) if items.is_empty() => cap,
+        EntityPredicate::All(items) => {
+            let mut best = cap;
+            for item in items {
+                best = best.min(estimate(conn, item)?);
+                if best == 0 {
+                    break;
+                }
+            }
+            best
+        }
+        EntityPredicate::Any(items) => {
+            let mut sum = 0;
+            for item in items {
+                sum += estimate(conn, item)?;
+                if sum >= cap {
+                    return Ok(cap);
+                }
+            }
+            sum
+        }
+        EntityPredicate::Not(_)
+        | EntityPredicate::Field {
+            matcher: FieldMatch::Exists(false),
+            ..
+        } => cap,
+        EntityPredicate::Field {
+            matcher: FieldMatch::In(values),
+            ..
+        } if values.is_empty() => 0,
+        EntityPredicate::Field { key, matcher } => {
+            let key = key.to_lowercase();
+            let (key_param, table, value_column) = match key.strip_prefix("relations.") {
+                Some(t) => (
+                    t.to_string(),
+                    "relations r WHERE r.type_key = ?",
+                    "r.target_ref",
+                ),
+                None => (key.clone(), "search s WHERE s.key = ?", "s.value"),
+            };
+            let mut params = vec![key_param];
+            let mut sql = format!("SELECT COUNT(*) FROM (SELECT 1 FROM {table}");
+            if let Some((test, values)) = value_test(matcher, value_column) {
+                sql.push_str(&test);
+                params.extend(values);
+            }
+            sql.push_str(&format!(" LIMIT {cap}) t"));
+            let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
+            stmt.query_row(params_from_iter(params.iter()), |r| r.get(0))
+                .map_err(db)?
+        }
+    })
+}
+
+/// Escapes `LIKE` wildcards so user text matches literally (with `ESCAPE '\'`).
+pub fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// `LIKE %term%` over the search rows of the given fields; `relations.<type>` fields match target refs.
+fn full_text_condition(ft: &FullTextFilter) -> SqlCondition {
+    let pattern = format!("%{}%", escape_like(&ft.term.trim().to_lowercase()));
+    let mut keys: Vec<String> = Vec::new();
+    let mut relation_types: Vec<String> = Vec::new();
+    for field in &ft.fields {
+        let field = field.to_lowercase();
+        match field.strip_prefix("relations.") {
+            Some(t) => relation_types.push(t.to_string()),
+            None => keys.push(field),
+        }
+    }
+    if keys.is_empty() && relation_types.is_empty() {
+        keys.push(UID_FIELD.into());
+    }
+    let mut parts = Vec::new();
+    let mut params = Vec::new();
+    if !keys.is_empty() {
+        parts.push(format!(
+            "e.uid IN (SELECT s.entity_uid FROM search s WHERE s.key IN ({}) AND s.value LIKE ? ESCAPE '\\')",
+            vec!["?"; keys.len()].join(", ")
+        ));
+        params.extend(keys);
+        params.push(pattern.clone());
+    }
+    if !relation_types.is_empty() {
+        parts.push(format!(
+            "e.entity_ref IN (SELECT r.source_ref FROM relations r WHERE r.type_key IN ({}) AND r.target_ref LIKE ? ESCAPE '\\')",
+            vec!["?"; relation_types.len()].join(", ")
+        ));
+        params.extend(relation_types);
+        params.push(pattern);
+    }
+    SqlCondition {
+        sql: format!("({})", parts.join(" OR ")),
+        params,
+    }
+}
+
+/// The by-query state a cursor carries (Backstage's cursor fields; the filter in predicate form).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Cursor {
+    order_fields: Vec<OrderField>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    filter: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    full_text_filter: Option<FullTextFilter>,
+    /// `[sort value, uid]` of the row this page continues from; empty on an initial request.
+    order_field_values: Vec<Option<String>>,
+    is_previous: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    first_sort_field_values: Option<Vec<Option<String>>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    total_items: Option<u64>,
+}
+
+fn encode_cursor(c: &Cursor) -> String {
+    // A Cursor always serialises (plain strings, numbers and JSON values).
+    let json = serde_json::to_string(c).unwrap_or_default();
+    base64::engine::general_purpose::STANDARD.encode(json)
+}
+
+fn decode_cursor(text: &str) -> Result<Cursor, StoreError> {
+    let malformed = |e: String| StoreError::Input(format!("Malformed cursor: {e}"));
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .map_err(|e| malformed(e.to_string()))?;
+    let cursor: Cursor = serde_json::from_slice(&bytes).map_err(|e| malformed(e.to_string()))?;
+    if cursor.order_fields.is_empty() || !matches!(cursor.order_field_values.len(), 0 | 2) {
+        return Err(malformed("unexpected cursor shape".into()));
+    }
+    Ok(cursor)
+}
+
+/// Normalises a `fields` projection: splits on commas, trims, rejects bracket paths as Backstage does.
+pub fn parse_fields(fields: &[String]) -> Result<Vec<String>, StoreError> {
+    let out: Vec<String> = fields
+        .iter()
+        .flat_map(|f| f.split(','))
+        .map(str::trim)
+        .filter(|f| !f.is_empty())
+        .map(str::to_string)
+        .collect();
+    if out.iter().any(|f| f.contains('[')) {
+        return Err(StoreError::Input(
+            "invalid fields, array type fields are not supported".into(),
+        ));
+    }
+    Ok(out)
+}
+
+/// Keeps only the listed dotted paths of an entity; empty `fields` keeps everything.
+pub fn project(entity: Entity, fields: &[String]) -> Entity {
+    if fields.is_empty() {
+        return entity;
+    }
+    let mut out = Map::new();
+    for field in fields {
+        if let Some(value) = entity.get_path(field) {
+            set_path(&mut out, &path_segments(field), value.clone());
+        }
+    }
+    Entity(out)
+}
+
+/// Path segments with [`Entity::get_path`]'s rule: an annotation or label key is one segment.
+fn path_segments(path: &str) -> Vec<&str> {
+    for prefix in ["metadata.annotations.", "metadata.labels."] {
+        if let Some(key) = path.strip_prefix(prefix) {
+            let container = &prefix["metadata.".len()..prefix.len() - 1];
+            return vec!["metadata", container, key];
+        }
+    }
+    path.split('.').collect()
+}
+
+fn set_path(map: &mut Map<String, Value>, segments: &[&str], value: Value) {
+    match segments {
+        [] => {}
+        [last] => {
+            map.insert((*last).to_string(), value);
+        }
+        [first, rest @ ..] => {
+            let slot = map
+                .entry((*first).to_string())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if !slot.is_object() {
+                *slot = Value::Object(Map::new());
+            }
+            if let Value::Object(inner) = slot {
+                set_path(inner, rest, value);
+            }
+        }
+    }
+}
+
+/// Counts and facets of recent queries on one connection, dropped as soon as the database changes (any
+/// commit, by this connection or another, moves the stamp). A UI asks for the same count on every page.
+#[derive(Debug, Default)]
+pub struct QueryCache {
+    stamp: Option<(i64, u64)>,
+    counts: HashMap<(String, Vec<String>), u64>,
+    facets: HashMap<(String, Vec<String>), Vec<FacetCount>>,
+}
+
+/// Entries kept per kind before the cache starts over.
+const CACHE_ENTRIES: usize = 256;
+
+impl QueryCache {
+    /// Drops everything if the database changed since the last call.
+    pub fn validate(&mut self, conn: &Connection) -> Result<(), StoreError> {
+        let data_version: i64 = conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))
+            .map_err(db)?;
+        let stamp = (data_version, conn.total_changes());
+        if self.stamp != Some(stamp) {
+            self.counts.clear();
+            self.facets.clear();
+            self.stamp = Some(stamp);
+        }
+        Ok(())
+    }
+}
+
+/// Loads one stitched entity by uid (the store's read path).
+pub type EntityLoader<'a> = &'a dyn Fn(&Connection, &str) -> Result<Option<Entity>, StoreError>;
+
+/// Runs a by-query request: filter, order, full text, keyset or offset paging, count, projection.
+pub fn query_entities(
+    conn: &Connection,
+    cache: &mut QueryCache,
+    query: &EntityQuery,
+    load: EntityLoader<'_>,
+) -> Result<EntityPage, StoreError> {
+    cache.validate(conn)?;
+    let fields = parse_fields(&query.fields)?;
+    // SQL takes signed 64-bit limits; nothing real comes near this bound, it only keeps the arithmetic safe.
+    let limit = query.limit.unwrap_or(DEFAULT_LIMIT).min(MAX_ROWS);
+
+    let (cursor, filter, offset) = match &query.cursor {
+        Some(text) => {
+            let cursor = decode_cursor(text)?;
+            let filter = match &cursor.filter {
+                Some(v) => Some(
+                    EntityPredicate::from_json(v)
+                        .map_err(|e| StoreError::Input(format!("Malformed cursor: {e}")))?,
+                ),
+                None => None,
+            };
+            (cursor, filter, 0)
+        }
+        None => {
+            let order = query.order_fields.first().cloned().unwrap_or(OrderField {
+                field: UID_FIELD.into(),
+                order: SortOrder::Asc,
+            });
+            let full_text = query
+                .full_text
+                .as_ref()
+                .filter(|ft| !ft.term.trim().is_empty())
+                .map(|ft| FullTextFilter {
+                    term: ft.term.clone(),
+                    fields: if ft.fields.is_empty() {
+                        vec![order.field.clone()]
+                    } else {
+                        ft.fields.clone()
+                    },
+                });
+            let cursor = Cursor {
+                order_fields: vec![order],
+                filter: query.filter.as_ref().map(EntityPredicate::to_json),
+                full_text_filter: full_text,
+                order_field_values: Vec::new(),
+                is_previous: false,
+                first_sort_field_values: None,
+                total_items: None,
+            };
+            (
+                cursor,
+                query.filter.clone(),
+                query.offset.unwrap_or(0).min(MAX_ROWS),
+            )
+        }
+    };
+
+    let mut condition = predicate_condition(filter.as_ref());
+    let order = &cursor.order_fields[0];
+    let by_uid = order.field.eq_ignore_ascii_case(UID_FIELD);
+    // Walking the uid index and probing each entity finds a page of an unselective filter fast; a selective
+    // one is better served from its index entries.
+    let unselective = limit > 0
+        && match &filter {
+            Some(f) => estimate(conn, f)? >= selective_rows(),
+            None => true,
+        };
+    // Another sort field is walked in its index order when many entities match (see `fetch_walk`).
+    let walk = !by_uid && unselective && cursor.full_text_filter.is_none();
+    let mut page_condition = match &filter {
+        Some(f) if unselective => predicate_condition_styled(Some(f), Style::Probe),
+        _ => condition.clone(),
+    };
+    if let Some(ft) = &cursor.full_text_filter {
+        condition = condition.and(full_text_condition(ft));
+        page_condition = page_condition.and(full_text_condition(ft));
+    }
+
+    let total_items = match cursor.total_items {
+        Some(n) => n,
+        None if query.skip_total_items => 0,
+        None => {
+            let key = (condition.sql.clone(), condition.params.clone());
+            match cache.counts.get(&key) {
+                Some(n) => *n,
+                None => {
+                    let n = count(conn, &condition)?;
+                    if cache.counts.len() >= CACHE_ENTRIES {
+                        cache.counts.clear();
+                    }
+                    cache.counts.insert(key, n);
+                    n
+                }
+            }
+        }
+    };
+
+    let backwards = cursor.is_previous;
+    let fetch_limit = if backwards { limit } else { limit + 1 };
+    let mut rows = if limit == 0 {
+        Vec::new()
+    } else if walk {
+        fetch_walk(
+            conn,
+            &page_condition,
+            order,
+            &cursor.order_field_values,
+            backwards,
+            fetch_limit,
+            offset,
+        )?
+    } else {
+        fetch_rows(
+            conn,
+            &page_condition,
+            order,
+            &cursor.order_field_values,
+            backwards,
+            fetch_limit,
+            offset,
+        )?
+    };
+    if backwards {
+        rows.reverse();
+    }
+    let has_more = limit > 0 && (backwards || rows.len() > limit);
+    rows.truncate(limit);
+
+    let initial = cursor.first_sort_field_values.is_none();
+    let first_values = rows.first().map(row_values);
+    let first_sort_field_values = cursor
+        .first_sort_field_values
+        .clone()
+        .or_else(|| first_values.clone());
+    let next_cursor = match rows.last() {
+        Some(last) if has_more => Some(encode_cursor(&Cursor {
+            order_field_values: row_values(last),
+            first_sort_field_values: first_sort_field_values.clone(),
+            is_previous: false,
+            total_items: Some(total_items),
+            ..cursor.clone()
+        })),
+        _ => None,
+    };
+    let prev_cursor = match &first_values {
+        Some(first) if !initial && Some(first) != cursor.first_sort_field_values.as_ref() => {
+            Some(encode_cursor(&Cursor {
+                order_field_values: first.clone(),
+                first_sort_field_values: cursor.first_sort_field_values.clone(),
+                is_previous: true,
+                total_items: Some(total_items),
+                ..cursor.clone()
+            }))
+        }
+        _ => None,
+    };
+
+    let mut items = Vec::with_capacity(rows.len());
+    for (uid, _) in &rows {
+        if let Some(entity) = load(conn, uid)? {
+            items.push(project(entity, &fields));
+        }
+    }
+    Ok(EntityPage {
+        items,
+        total_items,
+        page_info: PageInfo {
+            next_cursor,
+            prev_cursor,
+        },
+    })
+}
+
+type Row = (String, Option<String>);
+
+fn row_values((uid, sort): &Row) -> Vec<Option<String>> {
+    vec![sort.clone(), Some(uid.clone())]
+}
+
+fn count(conn: &Connection, condition: &SqlCondition) -> Result<u64, StoreError> {
+    let sql = format!("SELECT COUNT(*) FROM entities e WHERE {}", condition.sql);
+    let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
+    let n: i64 = stmt
+        .query_row(params_from_iter(condition.params.iter()), |r| r.get(0))
+        .map_err(db)?;
+    Ok(n.max(0) as u64)
+}
+
+fn fetch_rows(
+    conn: &Connection,
+    condition: &SqlCondition,
+    order: &OrderField,
+    after: &[Option<String>],
+    backwards: bool,
+    limit: usize,
+    offset: usize,
+) -> Result<Vec<Row>, StoreError> {
+    let field = order.field.to_lowercase();
+    let asc = (order.order == SortOrder::Asc) != backwards;
+    let (op, dir) = if asc { (">", "ASC") } else { ("<", "DESC") };
+    let mut params = condition.params.clone();
+    let sql = if field == UID_FIELD {
+        // The uid is the primary key: page straight off its index, no sort.
+        let mut sql = format!(
+            "SELECT e.uid, e.uid FROM entities e WHERE ({})",
+            condition.sql
+        );
+        if let [_, Some(uid)] = after {
+            sql.push_str(&format!(" AND e.uid {op} ?"));
+            params.push(uid.clone());
+        }
+        sql.push_str(&format!(
+            " ORDER BY e.uid {dir} LIMIT {limit} OFFSET {offset}"
+        ));
+        sql
+    } else {
+        // Entities lacking the field sort last in either direction, as with NULLS LAST.
+        let nulls_dir = if backwards { "DESC" } else { "ASC" };
+        let nulls_op = if backwards { "<" } else { ">" };
+        let mut sql = format!(
+            "SELECT uid, sv FROM (SELECT e.uid AS uid, \
+             (SELECT MIN(s.value) FROM search s WHERE s.entity_uid = e.uid AND s.key = ?) AS sv \
+             FROM entities e WHERE ({})) t",
+            condition.sql
+        );
+        params.insert(0, field);
+        if let [sort, Some(uid)] = after {
+            let n0 = i32::from(sort.is_none());
+            sql.push_str(&format!(
+                " WHERE ((CASE WHEN sv IS NULL THEN 1 ELSE 0 END) {nulls_op} {n0} \
+                 OR ((CASE WHEN sv IS NULL THEN 1 ELSE 0 END) = {n0} \
+                 AND (COALESCE(sv, '') {op} ? OR (COALESCE(sv, '') = ? AND uid {op} ?))))"
+            ));
+            let v0 = sort.clone().unwrap_or_default();
+            params.push(v0.clone());
+            params.push(v0);
+            params.push(uid.clone());
+        }
+        sql.push_str(&format!(
+            " ORDER BY (CASE WHEN sv IS NULL THEN 1 ELSE 0 END) {nulls_dir}, COALESCE(sv, '') {dir}, uid {dir} \
+             LIMIT {limit} OFFSET {offset}"
+        ));
+        sql
+    };
+    let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
+    let rows = stmt
+        .query_map(params_from_iter(params.iter()), |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+        })
+        .map_err(db)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(db)?;
+    Ok(rows)
+}
+
+/// Sort keys every stored entity has with a non-null value (validation bounds kind and name to 63 characters;
+/// the namespace row defaults to `default`), so the "lacking the field" phase can be skipped for them.
+const ALWAYS_PRESENT: [&str; 3] = ["kind", "metadata.name", "metadata.namespace"];
+
+/// Pages a sort by a search key by walking the `(key, value, entity_uid)` index in order and probing each
+/// entity against the filter, so a page costs about `limit` probes instead of a sort of every match.
+/// Entities lacking the field follow in uid order (before them when paging backwards). An entity with
+/// several values sorts by its smallest, as in `fetch_rows`.
+fn fetch_walk(
+    conn: &Connection,
+    condition: &SqlCondition,
+    order: &OrderField,
+    after: &[Option<String>],
+    backwards: bool,
+    limit: usize,
+    offset: usize,
+) -> Result<Vec<Row>, StoreError> {
+    let field = order.field.to_lowercase();
+    let asc = (order.order == SortOrder::Asc) != backwards;
+    let (op, dir) = if asc { (">", "ASC") } else { ("<", "DESC") };
+    let want = limit.saturating_add(offset);
+    let cursor = match after {
+        [sort, Some(uid)] => Some((sort.clone(), uid.clone())),
+        _ => None,
+    };
+    let in_nulls = matches!(&cursor, Some((None, _)));
+    let phases: [bool; 2] = if backwards {
+        [true, false]
+    } else {
+        [false, true]
+    };
+    let mut rows: Vec<Row> = Vec::new();
+    for nulls_phase in phases {
+        if rows.len() >= want {
+            break;
+        }
+        // Phases before the cursor's own are already behind us.
+        if cursor.is_some() && !backwards && in_nulls && !nulls_phase {
+            continue;
+        }
+        if cursor.is_some() && backwards && !in_nulls && nulls_phase {
+            continue;
+        }
+        let keyset = cursor.as_ref().filter(|_| nulls_phase == in_nulls);
+        let n = want - rows.len();
+        let mut params = Vec::new();
+        let sql = if nulls_phase {
+            if ALWAYS_PRESENT.contains(&field.as_str()) {
+                continue;
+            }
+            params.extend(condition.params.iter().cloned());
+            params.push(field.clone());
+            let mut sql = format!(
+                "SELECT e.uid FROM entities e WHERE ({}) AND NOT EXISTS (SELECT 1 FROM search s \
+                 WHERE s.entity_uid = e.uid AND s.key = ? AND s.value IS NOT NULL)",
+                condition.sql
+            );
+            if let Some((_, uid)) = keyset {
+                sql.push_str(&format!(" AND e.uid {op} ?"));
+                params.push(uid.clone());
+            }
+            sql.push_str(&format!(" ORDER BY e.uid {dir} LIMIT {n}"));
+            sql
+        } else {
+            params.push(field.clone());
+            params.extend(condition.params.iter().cloned());
+            let mut sql = format!(
+                "SELECT s.entity_uid, s.value FROM search s JOIN entities e ON e.uid = s.entity_uid \
+                 WHERE s.key = ? AND s.value IS NOT NULL \
+                 AND s.value = (SELECT MIN(s2.value) FROM search s2 WHERE s2.entity_uid = s.entity_uid AND s2.key = s.key) \
+                 AND ({})",
+                condition.sql
+            );
+            if let Some((Some(value), uid)) = keyset {
+                sql.push_str(&format!(" AND (s.value, s.entity_uid) {op} (?, ?)"));
+                params.push(value.clone());
+                params.push(uid.clone());
+            }
+            sql.push_str(&format!(
+                " ORDER BY s.value {dir}, s.entity_uid {dir} LIMIT {n}"
+            ));
+            sql
+        };
+        let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
+        let found = stmt
+            .query_map(params_from_iter(params.iter()), |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    if nulls_phase {
+                        None
+                    } else {
+                        r.get::<_, Option<String>>(1)?
+                    },
+                ))
+            })
+            .map_err(db)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db)?;
+        rows.extend(found);
+    }
+    Ok(rows.into_iter().skip(offset).collect())
+}
+
+/// Value counts per facet among entities matching `filter`, most frequent first, then by value.
+pub fn facets(
+    conn: &Connection,
+    cache: &mut QueryCache,
+    facets: &[String],
+    filter: Option<&EntityPredicate>,
+) -> Result<Facets, StoreError> {
+    cache.validate(conn)?;
+    let condition = predicate_condition(filter);
+    // Without a filter every search row belongs to a stored entity: no membership test needed.
+    let (entity_test, rel_test) = if filter.is_some() {
+        (
+            format!(
+                "AND s.entity_uid IN (SELECT e.uid FROM entities e WHERE {})",
+                condition.sql
+            ),
+            format!(
+                "AND r.source_ref IN (SELECT e.entity_ref FROM entities e WHERE {})",
+                condition.sql
+            ),
+        )
+    } else {
+        // Relation rows may point from refs that are not stored (yet); those are not counted.
+        (
+            String::new(),
+            "AND r.source_ref IN (SELECT e.entity_ref FROM entities e)".to_string(),
+        )
+    };
+    let mut out = Facets::new();
+    for facet in facets {
+        let key = facet.to_lowercase();
+        let (sql, key_param) = match key.strip_prefix("relations.") {
+            Some(rel_type) => (
+                format!(
+                    "SELECT r.target_ref, COUNT(DISTINCT r.source_ref) FROM relations r \
+                     WHERE r.type_key = ? {rel_test} \
+                     GROUP BY r.target_ref ORDER BY 2 DESC, 1 ASC"
+                ),
+                rel_type.to_string(),
+            ),
+            None => (
+                format!(
+                    "SELECT s.original_value, COUNT(DISTINCT s.entity_uid) FROM search s \
+                     WHERE s.key = ? AND s.original_value IS NOT NULL {entity_test} \
+                     GROUP BY s.original_value ORDER BY 2 DESC, 1 ASC"
+                ),
+                key.clone(),
+            ),
+        };
+        let mut params = vec![key_param];
+        if filter.is_some() {
+            params.extend(condition.params.iter().cloned());
+        }
+        let cache_key = (sql.clone(), params.clone());
+        if let Some(hit) = cache.facets.get(&cache_key) {
+            out.insert(facet.clone(), hit.clone());
+            continue;
+        }
+        let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
+        let counts = stmt
+            .query_map(params_from_iter(params.iter()), |r| {
+                Ok(FacetCount {
+                    value: r.get(0)?,
+                    count: r.get::<_, i64>(1)?.max(0) as u64,
+                })
+            })
+            .map_err(db)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db)?;
+        if cache.facets.len() >= CACHE_ENTRIES {
+            cache.facets.clear();
+        }
+        cache.facets.insert(cache_key, counts.clone());
+        out.insert(facet.clone(), counts);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn like_escapes_wildcards() {
+        assert_eq!(escape_like("a%b_c\\"), "a\\%b\\_c\\\\");
+    }
+
+    #[test]
+    fn projection_keeps_listed_paths() {
+        let e = Entity::from_value(json!({
+            "kind": "Component",
+            "metadata": {"name": "a", "annotations": {"backstage.io/orphan": "true", "x": "y"}},
+            "spec": {"type": "service"}
+        }))
+        .unwrap();
+        let fields = parse_fields(&[
+            "kind, metadata.annotations.backstage.io/orphan".into(),
+            "spec.type,spec.nope".into(),
+        ])
+        .unwrap();
+        assert_eq!(
+            project(e, &fields).into_value(),
+            json!({"kind": "Component", "metadata": {"annotations": {"backstage.io/orphan": "true"}},
+                   "spec": {"type": "service"}})
+        );
+        assert!(matches!(
+            parse_fields(&["spec.x[0]".into()]),
+            Err(StoreError::Input(_))
+        ));
+    }
+
+    #[test]
+    fn malformed_cursors_are_input_errors() {
+        for bad in ["%%%", "bm90IGpzb24=", "e30="] {
+            match decode_cursor(bad) {
+                Err(StoreError::Input(m)) => assert!(m.starts_with("Malformed cursor: "), "{m}"),
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
+    }
+
+    mod semantics {
+        use super::super::super::sqlite::SqliteStore;
+        use super::super::super::*;
+        use serde_json::{json, Value};
+
+        fn processed(value: Value, rels: &[(&str, &str)]) -> ProcessedEntity {
+            let entity = Entity::from_value(value).unwrap();
+            let entity_ref = entity.entity_ref().canonical();
+            let mut relations = Vec::new();
+            for (t, target) in rels {
+                relations.push(RelationRow {
+                    source: entity_ref.clone(),
+                    relation_type: t.to_string(),
+                    target: target.to_string(),
+                });
+                let reverse = match *t {
+                    "ownedBy" => "ownerOf",
+                    _ => "dependencyOf",
+                };
+                relations.push(RelationRow {
+                    source: target.to_string(),
+                    relation_type: reverse.into(),
+                    target: entity_ref.clone(),
+                });
+            }
+            ProcessedEntity {
+                hash: serde_json::to_string(&entity).unwrap(),
+                entity,
+                entity_ref,
+                location_key: "file:/c/catalog.yaml".into(),
+                parent_ref: None,
+                relations,
+                errors: Vec::new(),
+            }
+        }
+
+        fn component(ns: &str, name: &str, spec: Value, tags: &[&str]) -> Value {
+            json!({"apiVersion": "backstage.io/v1alpha1", "kind": "Component",
+                   "metadata": {"name": name, "namespace": ns, "tags": tags}, "spec": spec})
+        }
+
+        async fn store() -> SqliteStore {
+            let store = SqliteStore::open_in_memory().unwrap();
+            let mut artist = component(
+                "default",
+                "artist-lookup",
+                json!({"type": "service", "owner": "team-a", "lifecycle": "production"}),
+                &["java", "data"],
+            );
+            artist["metadata"]["annotations"] = json!({"backstage.io/techdocs-ref": "dir:."});
+            artist["metadata"]["description"] = json!("Artist Lookup finds artists");
+            let entities = vec![
+                processed(artist, &[("ownedBy", "group:default/team-a")]),
+                processed(
+                    component(
+                        "default",
+                        "wayback-search",
+                        json!({"type": "website", "owner": "team-b", "lifecycle": "experimental"}),
+                        &["javascript"],
+                    ),
+                    &[("ownedBy", "group:default/team-b")],
+                ),
+                processed(
+                    component(
+                        "default",
+                        "playback-order",
+                        json!({"type": "service", "owner": "team-a", "lifecycle": "production"}),
+                        &["java"],
+                    ),
+                    &[("ownedBy", "group:default/team-a")],
+                ),
+                processed(
+                    json!({"apiVersion": "backstage.io/v1alpha1", "kind": "API",
+                           "metadata": {"name": "spotify"},
+                           "spec": {"type": "openapi", "owner": "team-a", "lifecycle": "production"}}),
+                    &[("ownedBy", "group:default/team-a")],
+                ),
+                processed(
+                    json!({"apiVersion": "backstage.io/v1alpha1", "kind": "Group",
+                           "metadata": {"name": "team-a"}, "spec": {"type": "team", "children": []}}),
+                    &[],
+                ),
+                processed(
+                    component(
+                        "other",
+                        "Shadow",
+                        json!({"type": "service", "lifecycle": ""}),
+                        &[],
+                    ),
+                    &[],
+                ),
+            ];
+            store
+                .apply_location(
+                    LocationIngest {
+                        origin: "file:/c/catalog.yaml".into(),
+                        entities,
+                        ..Default::default()
+                    },
+                    OrphanStrategy::Delete,
+                )
+                .await
+                .unwrap();
+            store
+        }
+
+        fn names(page: &EntityPage) -> Vec<String> {
+            page.items.iter().map(|e| e.name().to_string()).collect()
+        }
+
+        fn sorted(mut v: Vec<String>) -> Vec<String> {
+            v.sort();
+            v
+        }
+
+        enum F {
+            Get(&'static [&'static str]),
+            Json(Value),
+        }
+
+        #[tokio::test]
+        async fn filters_match_as_backstage_does() {
+            for threshold in [2000, 1] {
+                super::super::set_selective_rows(threshold);
+                filters_match(threshold).await;
+            }
+            super::super::set_selective_rows(2000);
+        }
+
+        async fn filters_match(threshold: i64) {
+            let store = store().await;
+            let all = [
+                "Shadow",
+                "artist-lookup",
+                "playback-order",
+                "spotify",
+                "team-a",
+                "wayback-search",
+            ];
+            let cases: Vec<(F, Vec<&str>)> = vec![
+                (F::Get(&["kind=component"]), vec!["Shadow", "artist-lookup", "playback-order", "wayback-search"]),
+                (F::Get(&["kind=component,spec.type=service"]), vec!["Shadow", "artist-lookup", "playback-order"]),
+                (F::Get(&["kind=api", "kind=group"]), vec!["spotify", "team-a"]),
+                (F::Get(&["kind=API,kind=Group"]), vec!["spotify", "team-a"]),
+                (F::Get(&["spec.owner"]), vec!["artist-lookup", "playback-order", "spotify", "wayback-search"]),
+                (F::Get(&["spec.lifecycle="]), vec!["Shadow"]),
+                (F::Get(&["KIND=COMPONENT,metadata.name=ARTIST-LOOKUP"]), vec!["artist-lookup"]),
+                (F::Get(&["metadata.tags.java"]), vec!["artist-lookup", "playback-order"]),
+                (F::Get(&["metadata.tags=java"]), vec!["artist-lookup", "playback-order"]),
+                (F::Get(&["metadata.tags.java,metadata.tags.data"]), vec!["artist-lookup"]),
+                (F::Get(&["relations.ownedBy=group:default/team-a"]), vec!["artist-lookup", "playback-order", "spotify"]),
+                (F::Get(&["relations.ownedby=group:default/TEAM-A,kind=component"]), vec!["artist-lookup", "playback-order"]),
+                (
+                    F::Get(&["relations.ownedBy=group:default/team-a,relations.ownedBy=group:default/team-b"]),
+                    vec!["artist-lookup", "playback-order", "spotify", "wayback-search"],
+                ),
+                (F::Get(&["relations.ownerOf"]), vec!["team-a"]),
+                (F::Get(&["metadata.annotations.backstage.io/techdocs-ref=dir:."]), vec!["artist-lookup"]),
+                (F::Get(&["metadata.namespace=other"]), vec!["Shadow"]),
+                (F::Get(&["metadata.namespace=default,kind=group"]), vec!["team-a"]),
+                (F::Get(&["metadata.uid=nope"]), vec![]),
+                (F::Json(json!({"$not": {"kind": "component"}})), vec!["spotify", "team-a"]),
+                (F::Json(json!({"metadata.name": {"$hasPrefix": "PLAY"}})), vec!["playback-order"]),
+                (F::Json(json!({"metadata.name": {"$hasPrefix": "play_"}})), vec![]),
+                (F::Json(json!({"metadata.tags": {"$contains": "java"}})), vec!["artist-lookup", "playback-order"]),
+                (
+                    F::Json(json!({"kind": "component", "spec.lifecycle": {"$in": ["production", "Experimental"]}})),
+                    vec!["artist-lookup", "playback-order", "wayback-search"],
+                ),
+                (F::Json(json!({"spec.owner": {"$exists": false}})), vec!["Shadow", "team-a"]),
+                (F::Json(json!({"$any": [{"kind": "api"}, {"metadata.name": "shadow"}]})), vec!["Shadow", "spotify"]),
+                (F::Json(json!({"$all": [{"kind": "component"}, {"$not": {"spec.type": "service"}}]})), vec!["wayback-search"]),
+                (F::Json(json!({"relations.ownedBy": {"$hasPrefix": "group:default/team-"}})),
+                    vec!["artist-lookup", "playback-order", "spotify", "wayback-search"]),
+                (F::Json(json!({"$all": []})), vec![]),
+                (F::Json(json!({})), all.to_vec()),
+            ];
+            for (filter, expected) in cases {
+                let (label, filter) = match filter {
+                    F::Get(params) => (
+                        format!("{params:?}"),
+                        EntityPredicate::from_filter_params(
+                            &params.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+                        )
+                        .unwrap(),
+                    ),
+                    F::Json(v) => (v.to_string(), Some(EntityPredicate::from_json(&v).unwrap())),
+                };
+                let page = store
+                    .query_entities(&EntityQuery {
+                        filter: filter.clone(),
+                        ..Default::default()
+                    })
+                    .await
+                    .unwrap();
+                assert_eq!(
+                    sorted(names(&page)),
+                    expected,
+                    "filter {label} at {threshold}"
+                );
+                assert_eq!(page.total_items, expected.len() as u64, "count of {label}");
+            }
+            let page = store.query_entities(&EntityQuery::default()).await.unwrap();
+            assert_eq!(sorted(names(&page)), all.to_vec());
+            assert_eq!(page.page_info, PageInfo::default());
+        }
+
+        fn by(field: &str, order: SortOrder) -> Vec<OrderField> {
+            vec![OrderField {
+                field: field.into(),
+                order,
+            }]
+        }
+
+        #[tokio::test]
+        async fn order_offset_projection_and_full_text() {
+            let store = store().await;
+            let q = |order_fields, offset, limit| EntityQuery {
+                order_fields,
+                offset,
+                limit,
+                ..Default::default()
+            };
+            let asc = [
+                "artist-lookup",
+                "playback-order",
+                "shadow",
+                "spotify",
+                "team-a",
+                "wayback-search",
+            ];
+            let page = store
+                .query_entities(&q(by("metadata.name", SortOrder::Asc), None, None))
+                .await
+                .unwrap();
+            let lower: Vec<String> = names(&page).iter().map(|n| n.to_lowercase()).collect();
+            assert_eq!(lower, asc);
+            let page = store
+                .query_entities(&q(by("metadata.name", SortOrder::Desc), None, None))
+                .await
+                .unwrap();
+            let mut desc: Vec<String> = names(&page).iter().map(|n| n.to_lowercase()).collect();
+            desc.reverse();
+            assert_eq!(desc, asc);
+            let page = store
+                .query_entities(&q(by("metadata.name", SortOrder::Asc), Some(2), Some(2)))
+                .await
+                .unwrap();
+            assert_eq!(names(&page), vec!["Shadow", "spotify"]);
+            assert_eq!(page.total_items, 6);
+            assert!(page.page_info.next_cursor.is_some());
+            for threshold in [2000, 1] {
+                super::super::set_selective_rows(threshold);
+                let page = store
+                    .query_entities(&EntityQuery {
+                        filter: EntityPredicate::from_filter_params(&["kind=component".into()])
+                            .unwrap(),
+                        ..q(by("metadata.name", SortOrder::Asc), Some(1), Some(2))
+                    })
+                    .await
+                    .unwrap();
+                assert_eq!(
+                    names(&page),
+                    vec!["playback-order", "Shadow"],
+                    "at {threshold}"
+                );
+                assert_eq!(page.total_items, 4);
+            }
+            super::super::set_selective_rows(2000);
+
+            // Entities lacking the sort field come last in both directions.
+            for order in [SortOrder::Asc, SortOrder::Desc] {
+                let page = store
+                    .query_entities(&q(by("spec.owner", order), None, None))
+                    .await
+                    .unwrap();
+                let n = names(&page);
+                assert_eq!(
+                    sorted(n[4..].to_vec()),
+                    vec!["Shadow", "team-a"],
+                    "{order:?}"
+                );
+                let owners: Vec<&str> = page.items[..4]
+                    .iter()
+                    .map(|e| e.spec_str("owner").unwrap())
+                    .collect();
+                let expected = if order == SortOrder::Asc {
+                    ["team-a", "team-a", "team-a", "team-b"]
+                } else {
+                    ["team-b", "team-a", "team-a", "team-a"]
+                };
+                assert_eq!(owners, expected);
+            }
+
+            // Projection.
+            let page = store
+                .query_entities(&EntityQuery {
+                    filter: EntityPredicate::from_filter_params(&[
+                        "metadata.name=artist-lookup".into()
+                    ])
+                    .unwrap(),
+                    fields: vec![
+                        "kind,metadata.name".into(),
+                        "metadata.annotations.backstage.io/techdocs-ref".into(),
+                    ],
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+            assert_eq!(
+                page.items[0].clone().into_value(),
+                json!({"kind": "Component", "metadata": {"name": "artist-lookup",
+                       "annotations": {"backstage.io/techdocs-ref": "dir:."}}})
+            );
+            let bad = store
+                .query_entities(&EntityQuery {
+                    fields: vec!["metadata.tags[0]".into()],
+                    ..Default::default()
+                })
+                .await;
+            assert!(matches!(bad, Err(StoreError::Input(_))));
+
+            // Full text: given fields, the sort field, else metadata.uid.
+            let ft = |term: &str, fields: &[&str], order_fields: Vec<OrderField>| EntityQuery {
+                full_text: Some(FullTextFilter {
+                    term: term.into(),
+                    fields: fields.iter().map(|s| s.to_string()).collect(),
+                }),
+                order_fields,
+                ..Default::default()
+            };
+            let page = store
+                .query_entities(&ft(
+                    "LOOK",
+                    &["metadata.name", "metadata.description"],
+                    vec![],
+                ))
+                .await
+                .unwrap();
+            assert_eq!(names(&page), vec!["artist-lookup"]);
+            let page = store
+                .query_entities(&ft("finds", &["metadata.description"], vec![]))
+                .await
+                .unwrap();
+            assert_eq!(names(&page), vec!["artist-lookup"]);
+            let page = store
+                .query_entities(&ft("back", &[], by("metadata.name", SortOrder::Asc)))
+                .await
+                .unwrap();
+            assert_eq!(names(&page), vec!["playback-order", "wayback-search"]);
+            // No fields and the default order: only uids are searched.
+            let page = store
+                .query_entities(&ft("back", &[], vec![]))
+                .await
+                .unwrap();
+            assert!(page.items.is_empty());
+            let uid = store
+                .entity_by_ref(&EntityRef::parse("group:default/team-a").unwrap())
+                .await
+                .unwrap()
+                .unwrap()
+                .uid()
+                .unwrap()
+                .to_string();
+            let page = store
+                .query_entities(&ft(&uid[2..12], &[], vec![]))
+                .await
+                .unwrap();
+            assert_eq!(names(&page), vec!["team-a"]);
+            let page = store
+                .query_entities(&ft(
+                    "TEAM-B",
+                    &["relations.ownedBy", "metadata.name"],
+                    vec![],
+                ))
+                .await
+                .unwrap();
+            assert_eq!(names(&page), vec!["wayback-search"]);
+            let page = store
+                .query_entities(&ft("%", &["metadata.name"], vec![]))
+                .await
+                .unwrap();
+            assert!(page.items.is_empty());
+        }
+
+        #[tokio::test]
+        async fn cursors_page_forward_and_back() {
+            for threshold in [2000, 1] {
+                super::super::set_selective_rows(threshold);
+                cursors_page(threshold).await;
+            }
+            super::super::set_selective_rows(2000);
+        }
+
+        async fn cursors_page(threshold: i64) {
+            let store = store().await;
+            for (order_fields, filter) in [
+                (by("metadata.name", SortOrder::Asc), None),
+                (by("metadata.name", SortOrder::Desc), None),
+                (by("spec.owner", SortOrder::Asc), None),
+                (vec![], None),
+                (
+                    by("metadata.name", SortOrder::Asc),
+                    EntityPredicate::from_filter_params(&["kind=component".into()]).unwrap(),
+                ),
+            ] {
+                let first = store
+                    .query_entities(&EntityQuery {
+                        order_fields: order_fields.clone(),
+                        filter: filter.clone(),
+                        limit: Some(2),
+                        ..Default::default()
+                    })
+                    .await
+                    .unwrap();
+                let full = store
+                    .query_entities(&EntityQuery {
+                        order_fields: order_fields.clone(),
+                        filter: filter.clone(),
+                        ..Default::default()
+                    })
+                    .await
+                    .unwrap();
+                let total = full.items.len();
+                assert_eq!(first.total_items, total as u64);
+                assert!(first.page_info.prev_cursor.is_none());
+                let mut pages = vec![first];
+                while let Some(next) = pages.last().unwrap().page_info.next_cursor.clone() {
+                    let page = store
+                        .query_entities(&EntityQuery {
+                            cursor: Some(next),
+                            limit: Some(2),
+                            // Ignored: the cursor wins.
+                            filter: EntityPredicate::from_filter_params(&["kind=nothing".into()])
+                                .unwrap(),
+                            ..Default::default()
+                        })
+                        .await
+                        .unwrap();
+                    assert_eq!(page.total_items, total as u64);
+                    assert!(page.page_info.prev_cursor.is_some());
+                    pages.push(page);
+                    assert!(pages.len() <= 4, "too many pages");
+                }
+                let walked: Vec<String> = pages.iter().flat_map(names).collect();
+                assert_eq!(walked, names(&full), "{order_fields:?} at {threshold}");
+                assert_eq!(pages.len(), total.div_ceil(2));
+
+                // And back again from the last page.
+                let mut back = pages.len() - 1;
+                let mut cursor = pages[back].page_info.prev_cursor.clone();
+                while let Some(prev) = cursor {
+                    back -= 1;
+                    let page = store
+                        .query_entities(&EntityQuery {
+                            cursor: Some(prev),
+                            limit: Some(2),
+                            ..Default::default()
+                        })
+                        .await
+                        .unwrap();
+                    assert_eq!(names(&page), names(&pages[back]));
+                    assert!(page.page_info.next_cursor.is_some());
+                    cursor = page.page_info.prev_cursor.clone();
+                }
+                assert_eq!(back, 0);
+            }
+            let huge = store
+                .query_entities(&EntityQuery {
+                    limit: Some(usize::MAX),
+                    offset: Some(usize::MAX),
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+            assert!(huge.items.is_empty());
+            let bad = store
+                .query_entities(&EntityQuery {
+                    cursor: Some("not a cursor".into()),
+                    ..Default::default()
+                })
+                .await;
+            match bad {
+                Err(StoreError::Input(m)) => assert!(m.starts_with("Malformed cursor: ")),
+                other => panic!("{other:?}"),
+            }
+            let skipped = store
+                .query_entities(&EntityQuery {
+                    skip_total_items: true,
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+            assert_eq!((skipped.total_items, skipped.items.len()), (0, 6));
+        }
+
+        #[tokio::test]
+        async fn facets_count_original_values() {
+            let store = store().await;
+            let f = store
+                .facets(
+                    &[
+                        "kind".into(),
+                        "metadata.tags".into(),
+                        "relations.ownedBy".into(),
+                    ],
+                    None,
+                )
+                .await
+                .unwrap();
+            let pairs = |k: &str| -> Vec<(String, u64)> {
+                f[k].iter().map(|c| (c.value.clone(), c.count)).collect()
+            };
+            assert_eq!(
+                pairs("kind"),
+                vec![
+                    ("Component".into(), 4),
+                    ("API".into(), 1),
+                    ("Group".into(), 1)
+                ]
+            );
+            assert_eq!(
+                pairs("metadata.tags"),
+                vec![
+                    ("java".into(), 2),
+                    ("data".into(), 1),
+                    ("javascript".into(), 1)
+                ]
+            );
+            assert_eq!(
+                pairs("relations.ownedBy"),
+                vec![
+                    ("group:default/team-a".into(), 3),
+                    ("group:default/team-b".into(), 1)
+                ]
+            );
+            let filter = EntityPredicate::from_filter_params(&["kind=component".into()]).unwrap();
+            let f = store
+                .facets(
+                    &["spec.type".into(), "relations.ownedBy".into()],
+                    filter.as_ref(),
+                )
+                .await
+                .unwrap();
+            assert_eq!(
+                f["spec.type"],
+                vec![
+                    FacetCount {
+                        value: "service".into(),
+                        count: 3
+                    },
+                    FacetCount {
+                        value: "website".into(),
+                        count: 1
+                    }
+                ]
+            );
+            assert_eq!(f["relations.ownedBy"].len(), 2);
+            assert_eq!(f["relations.ownedBy"][0].count, 2);
+        }
+
+        #[tokio::test]
+        async fn entities_by_refs_keep_input_order() {
+            let store = store().await;
+            let refs: Vec<EntityRef> = [
+                "component:default/playback-order",
+                "component:default/missing",
+                "Component:Other/shadow",
+            ]
+            .iter()
+            .map(|r| EntityRef::parse(r).unwrap())
+            .collect();
+            let items = store
+                .entities_by_refs(&refs, &["metadata.name".into()])
+                .await
+                .unwrap();
+            assert_eq!(
+                items
+                    .into_iter()
+                    .map(|e| e.map(Entity::into_value))
+                    .collect::<Vec<_>>(),
+                vec![
+                    Some(json!({"metadata": {"name": "playback-order"}})),
+                    None,
+                    Some(json!({"metadata": {"name": "Shadow"}})),
+                ]
+            );
+        }
+    }
+}
