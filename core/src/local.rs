@@ -17,8 +17,8 @@ use crate::portal::{
     RefreshRequest,
 };
 use crate::store::{
-    EntityPage, EntityPredicate, EntityQuery, Facets, LocationIngest, LocationRecord,
-    SqliteStore, Store,
+    EntityPage, EntityPredicate, EntityQuery, Facets, LocationIngest, LocationRecord, SqliteStore,
+    Store,
 };
 
 /// Location types `POST /locations` accepts when `catalog.allowedLocationTypes` is not set (Backstage's
@@ -56,12 +56,17 @@ impl LocalPortal {
         let catalog = config.catalog().map_err(config_error)?;
         let reader = LocationReader::new(config.read_policy().map_err(config_error)?)?;
         let allowed_location_types = match config.get("catalog.allowedLocationTypes") {
-            None => DEFAULT_ALLOWED_LOCATION_TYPES.iter().map(|s| s.to_string()).collect(),
+            None => DEFAULT_ALLOWED_LOCATION_TYPES
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
             Some(serde_json::Value::Array(items)) => items
                 .iter()
                 .map(|v| {
                     v.as_str().map(str::to_string).ok_or_else(|| {
-                        PortalError::Input("catalog.allowedLocationTypes must be a list of strings".into())
+                        PortalError::Input(
+                            "catalog.allowedLocationTypes must be a list of strings".into(),
+                        )
                     })
                 })
                 .collect::<Result<_, _>>()?,
@@ -209,15 +214,25 @@ impl LocalPortal {
     }
 
     /// Normalises a registration request, refusing types the catalog does not accept.
-    fn registration_root(&self, location_type: &str, target: &str) -> Result<RootLocation, PortalError> {
-        if !self.allowed_location_types.iter().any(|t| t == location_type) {
+    fn registration_root(
+        &self,
+        location_type: &str,
+        target: &str,
+    ) -> Result<RootLocation, PortalError> {
+        if !self
+            .allowed_location_types
+            .iter()
+            .any(|t| t == location_type)
+        {
             return Err(PortalError::Input(format!(
                 "Registered locations must be of an allowed type {}",
                 serde_json::to_string(&self.allowed_location_types).unwrap_or_default()
             )));
         }
         if target.trim().is_empty() {
-            return Err(PortalError::Input("Location target must not be empty".into()));
+            return Err(PortalError::Input(
+                "Location target must not be empty".into(),
+            ));
         }
         let target = match location_type {
             "file" => {
@@ -292,11 +307,7 @@ impl Portal for LocalPortal {
                 }
                 break;
             };
-            let parent = self
-                .store
-                .provenance(&r)
-                .await?
-                .and_then(|p| p.parent_ref);
+            let parent = self.store.provenance(&r).await?.and_then(|p| p.parent_ref);
             items.push(AncestryItem {
                 entity,
                 parent_entity_refs: parent.iter().cloned().collect(),
@@ -371,7 +382,12 @@ impl Portal for LocalPortal {
                     location_type: root.location_type.clone(),
                     target: root.target.clone(),
                 }),
-                entities: outcome.ingest.entities.into_iter().map(|p| p.entity).collect(),
+                entities: outcome
+                    .ingest
+                    .entities
+                    .into_iter()
+                    .map(|p| p.entity)
+                    .collect(),
                 exists: Some(existing.is_some()),
             });
         }

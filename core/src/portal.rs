@@ -132,4 +132,3 @@ pub trait Portal: Send + Sync {
     /// Checks an entity as ingestion would, without storing it.
     async fn validate_entity(&self, entity: serde_json::Value) -> Result<(), PortalError>;
 }
-

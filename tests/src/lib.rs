@@ -17,7 +17,15 @@ pub fn fixtures() -> PathBuf {
 
 /// Every kind the catalog knows, for rules that allow them all.
 pub const ALL_KINDS: [&str; 10] = [
-    "Component", "API", "Resource", "System", "Domain", "Group", "User", "Location", "Template",
+    "Component",
+    "API",
+    "Resource",
+    "System",
+    "Domain",
+    "Group",
+    "User",
+    "Location",
+    "Template",
     "AiResource",
 ];
 
@@ -67,11 +75,19 @@ pub struct Response {
 
 impl Response {
     pub fn ok(body: impl Into<Vec<u8>>) -> Self {
-        Response { status: 200, headers: vec![], body: body.into() }
+        Response {
+            status: 200,
+            headers: vec![],
+            body: body.into(),
+        }
     }
 
     pub fn redirect(to: &str) -> Self {
-        Response { status: 302, headers: vec![("Location".into(), to.into())], body: vec![] }
+        Response {
+            status: 302,
+            headers: vec![("Location".into(), to.into())],
+            body: vec![],
+        }
     }
 }
 
@@ -84,7 +100,9 @@ pub struct TestHttpServer {
 
 impl TestHttpServer {
     pub async fn start() -> TestHttpServer {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local addr");
         let routes: Arc<Mutex<HashMap<String, Response>>> = Arc::default();
         let hits: Arc<Mutex<Vec<String>>> = Arc::default();
@@ -107,11 +125,16 @@ impl TestHttpServer {
                     let head = String::from_utf8_lossy(&buf[..read]).to_string();
                     let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
                     h.lock().expect("hits").push(path.clone());
-                    let response = r.lock().expect("routes").get(&path).cloned().unwrap_or(Response {
-                        status: 404,
-                        headers: vec![],
-                        body: b"not found".to_vec(),
-                    });
+                    let response =
+                        r.lock()
+                            .expect("routes")
+                            .get(&path)
+                            .cloned()
+                            .unwrap_or(Response {
+                                status: 404,
+                                headers: vec![],
+                                body: b"not found".to_vec(),
+                            });
                     let mut out = format!(
                         "HTTP/1.1 {} X\r\nContent-Length: {}\r\nConnection: close\r\n",
                         response.status,
@@ -127,7 +150,11 @@ impl TestHttpServer {
                 });
             }
         });
-        TestHttpServer { base: format!("http://{addr}"), routes, hits }
+        TestHttpServer {
+            base: format!("http://{addr}"),
+            routes,
+            hits,
+        }
     }
 
     pub fn host(&self) -> String {
@@ -135,7 +162,10 @@ impl TestHttpServer {
     }
 
     pub fn route(&self, path: &str, response: Response) {
-        self.routes.lock().expect("routes").insert(path.to_string(), response);
+        self.routes
+            .lock()
+            .expect("routes")
+            .insert(path.to_string(), response);
     }
 
     pub fn hits(&self) -> Vec<String> {

@@ -28,14 +28,28 @@ struct Case {
     same_ref: bool,
 }
 
-fn case(name: &'static str, content: &str, message: &'static str, line: Option<usize>, same_ref: bool) -> Case {
-    Case { name, content: content.as_bytes().to_vec(), message, line, same_ref }
+fn case(
+    name: &'static str,
+    content: &str,
+    message: &'static str,
+    line: Option<usize>,
+    same_ref: bool,
+) -> Case {
+    Case {
+        name,
+        content: content.as_bytes().to_vec(),
+        message,
+        line,
+        same_ref,
+    }
 }
 
 fn corpus() -> Vec<Case> {
     let mut big = String::from("apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: svc\n  description: |\n");
     while big.len() < 10 * 1024 * 1024 {
-        big.push_str("    0123456789012345678901234567890123456789012345678901234567890123456789\n");
+        big.push_str(
+            "    0123456789012345678901234567890123456789012345678901234567890123456789\n",
+        );
     }
     vec![
         case(
@@ -98,7 +112,11 @@ fn write_catalog(root: &Path) {
     )
     .unwrap();
     std::fs::write(root.join("svc/entity.yaml"), GOOD).unwrap();
-    std::fs::write(root.join("other.yaml"), GOOD.replace("name: svc", "name: other")).unwrap();
+    std::fs::write(
+        root.join("other.yaml"),
+        GOOD.replace("name: svc", "name: other"),
+    )
+    .unwrap();
     std::fs::write(root.join("secret.txt"), "do not read").unwrap();
 }
 
@@ -111,7 +129,13 @@ fn validate_reports_each_bad_file_with_its_message_and_line() {
         std::fs::write(dir.path().join("secret.txt"), "x").unwrap();
         std::fs::write(&file, &case.content).unwrap();
         let summary = validate_paths(std::slice::from_ref(&file));
-        assert_eq!(summary.problems.len(), 1, "{}: {:#?}", case.name, summary.problems);
+        assert_eq!(
+            summary.problems.len(),
+            1,
+            "{}: {:#?}",
+            case.name,
+            summary.problems
+        );
         let problem = &summary.problems[0];
         assert!(
             problem.message.contains(case.message),
@@ -142,7 +166,9 @@ async fn a_bad_file_never_loses_what_was_stored_before() {
         let catalog = dir.path().join("catalog");
         write_catalog(&catalog);
         let all = catalog.join("all.yaml").display().to_string();
-        let portal = LocalPortal::from_config(config(&[("file", &all)], dir.path(), serde_json::json!({}))).unwrap();
+        let portal =
+            LocalPortal::from_config(config(&[("file", &all)], dir.path(), serde_json::json!({})))
+                .unwrap();
         let first = portal.refresh(RefreshRequest::default()).await.unwrap();
         assert!(first.problems.is_empty(), "{:?}", first.problems);
         let svc = EntityRef::parse("component:default/svc").unwrap();
@@ -154,13 +180,22 @@ async fn a_bad_file_never_loses_what_was_stored_before() {
             .problems
             .iter()
             .find(|p| p.message.contains(case.message))
-            .unwrap_or_else(|| panic!("{}: {:?} not in {:#?}", case.name, case.message, report.problems));
+            .unwrap_or_else(|| {
+                panic!(
+                    "{}: {:?} not in {:#?}",
+                    case.name, case.message, report.problems
+                )
+            });
         if case.line.is_some() {
             assert_eq!(problem.line, case.line, "{}", case.name);
         }
         assert_eq!(report.stats.deleted, 0, "{}", case.name);
 
-        let after = portal.entity_by_ref(&svc).await.unwrap().unwrap_or_else(|| panic!("{}: svc lost", case.name));
+        let after = portal
+            .entity_by_ref(&svc)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("{}: svc lost", case.name));
         assert_eq!(after.spec(), before.spec(), "{}", case.name);
         assert_eq!(after.uid(), before.uid(), "{}", case.name);
         assert!(portal
@@ -168,20 +203,52 @@ async fn a_bad_file_never_loses_what_was_stored_before() {
             .await
             .unwrap()
             .is_some());
-        let status = after.as_map().get("status").cloned().unwrap_or_default().to_string();
+        let status = after
+            .as_map()
+            .get("status")
+            .cloned()
+            .unwrap_or_default()
+            .to_string();
         if case.same_ref {
-            assert!(status.contains("backstage.io/catalog-processing"), "{}: {status}", case.name);
+            assert!(
+                status.contains("backstage.io/catalog-processing"),
+                "{}: {status}",
+                case.name
+            );
         }
         // The emitting Location shows the error too.
-        let root = portal.entity_by_ref(&EntityRef::parse("location:default/root").unwrap()).await.unwrap().unwrap();
-        let root_status = root.as_map().get("status").cloned().unwrap_or_default().to_string();
-        assert!(root_status.contains("\"level\":\"error\""), "{}: {root_status}", case.name);
+        let root = portal
+            .entity_by_ref(&EntityRef::parse("location:default/root").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        let root_status = root
+            .as_map()
+            .get("status")
+            .cloned()
+            .unwrap_or_default()
+            .to_string();
+        assert!(
+            root_status.contains("\"level\":\"error\""),
+            "{}: {root_status}",
+            case.name
+        );
 
         // Fixing the file clears the errors.
         std::fs::write(catalog.join("svc/entity.yaml"), GOOD).unwrap();
         let fixed = portal.refresh(RefreshRequest::default()).await.unwrap();
-        assert!(fixed.problems.is_empty(), "{}: {:?}", case.name, fixed.problems);
+        assert!(
+            fixed.problems.is_empty(),
+            "{}: {:?}",
+            case.name,
+            fixed.problems
+        );
         let healed = portal.entity_by_ref(&svc).await.unwrap().unwrap();
-        assert!(healed.as_map().get("status").is_none(), "{}: {:?}", case.name, healed.as_map().get("status"));
+        assert!(
+            healed.as_map().get("status").is_none(),
+            "{}: {:?}",
+            case.name,
+            healed.as_map().get("status")
+        );
     }
 }

@@ -11,19 +11,34 @@ use stagedoor_core::{EntityRef, LocalPortal, Portal};
 #[tokio::test]
 async fn the_sample_catalog_ingests_cleanly_with_every_kind() {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let mut config = Config::load(&[repo.join("app-config.yaml")], &repo).expect("app-config.yaml loads");
+    let mut config =
+        Config::load(&[repo.join("app-config.yaml")], &repo).expect("app-config.yaml loads");
     let data = tempfile::tempdir().unwrap();
     config.root["backend"]["database"] =
         serde_json::json!({"client": "better-sqlite3", "connection": {"directory": data.path()}});
     let portal = LocalPortal::from_config(config).unwrap();
     let report = portal.refresh(RefreshRequest::default()).await.unwrap();
     assert!(report.problems.is_empty(), "{:#?}", report.problems);
-    assert!(report.dangling_relations.is_empty(), "{:#?}", report.dangling_relations);
+    assert!(
+        report.dangling_relations.is_empty(),
+        "{:#?}",
+        report.dangling_relations
+    );
     assert!(report.stats.conflicts.is_empty());
 
     let facets = portal.facets(&["kind".to_string()], None).await.unwrap();
     let kinds: Vec<&str> = facets["kind"].iter().map(|f| f.value.as_str()).collect();
-    for kind in ["Component", "API", "Resource", "System", "Domain", "Group", "User", "Location", "Template"] {
+    for kind in [
+        "Component",
+        "API",
+        "Resource",
+        "System",
+        "Domain",
+        "Group",
+        "User",
+        "Location",
+        "Template",
+    ] {
         assert!(kinds.contains(&kind), "{kind} missing from {kinds:?}");
     }
     let tracker = portal
@@ -31,8 +46,15 @@ async fn the_sample_catalog_ingests_cleanly_with_every_kind() {
         .await
         .unwrap()
         .expect("documented component");
-    assert_eq!(tracker.annotation("backstage.io/techdocs-ref"), Some("dir:."));
-    let types: Vec<String> = tracker.relations().iter().map(|r| r.relation_type.clone()).collect();
+    assert_eq!(
+        tracker.annotation("backstage.io/techdocs-ref"),
+        Some("dir:.")
+    );
+    let types: Vec<String> = tracker
+        .relations()
+        .iter()
+        .map(|r| r.relation_type.clone())
+        .collect();
     for t in ["ownedBy", "partOf", "providesApi", "dependsOn"] {
         assert!(types.iter().any(|x| x == t), "{t} not in {types:?}");
     }

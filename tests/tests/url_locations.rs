@@ -1,6 +1,8 @@
 //! `url` locations read over HTTP from a server on 127.0.0.1, under `backend.reading.allow`.
 
-use stagedoor_core::entity::{ANNOTATION_EDIT_URL, ANNOTATION_SOURCE_LOCATION, ANNOTATION_VIEW_URL};
+use stagedoor_core::entity::{
+    ANNOTATION_EDIT_URL, ANNOTATION_SOURCE_LOCATION, ANNOTATION_VIEW_URL,
+};
 use stagedoor_core::portal::RefreshRequest;
 use stagedoor_core::{EntityRef, LocalPortal, Portal};
 use stagedoor_tests::{config, Response, TestHttpServer};
@@ -21,7 +23,10 @@ spec:
 async fn url_locations_are_read_annotated_and_placeholders_resolved() {
     let server = TestHttpServer::start().await;
     server.route("/repo/catalog-info.yaml", Response::ok(API));
-    server.route("/repo/specs/orders.yaml", Response::ok("openapi: 3.0.0\ninfo: {title: Orders}\n"));
+    server.route(
+        "/repo/specs/orders.yaml",
+        Response::ok("openapi: 3.0.0\ninfo: {title: Orders}\n"),
+    );
     let target = format!("{}/repo/catalog-info.yaml", server.base);
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(
@@ -32,8 +37,15 @@ async fn url_locations_are_read_annotated_and_placeholders_resolved() {
     let portal = LocalPortal::from_config(cfg).unwrap();
     let report = portal.refresh(RefreshRequest::default()).await.unwrap();
     assert!(report.problems.is_empty(), "{:?}", report.problems);
-    let api = portal.entity_by_ref(&EntityRef::parse("api:default/orders").unwrap()).await.unwrap().unwrap();
-    assert!(api.spec_str("definition").unwrap().contains("title: Orders"));
+    let api = portal
+        .entity_by_ref(&EntityRef::parse("api:default/orders").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(api
+        .spec_str("definition")
+        .unwrap()
+        .contains("title: Orders"));
     assert_eq!(api.annotation(ANNOTATION_VIEW_URL), Some(target.as_str()));
     assert_eq!(
         api.annotation(ANNOTATION_SOURCE_LOCATION),
@@ -48,11 +60,21 @@ async fn hosts_not_allowed_are_never_contacted() {
     server.route("/repo/catalog-info.yaml", Response::ok(API));
     let target = format!("{}/repo/catalog-info.yaml", server.base);
     let dir = tempfile::tempdir().unwrap();
-    let portal = LocalPortal::from_config(config(&[("url", &target)], dir.path(), serde_json::json!({}))).unwrap();
+    let portal = LocalPortal::from_config(config(
+        &[("url", &target)],
+        dir.path(),
+        serde_json::json!({}),
+    ))
+    .unwrap();
     let report = portal.refresh(RefreshRequest::default()).await.unwrap();
     let problem = report.problems.first().expect("refused");
     assert_eq!(problem.name, "NotAllowedError");
-    assert!(problem.message.starts_with(&format!("Reading from '{target}' is not allowed")), "{problem:?}");
+    assert!(
+        problem
+            .message
+            .starts_with(&format!("Reading from '{target}' is not allowed")),
+        "{problem:?}"
+    );
     assert!(server.hits().is_empty());
 }
 
@@ -61,7 +83,10 @@ async fn redirects_to_other_hosts_are_checked_again() {
     let allowed = TestHttpServer::start().await;
     let other = TestHttpServer::start().await;
     other.route("/x.yaml", Response::ok(API));
-    allowed.route("/repo/catalog-info.yaml", Response::redirect(&format!("{}/x.yaml", other.base)));
+    allowed.route(
+        "/repo/catalog-info.yaml",
+        Response::redirect(&format!("{}/x.yaml", other.base)),
+    );
     let target = format!("{}/repo/catalog-info.yaml", allowed.base);
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(
@@ -73,7 +98,11 @@ async fn redirects_to_other_hosts_are_checked_again() {
     let report = portal.refresh(RefreshRequest::default()).await.unwrap();
     assert!(!report.problems.is_empty());
     assert!(other.hits().is_empty(), "the other host was contacted");
-    assert!(portal.entity_by_ref(&EntityRef::parse("api:default/orders").unwrap()).await.unwrap().is_none());
+    assert!(portal
+        .entity_by_ref(&EntityRef::parse("api:default/orders").unwrap())
+        .await
+        .unwrap()
+        .is_none());
 }
 
 #[tokio::test]
@@ -90,8 +119,23 @@ async fn an_unreachable_url_keeps_what_was_stored() {
     );
     let portal = LocalPortal::from_config(cfg).unwrap();
     portal.refresh(RefreshRequest::default()).await.unwrap();
-    server.route("/repo/catalog-info.yaml", Response { status: 500, headers: vec![], body: b"down".to_vec() });
+    server.route(
+        "/repo/catalog-info.yaml",
+        Response {
+            status: 500,
+            headers: vec![],
+            body: b"down".to_vec(),
+        },
+    );
     let report = portal.refresh(RefreshRequest::default()).await.unwrap();
-    assert!(report.problems.iter().any(|p| p.message.contains("500")), "{:?}", report.problems);
-    assert!(portal.entity_by_ref(&EntityRef::parse("api:default/orders").unwrap()).await.unwrap().is_some());
+    assert!(
+        report.problems.iter().any(|p| p.message.contains("500")),
+        "{:?}",
+        report.problems
+    );
+    assert!(portal
+        .entity_by_ref(&EntityRef::parse("api:default/orders").unwrap())
+        .await
+        .unwrap()
+        .is_some());
 }

@@ -53,7 +53,10 @@ impl Entity {
     }
 
     pub fn api_version(&self) -> &str {
-        self.0.get("apiVersion").and_then(Value::as_str).unwrap_or("")
+        self.0
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .unwrap_or("")
     }
 
     pub fn kind(&self) -> &str {
@@ -205,7 +208,8 @@ mod tests {
 
     #[test]
     fn set_annotation_creates_the_map() {
-        let mut e = Entity::from_value(json!({"kind": "Group", "metadata": {"name": "g"}})).unwrap();
+        let mut e =
+            Entity::from_value(json!({"kind": "Group", "metadata": {"name": "g"}})).unwrap();
         e.set_annotation(ANNOTATION_ORPHAN, "true");
         assert_eq!(e.annotation(ANNOTATION_ORPHAN), Some("true"));
     }

@@ -47,7 +47,10 @@ pub fn annotate(entity: &mut Entity, location_key: &str, origin_key: &str) {
             defaults.push((ANNOTATION_EDIT_URL, edit));
         }
         if let Some(slash) = url.rfind('/') {
-            defaults.push((ANNOTATION_SOURCE_LOCATION, format!("url:{}", &url[..=slash])));
+            defaults.push((
+                ANNOTATION_SOURCE_LOCATION,
+                format!("url:{}", &url[..=slash]),
+            ));
         }
     }
     for (key, value) in defaults {
@@ -57,7 +60,10 @@ pub fn annotate(entity: &mut Entity, location_key: &str, origin_key: &str) {
     }
     for key in [ANNOTATION_VIEW_URL, ANNOTATION_EDIT_URL] {
         if let Some(v) = entity.annotation(key) {
-            if v.trim_start().to_ascii_lowercase().starts_with("javascript:") {
+            if v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("javascript:")
+            {
                 entity.set_annotation(key, REJECTED_URL);
             }
         }
@@ -90,15 +96,29 @@ mod tests {
         let e = root_location_entity("url", "https://h/x.yaml");
         assert!(e.name().starts_with("generated-"));
         assert_eq!(e.name().len(), "generated-".len() + 40);
-        assert_eq!(e.annotation(ANNOTATION_LOCATION), Some("url:https://h/x.yaml"));
+        assert_eq!(
+            e.annotation(ANNOTATION_LOCATION),
+            Some("url:https://h/x.yaml")
+        );
     }
 
     #[test]
     fn url_locations_get_view_edit_and_source() {
-        let mut e = Entity::from_value(json!({"kind": "Component", "metadata": {"name": "a"}})).unwrap();
-        annotate(&mut e, "url:https://github.com/o/r/blob/main/c/catalog-info.yaml", "url:https://github.com/o/r/blob/main/all.yaml");
-        assert_eq!(e.annotation(ANNOTATION_EDIT_URL), Some("https://github.com/o/r/edit/main/c/catalog-info.yaml"));
-        assert_eq!(e.annotation(ANNOTATION_SOURCE_LOCATION), Some("url:https://github.com/o/r/blob/main/c/"));
+        let mut e =
+            Entity::from_value(json!({"kind": "Component", "metadata": {"name": "a"}})).unwrap();
+        annotate(
+            &mut e,
+            "url:https://github.com/o/r/blob/main/c/catalog-info.yaml",
+            "url:https://github.com/o/r/blob/main/all.yaml",
+        );
+        assert_eq!(
+            e.annotation(ANNOTATION_EDIT_URL),
+            Some("https://github.com/o/r/edit/main/c/catalog-info.yaml")
+        );
+        assert_eq!(
+            e.annotation(ANNOTATION_SOURCE_LOCATION),
+            Some("url:https://github.com/o/r/blob/main/c/")
+        );
         let mut e = Entity::from_value(json!({"kind": "Component", "metadata": {"name": "a", "annotations": {"backstage.io/view-url": "javascript:alert(1)"}}})).unwrap();
         annotate(&mut e, "file:/x.yaml", "file:/x.yaml");
         assert_eq!(e.annotation(ANNOTATION_VIEW_URL), Some(REJECTED_URL));

@@ -155,7 +155,8 @@ mod tests {
 
     #[test]
     fn documents_carry_index_and_line() {
-        let text = "# comment\napiVersion: v1\nkind: A\n---\n\nkind: B\nmetadata:\n  name: x\n---\n";
+        let text =
+            "# comment\napiVersion: v1\nkind: A\n---\n\nkind: B\nmetadata:\n  name: x\n---\n";
         let docs = parse_documents(text.as_bytes(), "file:/x.yaml").unwrap();
         assert_eq!(docs.len(), 2);
         assert_eq!((docs[0].index, docs[0].line), (0, 2));
@@ -171,14 +172,21 @@ mod tests {
             Err("Expected object at root, got array".to_string())
         );
         let err = parse_documents(b"a: [1,\n", "file:/x.yaml").unwrap_err();
-        assert!(err.message.starts_with("YAML error at file:/x.yaml, "), "{err:?}");
+        assert!(
+            err.message.starts_with("YAML error at file:/x.yaml, "),
+            "{err:?}"
+        );
         assert!(err.line.is_some());
         assert_eq!(
-            parse_documents(b"  \n", "file:/x.yaml").unwrap_err().message,
+            parse_documents(b"  \n", "file:/x.yaml")
+                .unwrap_err()
+                .message,
             "File is empty: no entities found"
         );
         assert_eq!(
-            parse_documents(b"\x00\x01ELF", "file:/x.yaml").unwrap_err().message,
+            parse_documents(b"\x00\x01ELF", "file:/x.yaml")
+                .unwrap_err()
+                .message,
             "File is binary, not YAML text"
         );
         let big = vec![b'a'; MAX_FILE_BYTES + 1];

@@ -17,7 +17,9 @@ pub use processor::{Ingestor, RootLocation, RootOutcome};
 pub use reader::LocationReader;
 
 use documents::{find_line, parse_documents, MAX_FILE_BYTES};
-use placeholders::{content_value, find_placeholders, replace_at, resolve_source, PlaceholderSource};
+use placeholders::{
+    content_value, find_placeholders, replace_at, resolve_source, PlaceholderSource,
+};
 
 /// The result of checking catalog files without a database.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -61,7 +63,9 @@ fn collect_yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
             if !name.starts_with('.') && !skipped.contains(&name.as_ref()) {
                 collect_yaml_files(&path, out);
             }
-        } else if (name.ends_with(".yaml") || name.ends_with(".yml")) && looks_like_catalog_file(&path) {
+        } else if (name.ends_with(".yaml") || name.ends_with(".yml"))
+            && looks_like_catalog_file(&path)
+        {
             out.push(path);
         }
     }
@@ -100,7 +104,9 @@ fn validate_file(path: &Path, summary: &mut ValidationSummary) {
         ))),
         Ok(_) => std::fs::read(path)
             .map_err(|e| PortalError::NotFound(format!("Unable to read file {shown}, {e}"))),
-        Err(e) => Err(PortalError::NotFound(format!("Unable to read file {shown}, {e}"))),
+        Err(e) => Err(PortalError::NotFound(format!(
+            "Unable to read file {shown}, {e}"
+        ))),
     };
     let bytes = match bytes {
         Ok(b) => b,
@@ -117,7 +123,11 @@ fn validate_file(path: &Path, summary: &mut ValidationSummary) {
         let mut raw = match &doc.value {
             Ok(v) => v.clone(),
             Err(message) => {
-                report(Some(doc.index), Some(doc.line), &PortalError::Input(message.clone()));
+                report(
+                    Some(doc.index),
+                    Some(doc.line),
+                    &PortalError::Input(message.clone()),
+                );
                 continue;
             }
         };
@@ -125,7 +135,12 @@ fn validate_file(path: &Path, summary: &mut ValidationSummary) {
         for placeholder in find_placeholders(&raw) {
             let resolved = resolve_source(&placeholder, &key).and_then(|source| match source {
                 PlaceholderSource::File(file) => std::fs::read(&file)
-                    .map_err(|e| PortalError::NotFound(format!("Unable to read file {}, {e}", file.display())))
+                    .map_err(|e| {
+                        PortalError::NotFound(format!(
+                            "Unable to read file {}, {e}",
+                            file.display()
+                        ))
+                    })
                     .and_then(|bytes| content_value(&placeholder, &bytes)),
                 // Not fetched while validating: any string stands in for remote content.
                 PlaceholderSource::Url(url) => Ok(serde_json::Value::String(url.to_string())),
@@ -144,7 +159,9 @@ fn validate_file(path: &Path, summary: &mut ValidationSummary) {
                 .map_err(|e| (PortalError::Input(e.message), e.value))
                 .and_then(|_| {
                     let entity = crate::entity::Entity::from_value(raw).unwrap_or_default();
-                    processor::relation_rows(&entity).map(|_| ()).map_err(|e| (e, None))
+                    processor::relation_rows(&entity)
+                        .map(|_| ())
+                        .map_err(|e| (e, None))
                 }),
         };
         match outcome {

@@ -248,8 +248,15 @@ mod tests {
         std::fs::write(dir.path().join("cat/sub/api.yaml"), "x").unwrap();
         std::fs::write(dir.path().join("secret.txt"), "x").unwrap();
         let key = format!("file:{}", dir.path().join("cat/entity.yaml").display());
-        let p = |t: &str| Placeholder { path: vec![], kind: PlaceholderKind::Text, target: t.into() };
-        assert!(matches!(resolve_source(&p("./sub/api.yaml"), &key), Ok(PlaceholderSource::File(_))));
+        let p = |t: &str| Placeholder {
+            path: vec![],
+            kind: PlaceholderKind::Text,
+            target: t.into(),
+        };
+        assert!(matches!(
+            resolve_source(&p("./sub/api.yaml"), &key),
+            Ok(PlaceholderSource::File(_))
+        ));
         let err = resolve_source(&p("../secret.txt"), &key).unwrap_err();
         assert_eq!(err.name(), "NotAllowedError");
         assert!(err.message().contains("same repository"), "{err}");
@@ -261,20 +268,36 @@ mod tests {
     #[test]
     fn confines_url_targets_to_the_entity_directory() {
         let key = "url:https://example.com/org/repo/blob/main/catalog-info.yaml";
-        let p = |t: &str| Placeholder { path: vec![], kind: PlaceholderKind::Text, target: t.into() };
+        let p = |t: &str| Placeholder {
+            path: vec![],
+            kind: PlaceholderKind::Text,
+            target: t.into(),
+        };
         assert_eq!(
             resolve_source(&p("./api/openapi.yaml"), key).unwrap(),
-            PlaceholderSource::Url(Url::parse("https://example.com/org/repo/blob/main/api/openapi.yaml").unwrap())
+            PlaceholderSource::Url(
+                Url::parse("https://example.com/org/repo/blob/main/api/openapi.yaml").unwrap()
+            )
         );
         assert!(resolve_source(&p("../../other/x.yaml"), key).is_err());
     }
 
     #[test]
     fn yaml_needs_exactly_one_document() {
-        let p = Placeholder { path: vec![], kind: PlaceholderKind::Yaml, target: "x.yaml".into() };
+        let p = Placeholder {
+            path: vec![],
+            kind: PlaceholderKind::Yaml,
+            target: "x.yaml".into(),
+        };
         assert_eq!(content_value(&p, b"a: 1").unwrap(), json!({"a": 1}));
         assert!(content_value(&p, b"a: 1\n---\nb: 2").is_err());
-        let j = Placeholder { kind: PlaceholderKind::Json, ..p };
-        assert!(content_value(&j, b"{nope").unwrap_err().message().contains("failed to parse JSON"));
+        let j = Placeholder {
+            kind: PlaceholderKind::Json,
+            ..p
+        };
+        assert!(content_value(&j, b"{nope")
+            .unwrap_err()
+            .message()
+            .contains("failed to parse JSON"));
     }
 }

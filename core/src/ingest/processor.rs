@@ -149,7 +149,10 @@ impl Walk<'_> {
             if let Some(t) = spec.and_then(|s| s.get("target")).and_then(Value::as_str) {
                 targets.push(t.to_string());
             }
-            if let Some(list) = spec.and_then(|s| s.get("targets")).and_then(Value::as_array) {
+            if let Some(list) = spec
+                .and_then(|s| s.get("targets"))
+                .and_then(Value::as_array)
+            {
                 targets.extend(list.iter().filter_map(Value::as_str).map(str::to_string));
             }
             let presence_optional =
@@ -163,7 +166,8 @@ impl Walk<'_> {
                 depth,
             });
         }
-        self.index_by_ref.insert(entity_ref.clone(), self.entities.len());
+        self.index_by_ref
+            .insert(entity_ref.clone(), self.entities.len());
         self.entities.push(ProcessedEntity {
             entity,
             entity_ref,
@@ -185,7 +189,21 @@ impl Walk<'_> {
         }
     }
 
-    fn problem(&mut self, key: &str, document: Option<&Document>, line: Option<usize>, error: &PortalError) {
+    /// What a file emitted before stays until the whole file reads cleanly again, so a typo that breaks a
+    /// name cannot orphan (and delete) the entity it used to be.
+    fn mark_file_failed(&mut self, file_key: &str) {
+        if !self.failed_keys.iter().any(|k| k == file_key) {
+            self.failed_keys.push(file_key.to_string());
+        }
+    }
+
+    fn problem(
+        &mut self,
+        key: &str,
+        document: Option<&Document>,
+        line: Option<usize>,
+        error: &PortalError,
+    ) {
         self.problems.push(Problem {
             location: strip_type(key).to_string(),
             document: document.map(|d| d.index),
@@ -227,7 +245,7 @@ impl Walk<'_> {
                     if !optional_missing {
                         self.error_on(&pending.entity_ref, &error);
                         self.problem(&pending.own_key, None, None, &error);
-                        self.failed_keys.push(target_key);
+                        self.mark_file_failed(&target_key);
                     }
                     continue;
                 }
@@ -273,7 +291,7 @@ impl Walk<'_> {
                 let error = PortalError::Input(e.message);
                 self.error_on(&pending.entity_ref, &error);
                 self.problem(file_key, None, e.line, &error);
-                self.failed_keys.push(file_key.to_string());
+                self.mark_file_failed(file_key);
                 return;
             }
         };
@@ -283,6 +301,7 @@ impl Walk<'_> {
                 Ok(v) => v.clone(),
                 Err(message) => {
                     let error = PortalError::Input(message.clone());
+                    self.mark_file_failed(file_key);
                     self.error_on(&pending.entity_ref, &error);
                     self.problem(file_key, Some(doc), None, &error);
                     continue;
@@ -300,16 +319,17 @@ impl Walk<'_> {
                     );
                 }
                 Err((error, value)) => {
-                    // What this file emitted before stays until the whole file reads cleanly again, so a
-                    // typo that breaks a name cannot orphan (and delete) the entity it used to be.
-                    if !self.failed_keys.iter().any(|k| k == file_key) {
-                        self.failed_keys.push(file_key.to_string());
-                    }
+                    self.mark_file_failed(file_key);
                     let line = value.as_deref().and_then(|v| find_line(&text, doc, v));
                     self.problem(file_key, Some(doc), line, &error);
                     let located = PortalError::from_name(
                         error.name(),
-                        format!("{} (in {}, document {})", error.message(), strip_type(file_key), doc.index),
+                        format!(
+                            "{} (in {}, document {})",
+                            error.message(),
+                            strip_type(file_key),
+                            doc.index
+                        ),
                     );
                     self.error_on(&pending.entity_ref, &located);
                     if let Some(entity_ref) = guessed_ref {
@@ -364,7 +384,10 @@ impl Walk<'_> {
                 file_key,
                 self.origin
             );
-            return Err((PortalError::NotAllowed(message), Some(entity.kind().to_string())));
+            return Err((
+                PortalError::NotAllowed(message),
+                Some(entity.kind().to_string()),
+            ));
         }
         annotate(&mut entity, file_key, &self.origin);
         let relations = relation_rows(&entity).map_err(|e| (e, None))?;
@@ -422,11 +445,15 @@ fn resolve_target(location_type: &str, target: &str, own_key: &str) -> Result<St
                 return Ok(url.to_string());
             }
             let base = Url::parse(own_target).map_err(|e| {
-                PortalError::Input(format!("Unable to resolve {target} against {own_target}, {e}"))
+                PortalError::Input(format!(
+                    "Unable to resolve {target} against {own_target}, {e}"
+                ))
             })?;
-            base.join(target)
-                .map(|u| u.to_string())
-                .map_err(|e| PortalError::Input(format!("Unable to resolve {target} against {own_target}, {e}")))
+            base.join(target).map(|u| u.to_string()).map_err(|e| {
+                PortalError::Input(format!(
+                    "Unable to resolve {target} against {own_target}, {e}"
+                ))
+            })
         }
         // Unknown types are refused when read, with a message naming the type.
         _ => Ok(target.to_string()),
@@ -458,7 +485,10 @@ fn guess_ref(raw: &Value) -> Option<String> {
     let kind = raw.get("kind")?.as_str()?;
     let meta = raw.get("metadata")?;
     let name = meta.get("name")?.as_str()?;
-    let namespace = meta.get("namespace").and_then(Value::as_str).unwrap_or("default");
+    let namespace = meta
+        .get("namespace")
+        .and_then(Value::as_str)
+        .unwrap_or("default");
     Some(EntityRef::new(kind, namespace, name).canonical())
 }
 

@@ -49,10 +49,15 @@ impl LocationReader {
         if target.contains(['*', '?', '[']) {
             let paths = glob::glob(target)
                 .map_err(|e| PortalError::Input(format!("Invalid glob pattern {target}, {e}")))?;
-            let mut files: Vec<PathBuf> = paths.filter_map(Result::ok).filter(|p| p.is_file()).collect();
+            let mut files: Vec<PathBuf> = paths
+                .filter_map(Result::ok)
+                .filter(|p| p.is_file())
+                .collect();
             files.sort();
             if files.is_empty() {
-                return Err(PortalError::NotFound(format!("file {target} does not exist")));
+                return Err(PortalError::NotFound(format!(
+                    "file {target} does not exist"
+                )));
             }
             Ok(files)
         } else {
@@ -60,14 +65,18 @@ impl LocationReader {
             if path.is_file() {
                 Ok(vec![path])
             } else {
-                Err(PortalError::NotFound(format!("file {target} does not exist")))
+                Err(PortalError::NotFound(format!(
+                    "file {target} does not exist"
+                )))
             }
         }
     }
 
     /// Reads a local file, refusing ones too large to be catalog files.
     pub async fn read_file(&self, path: &Path) -> Result<Vec<u8>, PortalError> {
-        let meta = tokio::fs::metadata(path).await.map_err(|e| io_error(path, e))?;
+        let meta = tokio::fs::metadata(path)
+            .await
+            .map_err(|e| io_error(path, e))?;
         if meta.len() as usize > MAX_FILE_BYTES {
             return Err(PortalError::Input(format!(
                 "File is {} bytes, larger than the {} byte limit for catalog files",
@@ -113,7 +122,9 @@ impl LocationReader {
 fn io_error(path: &Path, e: std::io::Error) -> PortalError {
     let shown = path.display();
     match e.kind() {
-        std::io::ErrorKind::NotFound => PortalError::NotFound(format!("file {shown} does not exist")),
+        std::io::ErrorKind::NotFound => {
+            PortalError::NotFound(format!("file {shown} does not exist"))
+        }
         std::io::ErrorKind::PermissionDenied => {
             PortalError::NotAllowed(format!("Unable to read file {shown}, permission denied"))
         }

@@ -28,7 +28,11 @@ pub enum StoreError {
     #[error("{0}")]
     Input(String),
     #[error("the database at {path} has schema version {found}, newer than this stagedoor knows ({known}); upgrade stagedoor")]
-    SchemaTooNew { path: String, found: i64, known: i64 },
+    SchemaTooNew {
+        path: String,
+        found: i64,
+        known: i64,
+    },
     #[error("database error: {0}")]
     Database(String),
 }
@@ -216,9 +220,17 @@ pub struct EntityPage {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PageInfo {
-    #[serde(rename = "nextCursor", skip_serializing_if = "Option::is_none", default)]
+    #[serde(
+        rename = "nextCursor",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
     pub next_cursor: Option<String>,
-    #[serde(rename = "prevCursor", skip_serializing_if = "Option::is_none", default)]
+    #[serde(
+        rename = "prevCursor",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
     pub prev_cursor: Option<String>,
 }
 
@@ -294,8 +306,10 @@ pub trait Store: Send + Sync {
         filter: Option<&EntityPredicate>,
     ) -> Result<Facets, StoreError>;
 
-    async fn provenance(&self, entity_ref: &EntityRef)
-        -> Result<Option<EntityProvenance>, StoreError>;
+    async fn provenance(
+        &self,
+        entity_ref: &EntityRef,
+    ) -> Result<Option<EntityProvenance>, StoreError>;
 
     /// Removes an entity (and its relation rows); false when no such uid.
     async fn delete_entity_by_uid(&self, uid: &str) -> Result<bool, StoreError>;

@@ -51,6 +51,11 @@ const SELECT_RELATIONS_OF: &str = "SELECT DISTINCT type, target_ref FROM relatio
 const SELECT_PROVENANCE: &str =
     "SELECT entity_ref, location_key, origin, parent_ref FROM entities WHERE entity_ref = ?1";
 const SELECT_ORIGINS: &str = "SELECT DISTINCT origin FROM entities ORDER BY origin";
+const SELECT_DANGLING: &str =
+    "SELECT DISTINCT r.source_ref, r.type, r.target_ref FROM relations r \
+     WHERE EXISTS (SELECT 1 FROM entities s WHERE s.entity_ref = r.source_ref) \
+     AND NOT EXISTS (SELECT 1 FROM entities t WHERE t.entity_ref = r.target_ref) \
+     ORDER BY r.source_ref, r.type, r.target_ref";
 const COUNT_ENTITIES: &str = "SELECT COUNT(*) FROM entities";
 const SELECT_LOCATIONS: &str = "SELECT id, type, target FROM locations ORDER BY type, target, id";
 const SELECT_LOCATION: &str = "SELECT id, type, target FROM locations WHERE id = ?1";
@@ -318,9 +323,8 @@ fn apply(
     // A stable order keeps the transaction's effects deterministic.
     gone.sort_by(|a, b| a.0.cmp(b.0));
     for (entity_ref, s) in gone {
-        if failed_keys.contains(s.location_key.as_str()) {
-            continue;
-        }
+        // A failed entity keeps its stored version and shows why; checked before the failed-file rule
+        // because a failing document also marks its whole file as failed.
         if let Some(failed) = failed_entities.get(entity_ref) {
             let errors = errors_json(&failed.errors);
             if errors != s.errors {
@@ -330,6 +334,9 @@ fn apply(
                     .map_err(db)?;
                 stats.updated += 1;
             }
+            continue;
+        }
+        if failed_keys.contains(s.location_key.as_str()) {
             continue;
         }
         match orphans {
@@ -774,6 +781,23 @@ impl Store for SqliteStore {
                 .query_row([], |r| r.get(0))
                 .map_err(db)?;
             Ok(n.max(0) as u64)
+        })
+        .await
+    }
+
+    async fn dangling_relations(&self) -> Result<Vec<RelationRow>, StoreError> {
+        self.read(|s| {
+            let mut stmt = s.conn.prepare_cached(SELECT_DANGLING).map_err(db)?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok(RelationRow {
+                        source: r.get(0)?,
+                        relation_type: r.get(1)?,
+                        target: r.get(2)?,
+                    })
+                })
+                .map_err(db)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(db)
         })
         .await
     }
@@ -1576,8 +1600,5 @@ mod tests {
             .await
             .unwrap();
         println!("reapply 10k unchanged: {:?} {stats:?}", t.elapsed());
-    }
-    async fn dangling_relations(&self) -> Result<Vec<RelationRow>, StoreError> {
-        todo!("lead")
     }
 }
