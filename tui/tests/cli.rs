@@ -492,6 +492,22 @@ fn import_reports_problems_and_still_succeeds() {
 }
 
 #[test]
+fn import_lists_relations_to_missing_entities() {
+    let dir = project();
+    fs::write(
+        dir.path().join("catalog/software.yaml"),
+        SOFTWARE.replace(
+            "  system: audio\n",
+            "  system: audio\n  dependsOn: [resource:default/ghost-db]\n",
+        ),
+    )
+    .unwrap();
+    let run = stagedoor(dir.path(), &["catalog", "import"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.ends_with("; 0 errors\nmissing entity: component:default/playback dependsOn resource:default/ghost-db\n"), "{}", run.stdout);
+}
+
+#[test]
 fn bare_stagedoor_refreshes_and_summarises() {
     let dir = project();
     let run = stagedoor(dir.path(), &[]);
@@ -544,6 +560,11 @@ fn a_generated_catalog_validates_imports_and_pages() {
         run.stdout
     );
     assert!(run.stdout.contains("; 0 errors\n"), "{}", run.stdout);
+    assert!(
+        !run.stdout.contains("missing entity"),
+        "every generated reference resolves: {}",
+        run.stdout
+    );
 
     // More than one page: the CLI follows cursors.
     let list = json(&stagedoor(
