@@ -8,15 +8,17 @@ use stagedoor_core::portal::{RefreshProgress, RefreshReport, RefreshRequest};
 use stagedoor_core::{Portal, PortalError};
 use tokio::sync::mpsc;
 
+fn style(template: &str) -> ProgressStyle {
+    ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_spinner())
+}
+
+/// A spinner until the number of root locations is known, then a count.
 fn progress_bar() -> Option<ProgressBar> {
     if !std::io::stderr().is_terminal() {
         return None;
     }
-    let bar = ProgressBar::new(0);
-    let style =
-        ProgressStyle::with_template("{spinner} refreshing {pos}/{len} locations {wide_msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar());
-    bar.set_style(style);
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(style("{spinner} refreshing locations {wide_msg}"));
     bar.enable_steady_tick(Duration::from_millis(100));
     Some(bar)
 }
@@ -33,6 +35,9 @@ pub async fn refresh(portal: &dyn Portal) -> Result<RefreshReport, PortalError> 
                     tracing::info!(roots, "refresh started");
                     if let Some(bar) = &shown {
                         bar.set_length(roots as u64);
+                        bar.set_style(style(
+                            "{spinner} refreshing {pos}/{len} locations {wide_msg}",
+                        ));
                     }
                 }
                 RefreshProgress::RootDone { origin, entities } => {
