@@ -242,7 +242,9 @@ impl LocalPortal {
                         "A file location target must be an absolute path, got {target}"
                     )));
                 }
-                crate::ingest::processor::normalize(path)
+                crate::config::catalog::resolve_against(std::path::Path::new("/"), target)
+                    .display()
+                    .to_string()
             }
             "url" => url::Url::parse(target)
                 .map_err(|e| PortalError::Input(format!("Invalid url {target}, {e}")))?

@@ -45,24 +45,8 @@ pub fn config(locations: &[(&str, &str)], data_dir: &Path, extra: Value) -> Conf
             "processingInterval": false
         }
     });
-    merge(&mut root, extra);
+    stagedoor_core::config::loader::merge(&mut root, extra);
     Config::from_value(root, data_dir.to_path_buf())
-}
-
-fn merge(base: &mut Value, over: Value) {
-    match (base, over) {
-        (Value::Object(b), Value::Object(o)) => {
-            for (k, v) in o {
-                match b.get_mut(&k) {
-                    Some(slot) => merge(slot, v),
-                    None => {
-                        b.insert(k, v);
-                    }
-                }
-            }
-        }
-        (slot, v) => *slot = v,
-    }
 }
 
 /// One canned response.

@@ -7,6 +7,7 @@ use stagedoor_core::config::Config;
 use stagedoor_core::ingest::validate_paths;
 use stagedoor_core::portal::RefreshRequest;
 use stagedoor_core::{EntityRef, LocalPortal, Portal};
+use stagedoor_tests::ALL_KINDS;
 
 #[tokio::test]
 async fn the_sample_catalog_ingests_cleanly_with_every_kind() {
@@ -28,18 +29,9 @@ async fn the_sample_catalog_ingests_cleanly_with_every_kind() {
 
     let facets = portal.facets(&["kind".to_string()], None).await.unwrap();
     let kinds: Vec<&str> = facets["kind"].iter().map(|f| f.value.as_str()).collect();
-    for kind in [
-        "Component",
-        "API",
-        "Resource",
-        "System",
-        "Domain",
-        "Group",
-        "User",
-        "Location",
-        "Template",
-    ] {
-        assert!(kinds.contains(&kind), "{kind} missing from {kinds:?}");
+    // Every kind but the opt-in AiResource.
+    for kind in &ALL_KINDS[..9] {
+        assert!(kinds.contains(kind), "{kind} missing from {kinds:?}");
     }
     let tracker = portal
         .entity_by_ref(&EntityRef::parse("component:default/shipment-tracker").unwrap())

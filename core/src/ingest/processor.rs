@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use url::Url;
 
+use crate::config::catalog::resolve_against;
 use crate::config::CatalogConfig;
 use crate::entity::relations::relations_of;
 use crate::entity::validation::validate_entity;
@@ -430,7 +431,9 @@ fn resolve_target(location_type: &str, target: &str, own_key: &str) -> Result<St
         "file" => {
             let path = Path::new(target);
             if path.is_absolute() {
-                return Ok(normalize(path));
+                return Ok(resolve_against(Path::new("/"), target)
+                    .display()
+                    .to_string());
             }
             if own_type != "file" {
                 return Err(PortalError::NotAllowed(format!(
@@ -438,7 +441,7 @@ fn resolve_target(location_type: &str, target: &str, own_key: &str) -> Result<St
                 )));
             }
             let dir = Path::new(own_target).parent().unwrap_or(Path::new("/"));
-            Ok(normalize(&dir.join(path)))
+            Ok(resolve_against(dir, target).display().to_string())
         }
         "url" => {
             if let Ok(url) = Url::parse(target) {
@@ -458,22 +461,6 @@ fn resolve_target(location_type: &str, target: &str, own_key: &str) -> Result<St
         // Unknown types are refused when read, with a message naming the type.
         _ => Ok(target.to_string()),
     }
-}
-
-/// Removes `.` and `..` components without touching the file system (the file may not exist yet).
-pub fn normalize(path: &Path) -> String {
-    use std::path::Component;
-    let mut out = std::path::PathBuf::new();
-    for component in path.components() {
-        match component {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other.as_os_str()),
-        }
-    }
-    out.display().to_string()
 }
 
 fn strip_type(key: &str) -> &str {
