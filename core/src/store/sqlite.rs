@@ -22,6 +22,8 @@ use crate::entity::ANNOTATION_ORPHAN;
 /// Read connections opened beside the writer for a file database.
 const READERS: usize = 2;
 const STATEMENT_CACHE: usize = 128;
+/// The writer's page cache ceiling, in KiB (negative: SQLite reads it as KiB).
+const WRITER_CACHE_KIB: i64 = -131_072;
 
 // The fixed statements of the store; the dynamic ones (filters, paging, facets) are built in `query`.
 const SELECT_ORIGIN_STATE: &str =
@@ -114,6 +116,11 @@ impl SqliteStore {
         configure(&writer, false)?;
         writer
             .pragma_update(None, "journal_mode", "WAL")
+            .map_err(db)?;
+        // A root's transaction can touch every index page; with SQLite's small default cache the dirty pages
+        // spill into the WAL again and again mid-transaction. The cache is a ceiling, not an allocation.
+        writer
+            .pragma_update(None, "cache_size", WRITER_CACHE_KIB)
             .map_err(db)?;
         migrations::migrate(&mut writer, &shown)?;
         let mut readers = Vec::with_capacity(READERS);
