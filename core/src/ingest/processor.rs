@@ -4,6 +4,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::Path;
+use std::sync::Arc;
 
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -19,7 +20,7 @@ use crate::portal::Problem;
 use crate::store::{FailedEntity, LocationIngest, ProcessedEntity, ProcessingError, RelationRow};
 
 use super::annotate::{annotate, root_location_entity};
-use super::documents::{find_line, parse_documents, Document};
+use super::documents::{find_line, parse_documents};
 use super::placeholders::{
     content_value, find_placeholders, read_failure, replace_at, resolve_source, PlaceholderSource,
 };
@@ -52,7 +53,7 @@ pub struct RootOutcome {
 #[derive(Clone)]
 pub struct Ingestor {
     reader: LocationReader,
-    catalog: CatalogConfig,
+    catalog: Arc<CatalogConfig>,
 }
 
 /// A Location entity waiting for its targets to be read.
@@ -67,10 +68,8 @@ struct PendingLocation {
 }
 
 /// The state of one walk.
-struct Walk<'a> {
-    ingestor: &'a Ingestor,
-    root: &'a RootLocation,
-    origin: String,
+struct Walk {
+    context: Arc<WalkContext>,
     entities: Vec<ProcessedEntity>,
     index_by_ref: HashMap<String, usize>,
     failed: Vec<FailedEntity>,
@@ -82,7 +81,10 @@ struct Walk<'a> {
 
 impl Ingestor {
     pub fn new(reader: LocationReader, catalog: CatalogConfig) -> Self {
-        Ingestor { reader, catalog }
+        Ingestor {
+            reader,
+            catalog: Arc::new(catalog),
+        }
     }
 
     pub fn reader(&self) -> &LocationReader {
@@ -93,9 +95,11 @@ impl Ingestor {
     pub async fn ingest_root(&self, root: &RootLocation) -> RootOutcome {
         let origin = root.key();
         let mut walk = Walk {
-            ingestor: self,
-            root,
-            origin: origin.clone(),
+            context: Arc::new(WalkContext {
+                ingestor: self.clone(),
+                root: root.clone(),
+                origin: origin.clone(),
+            }),
             entities: Vec::new(),
             index_by_ref: HashMap::new(),
             failed: Vec::new(),
@@ -113,7 +117,7 @@ impl Ingestor {
     }
 }
 
-impl Walk<'_> {
+impl Walk {
     /// Adds a processed entity (first claimant wins within the walk) and queues Location targets.
     fn accept(
         &mut self,
@@ -201,20 +205,22 @@ impl Walk<'_> {
     fn problem(
         &mut self,
         key: &str,
-        document: Option<&Document>,
+        document: Option<usize>,
         line: Option<usize>,
         error: &PortalError,
     ) {
         self.problems.push(Problem {
             location: strip_type(key).to_string(),
-            document: document.map(|d| d.index),
-            line: line.or(document.map(|d| d.line)),
+            document,
+            line,
             name: error.name().to_string(),
             message: error.message().to_string(),
         });
     }
 
-    /// Reads every target of a Location entity and processes what they hold.
+    /// Reads every target of a Location entity and processes what they hold. Files are processed on their
+    /// own tasks (parsing and validation are the costly part), then merged in target order so conflicts are
+    /// decided the same way every time.
     async fn expand(&mut self, pending: PendingLocation) {
         if pending.depth >= MAX_LOCATION_DEPTH {
             let error = PortalError::Input(format!(
@@ -225,6 +231,7 @@ impl Walk<'_> {
             self.problem(&pending.own_key, None, None, &error);
             return;
         }
+        let mut jobs = Vec::new();
         for target in &pending.targets {
             let resolved = match resolve_target(&pending.location_type, target, &pending.own_key) {
                 Ok(r) => r,
@@ -238,111 +245,225 @@ impl Walk<'_> {
             if !self.visited.insert(target_key.clone()) {
                 continue;
             }
-            let files = match self.read_target(&pending.location_type, &resolved).await {
-                Ok(files) => files,
-                Err(error) => {
-                    let optional_missing =
-                        pending.presence_optional && matches!(error, PortalError::NotFound(_));
-                    if !optional_missing {
-                        self.error_on(&pending.entity_ref, &error);
-                        self.problem(&pending.own_key, None, None, &error);
-                        self.mark_file_failed(&target_key);
+            match self.sources(&pending.location_type, &resolved) {
+                Ok(sources) => {
+                    for source in sources {
+                        let context = self.context.clone();
+                        jobs.push(tokio::spawn(
+                            async move { context.process_source(source).await },
+                        ));
                     }
-                    continue;
                 }
-            };
-            for (file_key, bytes) in files {
-                self.process_file(&pending, &file_key, &bytes).await;
+                Err(error) => self.read_failed(&pending, &target_key, error),
+            }
+        }
+        for job in jobs {
+            match job.await {
+                Ok(outcome) => self.merge(&pending, outcome),
+                Err(e) => {
+                    let error = PortalError::Internal(format!("processing a file failed: {e}"));
+                    self.error_on(&pending.entity_ref, &error);
+                    self.problem(&pending.own_key, None, None, &error);
+                }
             }
         }
     }
 
-    /// Reads a resolved target into `(type:target, bytes)` per file (a glob gives several).
-    async fn read_target(
-        &self,
-        location_type: &str,
-        target: &str,
-    ) -> Result<Vec<(String, Vec<u8>)>, PortalError> {
-        let reader = &self.ingestor.reader;
+    fn read_failed(&mut self, pending: &PendingLocation, key: &str, error: PortalError) {
+        let optional_missing =
+            pending.presence_optional && matches!(error, PortalError::NotFound(_));
+        if !optional_missing {
+            self.error_on(&pending.entity_ref, &error);
+            self.problem(&pending.own_key, None, None, &error);
+            self.mark_file_failed(key);
+        }
+    }
+
+    /// The files a resolved target names (a glob gives several).
+    fn sources(&self, location_type: &str, target: &str) -> Result<Vec<Source>, PortalError> {
         match location_type {
-            "file" => {
-                let mut out = Vec::new();
-                for path in reader.expand_file_target(target)? {
-                    let bytes = reader.read_file(&path).await?;
-                    out.push((format!("file:{}", path.display()), bytes));
-                }
-                Ok(out)
-            }
-            "url" => {
-                let url = Url::parse(target)
-                    .map_err(|e| PortalError::Input(format!("Invalid url {target}, {e}")))?;
-                let bytes = reader.read_url(&url).await?;
-                Ok(vec![(format!("url:{target}"), bytes)])
-            }
+            "file" => Ok(self
+                .context
+                .ingestor
+                .reader
+                .expand_file_target(target)?
+                .into_iter()
+                .map(Source::File)
+                .collect()),
+            "url" => Url::parse(target)
+                .map(|url| vec![Source::Url(url)])
+                .map_err(|e| PortalError::Input(format!("Invalid url {target}, {e}"))),
             other => Err(PortalError::Input(format!(
                 "Unsupported location type '{other}' for target {target}; stagedoor reads 'file' and 'url' locations"
             ))),
         }
     }
 
-    async fn process_file(&mut self, pending: &PendingLocation, file_key: &str, bytes: &[u8]) {
-        let documents = match parse_documents(bytes, file_key) {
-            Ok(d) => d,
-            Err(e) => {
-                let error = PortalError::Input(e.message);
-                self.error_on(&pending.entity_ref, &error);
-                self.problem(file_key, None, e.line, &error);
-                self.mark_file_failed(file_key);
-                return;
-            }
-        };
-        let text = String::from_utf8_lossy(bytes);
-        for doc in &documents {
-            let raw = match &doc.value {
-                Ok(v) => v.clone(),
-                Err(message) => {
-                    let error = PortalError::Input(message.clone());
-                    self.mark_file_failed(file_key);
-                    self.error_on(&pending.entity_ref, &error);
-                    self.problem(file_key, Some(doc), None, &error);
-                    continue;
-                }
-            };
-            let guessed_ref = guess_ref(&raw);
-            match self.process_entity(raw, file_key).await {
-                Ok((entity, relations)) => {
+    /// Takes one file's results into the walk.
+    fn merge(&mut self, pending: &PendingLocation, outcome: FileOutcome) {
+        let key = outcome.file_key;
+        if let Some(error) = outcome.read_error {
+            self.read_failed(pending, &key, error);
+            return;
+        }
+        if let Some((error, line)) = outcome.file_error {
+            self.error_on(&pending.entity_ref, &error);
+            self.problem(&key, None, line, &error);
+            self.mark_file_failed(&key);
+            return;
+        }
+        for item in outcome.documents {
+            match item {
+                DocumentOutcome::Accepted { entity, relations } => {
                     self.accept(
                         entity,
-                        file_key.to_string(),
+                        key.clone(),
                         Some(pending.entity_ref.clone()),
                         relations,
                         pending.depth + 1,
                     );
                 }
-                Err((error, value)) => {
-                    self.mark_file_failed(file_key);
-                    let line = value.as_deref().and_then(|v| find_line(&text, doc, v));
-                    self.problem(file_key, Some(doc), line, &error);
+                DocumentOutcome::Failed {
+                    error,
+                    document,
+                    line,
+                    guessed_ref,
+                } => {
+                    self.mark_file_failed(&key);
+                    self.problem(&key, Some(document), Some(line), &error);
                     let located = PortalError::from_name(
                         error.name(),
                         format!(
-                            "{} (in {}, document {})",
+                            "{} (in {}, document {document})",
                             error.message(),
-                            strip_type(file_key),
-                            doc.index
+                            strip_type(&key)
                         ),
                     );
                     self.error_on(&pending.entity_ref, &located);
                     if let Some(entity_ref) = guessed_ref {
                         self.failed.push(FailedEntity {
                             entity_ref,
-                            location_key: file_key.to_string(),
+                            location_key: key.clone(),
                             errors: vec![ProcessingError::new(error.name(), error.message())],
                         });
                     }
                 }
             }
         }
+    }
+
+    fn finish(mut self) -> RootOutcome {
+        for processed in &mut self.entities {
+            processed.hash = entity_hash(processed);
+        }
+        RootOutcome {
+            ingest: LocationIngest {
+                origin: self.context.origin.clone(),
+                entities: self.entities,
+                failed_location_keys: self.failed_keys,
+                failed_entities: self.failed,
+            },
+            problems: self.problems,
+        }
+    }
+}
+
+/// A file or URL to read.
+#[derive(Debug, Clone)]
+enum Source {
+    File(std::path::PathBuf),
+    Url(Url),
+}
+
+/// What processing one file produced, before it is merged into the walk.
+struct FileOutcome {
+    file_key: String,
+    read_error: Option<PortalError>,
+    file_error: Option<(PortalError, Option<usize>)>,
+    documents: Vec<DocumentOutcome>,
+}
+
+enum DocumentOutcome {
+    Accepted {
+        entity: Entity,
+        relations: Vec<RelationRow>,
+    },
+    Failed {
+        error: PortalError,
+        document: usize,
+        line: usize,
+        /// The ref the document claims, when it says enough to tell, so its stored version can be kept.
+        guessed_ref: Option<String>,
+    },
+}
+
+/// What every file task of a walk shares.
+struct WalkContext {
+    ingestor: Ingestor,
+    root: RootLocation,
+    origin: String,
+}
+
+impl WalkContext {
+    async fn process_source(&self, source: Source) -> FileOutcome {
+        let reader = &self.ingestor.reader;
+        let (file_key, bytes) = match &source {
+            Source::File(path) => (
+                format!("file:{}", path.display()),
+                reader.read_file(path).await,
+            ),
+            Source::Url(url) => (format!("url:{url}"), reader.read_url(url).await),
+        };
+        let mut outcome = FileOutcome {
+            file_key,
+            read_error: None,
+            file_error: None,
+            documents: Vec::new(),
+        };
+        let bytes = match bytes {
+            Ok(b) => b,
+            Err(e) => {
+                outcome.read_error = Some(e);
+                return outcome;
+            }
+        };
+        let documents = match parse_documents(&bytes, &outcome.file_key) {
+            Ok(d) => d,
+            Err(e) => {
+                outcome.file_error = Some((PortalError::Input(e.message), e.line));
+                return outcome;
+            }
+        };
+        let text = String::from_utf8_lossy(&bytes);
+        for doc in &documents {
+            let raw = match &doc.value {
+                Ok(v) => v.clone(),
+                Err(message) => {
+                    outcome.documents.push(DocumentOutcome::Failed {
+                        error: PortalError::Input(message.clone()),
+                        document: doc.index,
+                        line: doc.line,
+                        guessed_ref: None,
+                    });
+                    continue;
+                }
+            };
+            let guessed_ref = guess_ref(&raw);
+            let item = match self.process_entity(raw, &outcome.file_key).await {
+                Ok((entity, relations)) => DocumentOutcome::Accepted { entity, relations },
+                Err((error, value)) => DocumentOutcome::Failed {
+                    line: value
+                        .as_deref()
+                        .and_then(|v| find_line(&text, doc, v))
+                        .unwrap_or(doc.line),
+                    error,
+                    document: doc.index,
+                    guessed_ref,
+                },
+            };
+            outcome.documents.push(item);
+        }
+        outcome
     }
 
     /// One document to a valid, annotated entity with its relations; on failure the error and the offending
@@ -352,20 +473,18 @@ impl Walk<'_> {
         mut raw: Value,
         file_key: &str,
     ) -> Result<(Entity, Vec<RelationRow>), (PortalError, Option<String>)> {
+        let reader = &self.ingestor.reader;
         for placeholder in find_placeholders(&raw) {
             let target = placeholder.target.clone();
-            let content = async {
-                match resolve_source(&placeholder, file_key)? {
-                    PlaceholderSource::File(path) => self.ingestor.reader.read_file(&path).await,
-                    PlaceholderSource::Url(url) => self.ingestor.reader.read_url(&url).await,
+            let content = match resolve_source(&placeholder, file_key) {
+                // resolve_source words its own errors; only the reader's are wrapped.
+                Err(e) => Err(e),
+                Ok(source) => match source {
+                    PlaceholderSource::File(path) => reader.read_file(&path).await,
+                    PlaceholderSource::Url(url) => reader.read_url(&url).await,
                 }
+                .map_err(|e| read_failure(&placeholder, e)),
             }
-            .await
-            .map_err(|e| match e {
-                // resolve_source words its own errors; wrap only the reader's.
-                e if e.message().starts_with("Placeholder") => e,
-                e => read_failure(&placeholder, e),
-            })
             .and_then(|bytes| content_value(&placeholder, &bytes))
             .map_err(|e| (e, Some(target)))?;
             replace_at(&mut raw, &placeholder.path, content);
@@ -373,11 +492,10 @@ impl Walk<'_> {
         validate_entity(&raw).map_err(|e| (PortalError::Input(e.message), e.value))?;
         let mut entity = Entity::from_value(raw)
             .ok_or_else(|| (PortalError::Input("Expected object at root".into()), None))?;
-        let (origin_type, origin_target) = (&self.root.location_type, &self.root.target);
         if !self
             .ingestor
             .catalog
-            .is_allowed(&entity, origin_type, origin_target)
+            .is_allowed(&entity, &self.root.location_type, &self.root.target)
         {
             let message = format!(
                 "Entity {} at {}, originated at {}, is not of an allowed kind for that location",
@@ -393,21 +511,6 @@ impl Walk<'_> {
         annotate(&mut entity, file_key, &self.origin);
         let relations = relation_rows(&entity).map_err(|e| (e, None))?;
         Ok((entity, relations))
-    }
-
-    fn finish(mut self) -> RootOutcome {
-        for processed in &mut self.entities {
-            processed.hash = entity_hash(processed);
-        }
-        RootOutcome {
-            ingest: LocationIngest {
-                origin: self.origin,
-                entities: self.entities,
-                failed_location_keys: self.failed_keys,
-                failed_entities: self.failed,
-            },
-            problems: self.problems,
-        }
     }
 }
 
