@@ -73,3 +73,22 @@ pub fn open_portal(config: Config) -> anyhow::Result<LocalPortal> {
 pub fn portal_from_args(files: &[PathBuf]) -> anyhow::Result<LocalPortal> {
     open_portal(load_config(files)?)
 }
+
+/// The portal for commands that only read: a catalog that was never imported is imported first, so a new
+/// checkout's `stagedoor catalog list` shows the sample organisation rather than nothing.
+pub async fn reading_portal(files: &[PathBuf]) -> anyhow::Result<LocalPortal> {
+    use stagedoor_core::portal::{Portal as _, RefreshRequest};
+    let portal = portal_from_args(files)?;
+    let stored = portal
+        .store()
+        .entity_count()
+        .await
+        .context("cannot read the catalog")?;
+    if stored == 0 {
+        portal
+            .refresh(RefreshRequest::default())
+            .await
+            .context("cannot import the catalog")?;
+    }
+    Ok(portal)
+}

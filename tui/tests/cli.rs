@@ -585,3 +585,13 @@ fn a_generated_catalog_validates_imports_and_pages() {
         table.stdout
     );
 }
+
+#[test]
+fn reading_a_never_imported_catalog_imports_it_first() {
+    let dir = project();
+    let list = json(&stagedoor(dir.path(), &["catalog", "list", "-o", "json"]));
+    assert!(!names(&list).is_empty(), "{list}");
+    // The second read finds the stored catalog.
+    let again = json(&stagedoor(dir.path(), &["catalog", "list", "-o", "json"]));
+    assert_eq!(names(&again), names(&list));
+}

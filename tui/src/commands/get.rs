@@ -12,7 +12,7 @@ use crate::{output, setup};
 pub async fn run(config_files: &[PathBuf], args: &GetArgs) -> anyhow::Result<ExitCode> {
     // A malformed ref is the caller's mistake: say so before touching config or database.
     let entity_ref = EntityRef::parse(&args.entity_ref).map_err(|e| UsageError(e.to_string()))?;
-    let portal = setup::portal_from_args(config_files)?;
+    let portal = setup::reading_portal(config_files).await?;
     output::emit(&render(&portal, &entity_ref, args.output).await?)?;
     Ok(ExitCode::SUCCESS)
 }

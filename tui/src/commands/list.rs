@@ -100,7 +100,7 @@ pub fn render(items: &[Entity], total: u64, format: ListFormat) -> anyhow::Resul
 
 pub async fn run(config_files: &[PathBuf], args: &ListArgs) -> anyhow::Result<ExitCode> {
     let query = build_query(args)?;
-    let portal = setup::portal_from_args(config_files)?;
+    let portal = setup::reading_portal(config_files).await?;
     let (items, total) = fetch(&portal, query, args.limit).await?;
     output::emit(&render(&items, total, args.output)?)?;
     Ok(ExitCode::SUCCESS)
