@@ -19,6 +19,10 @@ use stagedoor_core::{LocalPortal, Portal};
 use tempfile::TempDir;
 use tokio::runtime::Runtime;
 
+// The same allocator as the `stagedoor` binary, so the figures are the binary's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// A generated catalog on disk; the directory lives as long as this.
 struct Generated {
     _dir: TempDir,

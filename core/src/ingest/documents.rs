@@ -59,27 +59,18 @@ pub fn parse_documents(bytes: &[u8], location: &str) -> Result<Vec<Document>, Fi
     }
     let starts = document_start_lines(text);
     let total_lines = text.lines().count().max(1);
+    let values = match parse_as_json(text) {
+        Some(values) => values,
+        None => parse_as_yaml(text, location)?,
+    };
     let mut documents = Vec::new();
-    for (index, de) in serde_yaml::Deserializer::from_str(text).enumerate() {
-        let yaml = serde_yaml::Value::deserialize(de).map_err(|e| FileError {
-            line: e.location().map(|l| l.line()),
-            message: format!("YAML error at {location}, {e}"),
-        })?;
+    for (index, value) in values.into_iter().enumerate() {
+        let Some(value) = value else { continue };
         let line = starts.get(index).copied().unwrap_or(1);
         let end_line = starts
             .get(index + 1)
             .map(|next| next.saturating_sub(1))
             .unwrap_or(total_lines);
-        let value = match yaml {
-            serde_yaml::Value::Null => continue,
-            serde_yaml::Value::Mapping(_) => {
-                serde_json::to_value(&yaml).map_err(|e| format!("Invalid document: {e}"))
-            }
-            other => Err(format!(
-                "Expected object at root, got {}",
-                yaml_type_name(&other)
-            )),
-        };
         documents.push(Document {
             index,
             line,
@@ -94,6 +85,50 @@ pub fn parse_documents(bytes: &[u8], location: &str) -> Result<Vec<Document>, Fi
         });
     }
     Ok(documents)
+}
+
+/// One entry per document: `None` for an empty (null) document, else the object or why it is not one.
+type ParsedDocuments = Vec<Option<Result<Value, String>>>;
+
+/// The fast path: YAML straight into JSON values. `None` when anything in the file needs the careful path
+/// (a syntax error to report, or keys that are not strings).
+fn parse_as_json(text: &str) -> Option<ParsedDocuments> {
+    let mut out = Vec::new();
+    for de in serde_yaml::Deserializer::from_str(text) {
+        let value = Value::deserialize(de).ok()?;
+        out.push(match value {
+            Value::Null => None,
+            Value::Object(_) => Some(Ok(value)),
+            Value::Array(_) => Some(Err("Expected object at root, got array".to_string())),
+            Value::String(_) => Some(Err("Expected object at root, got string".to_string())),
+            Value::Number(_) => Some(Err("Expected object at root, got number".to_string())),
+            Value::Bool(_) => Some(Err("Expected object at root, got boolean".to_string())),
+        });
+    }
+    Some(out)
+}
+
+/// The careful path: YAML values first, so syntax errors carry their position and non-string keys become
+/// strings as they do in Backstage.
+fn parse_as_yaml(text: &str, location: &str) -> Result<ParsedDocuments, FileError> {
+    let mut out = Vec::new();
+    for de in serde_yaml::Deserializer::from_str(text) {
+        let yaml = serde_yaml::Value::deserialize(de).map_err(|e| FileError {
+            line: e.location().map(|l| l.line()),
+            message: format!("YAML error at {location}, {e}"),
+        })?;
+        out.push(match yaml {
+            serde_yaml::Value::Null => None,
+            serde_yaml::Value::Mapping(_) => {
+                Some(serde_json::to_value(&yaml).map_err(|e| format!("Invalid document: {e}")))
+            }
+            other => Some(Err(format!(
+                "Expected object at root, got {}",
+                yaml_type_name(&other)
+            ))),
+        });
+    }
+    Ok(out)
 }
 
 fn yaml_type_name(value: &serde_yaml::Value) -> &'static str {
@@ -162,6 +197,15 @@ mod tests {
         assert_eq!((docs[0].index, docs[0].line), (0, 2));
         assert_eq!((docs[1].index, docs[1].line), (1, 6));
         assert_eq!(find_line(text, &docs[1], "name: x"), Some(8));
+    }
+
+    #[test]
+    fn non_string_keys_become_strings() {
+        let docs =
+            parse_documents(b"kind: A\nspec:\n  200: ok\n  true: yes\n", "file:/x.yaml").unwrap();
+        let value = docs[0].value.as_ref().unwrap();
+        assert_eq!(value["spec"]["200"], "ok");
+        assert_eq!(value["spec"]["true"], "yes");
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::Path;
 use std::sync::Arc;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 use url::Url;
 
@@ -435,12 +435,12 @@ impl WalkContext {
             }
         };
         let text = String::from_utf8_lossy(&bytes);
-        for doc in &documents {
-            let raw = match &doc.value {
-                Ok(v) => v.clone(),
+        for mut doc in documents {
+            let raw = match std::mem::replace(&mut doc.value, Ok(Value::Null)) {
+                Ok(v) => v,
                 Err(message) => {
                     outcome.documents.push(DocumentOutcome::Failed {
-                        error: PortalError::Input(message.clone()),
+                        error: PortalError::Input(message),
                         document: doc.index,
                         line: doc.line,
                         guessed_ref: None,
@@ -454,7 +454,7 @@ impl WalkContext {
                 Err((error, value)) => DocumentOutcome::Failed {
                     line: value
                         .as_deref()
-                        .and_then(|v| find_line(&text, doc, v))
+                        .and_then(|v| find_line(&text, &doc, v))
                         .unwrap_or(doc.line),
                     error,
                     document: doc.index,
@@ -584,20 +584,27 @@ fn guess_ref(raw: &Value) -> Option<String> {
 
 /// A stable digest of everything stored for an entity: an unchanged digest means nothing is written.
 fn entity_hash(processed: &ProcessedEntity) -> String {
-    let mut relations = processed.relations.clone();
-    relations.sort();
-    let relations: Vec<_> = relations
+    let mut relations: Vec<_> = processed
+        .relations
         .iter()
-        .map(|r| [&r.source, &r.relation_type, &r.target])
+        .map(|r| (&r.source, &r.relation_type, &r.target))
         .collect();
-    let digest_input = json!({
-        "entity": processed.entity,
-        "location": processed.location_key,
-        "parent": processed.parent_ref,
-        "relations": relations,
-        "errors": processed.errors,
-    });
+    relations.sort();
     let mut hasher = Sha256::new();
-    hasher.update(digest_input.to_string().as_bytes());
+    // Streamed into the hasher: no copy of the entity is built just to be hashed.
+    let digested = serde_json::to_writer(
+        &mut hasher,
+        &(
+            &processed.entity,
+            &processed.location_key,
+            &processed.parent_ref,
+            &relations,
+            &processed.errors,
+        ),
+    );
+    if digested.is_err() {
+        // Serialising a JSON value into a hasher cannot fail; an empty hash only forces a rewrite.
+        return String::new();
+    }
     hex::encode(hasher.finalize())
 }
