@@ -7,6 +7,19 @@ use stagedoor_core::portal::RefreshRequest;
 use stagedoor_core::{EntityRef, LocalPortal, Portal};
 use stagedoor_tests::{config, Response, TestHttpServer};
 
+/// A portal whose only location is `<server>/repo/catalog-info.yaml`, with that server's host allowed.
+fn allowed_portal(server: &TestHttpServer) -> (String, tempfile::TempDir, LocalPortal) {
+    let target = format!("{}/repo/catalog-info.yaml", server.base);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(
+        &[("url", &target)],
+        dir.path(),
+        serde_json::json!({"backend": {"reading": {"allow": [{"host": server.host()}]}}}),
+    );
+    let portal = LocalPortal::from_config(cfg).unwrap();
+    (target, dir, portal)
+}
+
 const API: &str = "apiVersion: backstage.io/v1alpha1
 kind: API
 metadata:
@@ -27,14 +40,7 @@ async fn url_locations_are_read_annotated_and_placeholders_resolved() {
         "/repo/specs/orders.yaml",
         Response::ok("openapi: 3.0.0\ninfo: {title: Orders}\n"),
     );
-    let target = format!("{}/repo/catalog-info.yaml", server.base);
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = config(
-        &[("url", &target)],
-        dir.path(),
-        serde_json::json!({"backend": {"reading": {"allow": [{"host": server.host()}]}}}),
-    );
-    let portal = LocalPortal::from_config(cfg).unwrap();
+    let (target, _dir, portal) = allowed_portal(&server);
     let report = portal.refresh(RefreshRequest::default()).await.unwrap();
     assert!(report.problems.is_empty(), "{:?}", report.problems);
     let api = portal
@@ -87,14 +93,7 @@ async fn redirects_to_other_hosts_are_checked_again() {
         "/repo/catalog-info.yaml",
         Response::redirect(&format!("{}/x.yaml", other.base)),
     );
-    let target = format!("{}/repo/catalog-info.yaml", allowed.base);
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = config(
-        &[("url", &target)],
-        dir.path(),
-        serde_json::json!({"backend": {"reading": {"allow": [{"host": allowed.host()}]}}}),
-    );
-    let portal = LocalPortal::from_config(cfg).unwrap();
+    let (_target, _dir, portal) = allowed_portal(&allowed);
     let report = portal.refresh(RefreshRequest::default()).await.unwrap();
     assert!(!report.problems.is_empty());
     assert!(other.hits().is_empty(), "the other host was contacted");
@@ -110,14 +109,7 @@ async fn an_unreachable_url_keeps_what_was_stored() {
     let server = TestHttpServer::start().await;
     server.route("/repo/catalog-info.yaml", Response::ok(API));
     server.route("/repo/specs/orders.yaml", Response::ok("openapi: 3.0.0\n"));
-    let target = format!("{}/repo/catalog-info.yaml", server.base);
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = config(
-        &[("url", &target)],
-        dir.path(),
-        serde_json::json!({"backend": {"reading": {"allow": [{"host": server.host()}]}}}),
-    );
-    let portal = LocalPortal::from_config(cfg).unwrap();
+    let (_target, _dir, portal) = allowed_portal(&server);
     portal.refresh(RefreshRequest::default()).await.unwrap();
     server.route(
         "/repo/catalog-info.yaml",
