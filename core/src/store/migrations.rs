@@ -12,11 +12,9 @@ pub const MIGRATIONS: &[(i64, &str)] = &[(
     1,
     "
 CREATE TABLE entities (
-    uid          TEXT PRIMARY KEY,
+    id           INTEGER PRIMARY KEY,
+    uid          TEXT NOT NULL UNIQUE,
     entity_ref   TEXT NOT NULL UNIQUE,
-    kind         TEXT NOT NULL,
-    namespace    TEXT NOT NULL,
-    name         TEXT NOT NULL,
     body         TEXT NOT NULL,
     hash         TEXT NOT NULL,
     etag         TEXT NOT NULL,
@@ -30,7 +28,7 @@ CREATE TABLE entities (
 CREATE INDEX entities_origin ON entities (origin);
 
 CREATE TABLE relations (
-    origin_uid TEXT NOT NULL REFERENCES entities (uid) ON DELETE CASCADE,
+    origin_id  INTEGER NOT NULL REFERENCES entities (id) ON DELETE CASCADE,
     source_ref TEXT NOT NULL,
     type       TEXT NOT NULL,
     type_key   TEXT NOT NULL,
@@ -38,16 +36,16 @@ CREATE TABLE relations (
 );
 CREATE INDEX relations_source ON relations (source_ref, type_key, target_ref);
 CREATE INDEX relations_type_target ON relations (type_key, target_ref, source_ref);
-CREATE INDEX relations_origin ON relations (origin_uid);
+CREATE INDEX relations_origin ON relations (origin_id);
 
 CREATE TABLE search (
-    entity_uid     TEXT NOT NULL REFERENCES entities (uid) ON DELETE CASCADE,
+    entity_id      INTEGER NOT NULL REFERENCES entities (id) ON DELETE CASCADE,
     key            TEXT NOT NULL,
     value          TEXT,
     original_value TEXT
 );
-CREATE INDEX search_key_value ON search (key, value, entity_uid, original_value);
-CREATE INDEX search_entity ON search (entity_uid, key, value);
+CREATE INDEX search_key_value ON search (key, value, entity_id, original_value);
+CREATE INDEX search_entity ON search (entity_id, key, value);
 
 CREATE TABLE locations (
     id     TEXT PRIMARY KEY,

@@ -27,24 +27,24 @@ const WRITER_CACHE_KIB: i64 = -131_072;
 
 // The fixed statements of the store; the dynamic ones (filters, paging, facets) are built in `query`.
 const SELECT_ORIGIN_STATE: &str =
-    "SELECT entity_ref, uid, hash, errors, location_key, orphan FROM entities WHERE origin = ?1";
+    "SELECT entity_ref, id, hash, errors, location_key, orphan FROM entities WHERE origin = ?1";
 const SELECT_CLAIM: &str = "SELECT location_key, origin FROM entities WHERE entity_ref = ?1";
-const INSERT_ENTITY: &str =
-    "INSERT INTO entities (uid, entity_ref, kind, namespace, name, body, hash, \
-     etag, location_key, origin, parent_ref, errors, search_error, orphan) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 0)";
-const UPDATE_ENTITY: &str = "UPDATE entities SET kind = ?2, namespace = ?3, name = ?4, body = ?5, \
-     hash = ?6, etag = ?7, location_key = ?8, origin = ?9, parent_ref = ?10, errors = ?11, \
-     search_error = ?12, orphan = 0 WHERE uid = ?1";
-const UPDATE_ERRORS: &str = "UPDATE entities SET errors = ?2, etag = ?3 WHERE uid = ?1";
-const MARK_ORPHAN: &str = "UPDATE entities SET orphan = 1, etag = ?2 WHERE uid = ?1";
-const DELETE_SEARCH: &str = "DELETE FROM search WHERE entity_uid = ?1";
-const DELETE_RELATIONS: &str = "DELETE FROM relations WHERE origin_uid = ?1";
-const DELETE_ENTITY: &str = "DELETE FROM entities WHERE uid = ?1";
+const INSERT_ENTITY: &str = "INSERT INTO entities (uid, entity_ref, body, hash, etag, location_key, \
+     origin, parent_ref, errors, search_error, orphan) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0)";
+const UPDATE_ENTITY: &str = "UPDATE entities SET body = ?2, hash = ?3, etag = ?4, location_key = ?5, \
+     origin = ?6, parent_ref = ?7, errors = ?8, search_error = ?9, orphan = 0 WHERE id = ?1";
+const UPDATE_ERRORS: &str = "UPDATE entities SET errors = ?2, etag = ?3 WHERE id = ?1";
+const MARK_ORPHAN: &str = "UPDATE entities SET orphan = 1, etag = ?2 WHERE id = ?1";
+const DELETE_SEARCH: &str = "DELETE FROM search WHERE entity_id = ?1";
+const DELETE_RELATIONS: &str = "DELETE FROM relations WHERE origin_id = ?1";
+const DELETE_ENTITY: &str = "DELETE FROM entities WHERE id = ?1";
+const SELECT_ID_BY_UID: &str = "SELECT id FROM entities WHERE uid = ?1";
+const SELECT_UID_BY_ID: &str = "SELECT uid FROM entities WHERE id = ?1";
 const INSERT_SEARCH: &str =
-    "INSERT INTO search (entity_uid, key, value, original_value) VALUES (?1, ?2, ?3, ?4)";
+    "INSERT INTO search (entity_id, key, value, original_value) VALUES (?1, ?2, ?3, ?4)";
 const INSERT_RELATION: &str =
-    "INSERT INTO relations (origin_uid, source_ref, type, type_key, target_ref) \
+    "INSERT INTO relations (origin_id, source_ref, type, type_key, target_ref) \
      VALUES (?1, ?2, ?3, ?4, ?5)";
 const SELECT_ENTITY_COLUMNS: &str =
     "SELECT uid, entity_ref, body, etag, errors, search_error, orphan FROM entities";
@@ -233,7 +233,7 @@ fn errors_json(errors: &[ProcessingError]) -> String {
 
 /// What the store knows about an entity of the origin being applied.
 struct StoredState {
-    uid: String,
+    id: i64,
     hash: String,
     errors: String,
     location_key: String,
@@ -257,7 +257,7 @@ fn apply(
                 Ok((
                     r.get::<_, String>(0)?,
                     StoredState {
-                        uid: r.get(1)?,
+                        id: r.get(1)?,
                         hash: r.get(2)?,
                         errors: r.get(3)?,
                         location_key: r.get(4)?,
@@ -286,7 +286,7 @@ fn apply(
         match stored.get(&entity_ref) {
             Some(s) if s.hash == pe.hash && s.errors == errors && !s.orphan => stats.unchanged += 1,
             Some(s) => {
-                write_entity(&tx, Some(&s.uid), &entity_ref, pe, &ingest.origin, &errors)?;
+                write_entity(&tx, Some(s.id), &entity_ref, pe, &ingest.origin, &errors)?;
                 stats.updated += 1;
             }
             None => {
@@ -337,7 +337,7 @@ fn apply(
             if errors != s.errors {
                 tx.prepare_cached(UPDATE_ERRORS)
                     .map_err(db)?
-                    .execute(params![s.uid, errors, new_etag()])
+                    .execute(params![s.id, errors, new_etag()])
                     .map_err(db)?;
                 stats.updated += 1;
             }
@@ -351,16 +351,16 @@ fn apply(
             OrphanStrategy::Keep => {
                 tx.prepare_cached(MARK_ORPHAN)
                     .map_err(db)?
-                    .execute(params![s.uid, new_etag()])
+                    .execute(params![s.id, new_etag()])
                     .map_err(db)?;
                 tx.prepare_cached(INSERT_SEARCH)
                     .map_err(db)?
-                    .execute(params![s.uid, orphan_key(), "true", "true"])
+                    .execute(params![s.id, orphan_key(), "true", None::<&str>])
                     .map_err(db)?;
                 stats.orphaned += 1;
             }
             OrphanStrategy::Delete => {
-                delete_entity(&tx, &s.uid)?;
+                delete_entity(&tx, s.id)?;
                 stats.deleted += 1;
             }
         }
@@ -389,14 +389,21 @@ fn body_of(entity: &Entity) -> Entity {
 
 fn write_entity(
     tx: &rusqlite::Transaction<'_>,
-    existing_uid: Option<&str>,
+    existing_id: Option<i64>,
     entity_ref: &str,
     pe: &ProcessedEntity,
     origin: &str,
     errors: &str,
 ) -> Result<(), StoreError> {
     let body = body_of(&pe.entity);
-    let uid = existing_uid.map_or_else(new_id, str::to_string);
+    let uid = match existing_id {
+        Some(id) => tx
+            .prepare_cached(SELECT_UID_BY_ID)
+            .map_err(db)?
+            .query_row(params![id], |r| r.get::<_, String>(0))
+            .map_err(db)?,
+        None => new_id(),
+    };
     let (rows, search_error) = match build_search_rows(&body, &uid, false) {
         Ok(rows) => (rows, None),
         Err(message) => {
@@ -414,26 +421,20 @@ fn write_entity(
     };
     let body_text = serde_json::to_string(&body)
         .map_err(|e| StoreError::Database(format!("cannot serialise {entity_ref}: {e}")))?;
-    let kind = body.kind().to_lowercase();
-    let namespace = body.namespace().to_lowercase();
-    let name = body.name().to_lowercase();
-    match existing_uid {
-        Some(uid) => {
+    let id = match existing_id {
+        Some(id) => {
             tx.prepare_cached(DELETE_SEARCH)
                 .map_err(db)?
-                .execute(params![uid])
+                .execute(params![id])
                 .map_err(db)?;
             tx.prepare_cached(DELETE_RELATIONS)
                 .map_err(db)?
-                .execute(params![uid])
+                .execute(params![id])
                 .map_err(db)?;
             tx.prepare_cached(UPDATE_ENTITY)
                 .map_err(db)?
                 .execute(params![
-                    uid,
-                    kind,
-                    namespace,
-                    name,
+                    id,
                     body_text,
                     pe.hash,
                     new_etag(),
@@ -444,6 +445,7 @@ fn write_entity(
                     search_error
                 ])
                 .map_err(db)?;
+            id
         }
         None => {
             tx.prepare_cached(INSERT_ENTITY)
@@ -451,9 +453,6 @@ fn write_entity(
                 .execute(params![
                     uid,
                     entity_ref,
-                    kind,
-                    namespace,
-                    name,
                     body_text,
                     pe.hash,
                     new_etag(),
@@ -464,13 +463,14 @@ fn write_entity(
                     search_error
                 ])
                 .map_err(db)?;
+            tx.last_insert_rowid()
         }
-    }
-    insert_search_rows(tx, &uid, &rows)?;
+    };
+    insert_search_rows(tx, id, &rows)?;
     let mut stmt = tx.prepare_cached(INSERT_RELATION).map_err(db)?;
     for rel in &pe.relations {
         stmt.execute(params![
-            uid,
+            id,
             rel.source.to_lowercase(),
             rel.relation_type,
             rel.relation_type.to_lowercase(),
@@ -481,28 +481,28 @@ fn write_entity(
     Ok(())
 }
 
-fn insert_search_rows(conn: &Connection, uid: &str, rows: &[SearchRow]) -> Result<(), StoreError> {
+fn insert_search_rows(conn: &Connection, id: i64, rows: &[SearchRow]) -> Result<(), StoreError> {
     let mut stmt = conn.prepare_cached(INSERT_SEARCH).map_err(db)?;
     for row in rows {
-        stmt.execute(params![uid, row.key, row.value, row.original_value])
+        stmt.execute(params![id, row.key, row.value, row.original_value])
             .map_err(db)?;
     }
     Ok(())
 }
 
-fn delete_entity(conn: &Connection, uid: &str) -> Result<bool, StoreError> {
+fn delete_entity(conn: &Connection, id: i64) -> Result<bool, StoreError> {
     conn.prepare_cached(DELETE_SEARCH)
         .map_err(db)?
-        .execute(params![uid])
+        .execute(params![id])
         .map_err(db)?;
     conn.prepare_cached(DELETE_RELATIONS)
         .map_err(db)?
-        .execute(params![uid])
+        .execute(params![id])
         .map_err(db)?;
     let n = conn
         .prepare_cached(DELETE_ENTITY)
         .map_err(db)?
-        .execute(params![uid])
+        .execute(params![id])
         .map_err(db)?;
     Ok(n > 0)
 }
@@ -518,7 +518,11 @@ struct StoredEntity {
     orphan: bool,
 }
 
-fn load_where(conn: &Connection, column: &str, value: &str) -> Result<Option<Entity>, StoreError> {
+fn load_where(
+    conn: &Connection,
+    column: &str,
+    value: impl rusqlite::ToSql,
+) -> Result<Option<Entity>, StoreError> {
     let sql = format!("{SELECT_ENTITY_COLUMNS} WHERE {column} = ?1");
     let row = conn
         .prepare_cached(&sql)
@@ -541,6 +545,11 @@ fn load_where(conn: &Connection, column: &str, value: &str) -> Result<Option<Ent
 
 pub(crate) fn load_by_uid(conn: &Connection, uid: &str) -> Result<Option<Entity>, StoreError> {
     load_where(conn, "uid", uid)
+}
+
+/// Loads by the internal row id (the by-query read path).
+pub(crate) fn load_by_id(conn: &Connection, id: i64) -> Result<Option<Entity>, StoreError> {
+    load_where(conn, "id", id)
 }
 
 fn load_by_ref(conn: &Connection, entity_ref: &str) -> Result<Option<Entity>, StoreError> {
@@ -630,7 +639,7 @@ impl Store for SqliteStore {
 
     async fn query_entities(&self, query: &EntityQuery) -> Result<EntityPage, StoreError> {
         let query = query.clone();
-        self.read(move |s| query::query_entities(&s.conn, &mut s.cache, &query, &load_by_uid))
+        self.read(move |s| query::query_entities(&s.conn, &mut s.cache, &query, &load_by_id))
             .await
     }
 
@@ -697,7 +706,16 @@ impl Store for SqliteStore {
         let uid = uid.to_string();
         self.write(move |s| {
             let tx = s.conn.transaction().map_err(db)?;
-            let deleted = delete_entity(&tx, &uid)?;
+            let id = tx
+                .prepare_cached(SELECT_ID_BY_UID)
+                .map_err(db)?
+                .query_row(params![uid], |r| r.get::<_, i64>(0))
+                .optional()
+                .map_err(db)?;
+            let deleted = match id {
+                Some(id) => delete_entity(&tx, id)?,
+                None => false,
+            };
             tx.commit().map_err(db)?;
             Ok(deleted)
         })
