@@ -38,14 +38,19 @@ CREATE INDEX relations_source ON relations (source_ref, type_key, target_ref);
 CREATE INDEX relations_type_target ON relations (type_key, target_ref, source_ref);
 CREATE INDEX relations_origin ON relations (origin_id);
 
+CREATE TABLE search_keys (
+    id  INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE
+);
+
 CREATE TABLE search (
     entity_id      INTEGER NOT NULL REFERENCES entities (id) ON DELETE CASCADE,
-    key            TEXT NOT NULL,
+    key_id         INTEGER NOT NULL,
     value          TEXT,
     original_value TEXT
 );
-CREATE INDEX search_key_value ON search (key, value, entity_id, original_value);
-CREATE INDEX search_entity ON search (entity_id, key, value);
+CREATE INDEX search_key_value ON search (key_id, value, entity_id, original_value);
+CREATE INDEX search_entity ON search (entity_id, key_id, value);
 
 CREATE TABLE locations (
     id     TEXT PRIMARY KEY,

@@ -129,12 +129,12 @@ fn field_source(key: &str, style: Style) -> (String, &'static str, &'static str)
         ),
         (None, Style::Membership) => (
             key.to_string(),
-            "e.id IN (SELECT s.entity_id FROM search s WHERE s.key = ?",
+            "e.id IN (SELECT s.entity_id FROM search s WHERE s.key_id = (SELECT k.id FROM search_keys k WHERE k.key = ?)",
             "s.value",
         ),
         (None, Style::Probe) => (
             key.to_string(),
-            "EXISTS (SELECT 1 FROM search s WHERE s.entity_id = e.id AND s.key = ?",
+            "EXISTS (SELECT 1 FROM search s WHERE s.entity_id = e.id AND s.key_id = (SELECT k.id FROM search_keys k WHERE k.key = ?)",
             "s.value",
         ),
     }
@@ -237,7 +237,11 @@ fn estimate(conn: &Connection, predicate: &EntityPredicate) -> Result<i64, Store
                     "relations r WHERE r.type_key = ?",
                     "r.target_ref",
                 ),
-                None => (key.clone(), "search s WHERE s.key = ?", "s.value"),
+                None => (
+                    key.clone(),
+                    "search s WHERE s.key_id = (SELECT k.id FROM search_keys k WHERE k.key = ?)",
+                    "s.value",
+                ),
             };
             let mut params = vec![key_param];
             let mut sql = format!("SELECT COUNT(*) FROM (SELECT 1 FROM {table}");
@@ -284,7 +288,7 @@ fn full_text_condition(ft: &FullTextFilter) -> SqlCondition {
     let mut params = Vec::new();
     if !keys.is_empty() {
         parts.push(format!(
-            "e.id IN (SELECT s.entity_id FROM search s WHERE s.key IN ({}) AND s.value LIKE ? ESCAPE '\\')",
+            "e.id IN (SELECT s.entity_id FROM search s WHERE s.key_id IN (SELECT k.id FROM search_keys k WHERE k.key IN ({})) AND s.value LIKE ? ESCAPE '\\')",
             vec!["?"; keys.len()].join(", ")
         ));
         params.extend(keys);
@@ -668,7 +672,7 @@ fn fetch_rows(
         let nulls_op = if backwards { "<" } else { ">" };
         let mut sql = format!(
             "SELECT id, id, sv FROM (SELECT e.id AS id, \
-             (SELECT MIN(s.value) FROM search s WHERE s.entity_id = e.id AND s.key = ?) AS sv \
+             (SELECT MIN(s.value) FROM search s WHERE s.entity_id = e.id AND s.key_id = (SELECT k.id FROM search_keys k WHERE k.key = ?)) AS sv \
              FROM entities e WHERE ({})) t",
             condition.sql
         );
@@ -765,7 +769,7 @@ fn fetch_walk(
             params.push(field.clone());
             let mut sql = format!(
                 "SELECT e.id, NULL FROM entities e WHERE ({}) AND NOT EXISTS (SELECT 1 FROM search s \
-                 WHERE s.entity_id = e.id AND s.key = ? AND s.value IS NOT NULL)",
+                 WHERE s.entity_id = e.id AND s.key_id = (SELECT k.id FROM search_keys k WHERE k.key = ?) AND s.value IS NOT NULL)",
                 condition.sql
             );
             if let Some((_, id)) = keyset {
@@ -779,8 +783,8 @@ fn fetch_walk(
             params.extend(condition.params.iter().cloned());
             let mut sql = format!(
                 "SELECT s.entity_id, s.value FROM search s JOIN entities e ON e.id = s.entity_id \
-                 WHERE s.key = ? AND s.value IS NOT NULL \
-                 AND s.value = (SELECT MIN(s2.value) FROM search s2 WHERE s2.entity_id = s.entity_id AND s2.key = s.key) \
+                 WHERE s.key_id = (SELECT k.id FROM search_keys k WHERE k.key = ?) AND s.value IS NOT NULL \
+                 AND s.value = (SELECT MIN(s2.value) FROM search s2 WHERE s2.entity_id = s.entity_id AND s2.key_id = s.key_id) \
                  AND ({})",
                 condition.sql
             );
@@ -857,7 +861,7 @@ pub fn facets(
             None => (
                 format!(
                     "SELECT COALESCE(s.original_value, s.value), COUNT(DISTINCT s.entity_id) FROM search s \
-                     WHERE s.key = ? AND s.value IS NOT NULL {entity_test} \
+                     WHERE s.key_id = (SELECT k.id FROM search_keys k WHERE k.key = ?) AND s.value IS NOT NULL {entity_test} \
                      GROUP BY COALESCE(s.original_value, s.value) ORDER BY 2 DESC, 1 ASC"
                 ),
                 key.clone(),

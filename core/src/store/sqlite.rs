@@ -29,10 +29,12 @@ const WRITER_CACHE_KIB: i64 = -131_072;
 const SELECT_ORIGIN_STATE: &str =
     "SELECT entity_ref, id, hash, errors, location_key, orphan FROM entities WHERE origin = ?1";
 const SELECT_CLAIM: &str = "SELECT location_key, origin FROM entities WHERE entity_ref = ?1";
-const INSERT_ENTITY: &str = "INSERT INTO entities (uid, entity_ref, body, hash, etag, location_key, \
+const INSERT_ENTITY: &str =
+    "INSERT INTO entities (uid, entity_ref, body, hash, etag, location_key, \
      origin, parent_ref, errors, search_error, orphan) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0)";
-const UPDATE_ENTITY: &str = "UPDATE entities SET body = ?2, hash = ?3, etag = ?4, location_key = ?5, \
+const UPDATE_ENTITY: &str =
+    "UPDATE entities SET body = ?2, hash = ?3, etag = ?4, location_key = ?5, \
      origin = ?6, parent_ref = ?7, errors = ?8, search_error = ?9, orphan = 0 WHERE id = ?1";
 const UPDATE_ERRORS: &str = "UPDATE entities SET errors = ?2, etag = ?3 WHERE id = ?1";
 const MARK_ORPHAN: &str = "UPDATE entities SET orphan = 1, etag = ?2 WHERE id = ?1";
@@ -42,7 +44,9 @@ const DELETE_ENTITY: &str = "DELETE FROM entities WHERE id = ?1";
 const SELECT_ID_BY_UID: &str = "SELECT id FROM entities WHERE uid = ?1";
 const SELECT_UID_BY_ID: &str = "SELECT uid FROM entities WHERE id = ?1";
 const INSERT_SEARCH: &str =
-    "INSERT INTO search (entity_id, key, value, original_value) VALUES (?1, ?2, ?3, ?4)";
+    "INSERT INTO search (entity_id, key_id, value, original_value) VALUES (?1, ?2, ?3, ?4)";
+const SELECT_SEARCH_KEYS: &str = "SELECT key, id FROM search_keys";
+const INSERT_SEARCH_KEY: &str = "INSERT INTO search_keys (key) VALUES (?1)";
 const INSERT_RELATION: &str =
     "INSERT INTO relations (origin_id, source_ref, type, type_key, target_ref) \
      VALUES (?1, ?2, ?3, ?4, ?5)";
@@ -231,6 +235,37 @@ fn errors_json(errors: &[ProcessingError]) -> String {
     serde_json::to_string(errors).unwrap_or_else(|_| "[]".into())
 }
 
+/// Search keys by their id, read once per write transaction and extended as new keys appear. Keys are few
+/// (one per distinct path) and shared by many rows, so rows carry the small integer instead of the path.
+struct KeyIds {
+    ids: HashMap<String, i64>,
+}
+
+impl KeyIds {
+    fn load(conn: &Connection) -> Result<Self, StoreError> {
+        let mut stmt = conn.prepare_cached(SELECT_SEARCH_KEYS).map_err(db)?;
+        let ids = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+            .map_err(db)?
+            .collect::<Result<HashMap<_, _>, _>>()
+            .map_err(db)?;
+        Ok(KeyIds { ids })
+    }
+
+    fn id(&mut self, conn: &Connection, key: &str) -> Result<i64, StoreError> {
+        if let Some(id) = self.ids.get(key) {
+            return Ok(*id);
+        }
+        conn.prepare_cached(INSERT_SEARCH_KEY)
+            .map_err(db)?
+            .execute(params![key])
+            .map_err(db)?;
+        let id = conn.last_insert_rowid();
+        self.ids.insert(key.to_string(), id);
+        Ok(id)
+    }
+}
+
 /// What the store knows about an entity of the origin being applied.
 struct StoredState {
     id: i64,
@@ -249,6 +284,7 @@ fn apply(
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(db)?;
     let mut stats = WriteStats::default();
+    let mut keys = KeyIds::load(&tx)?;
     let mut stored: HashMap<String, StoredState> = HashMap::new();
     {
         let mut stmt = tx.prepare_cached(SELECT_ORIGIN_STATE).map_err(db)?;
@@ -286,7 +322,15 @@ fn apply(
         match stored.get(&entity_ref) {
             Some(s) if s.hash == pe.hash && s.errors == errors && !s.orphan => stats.unchanged += 1,
             Some(s) => {
-                write_entity(&tx, Some(s.id), &entity_ref, pe, &ingest.origin, &errors)?;
+                write_entity(
+                    &tx,
+                    &mut keys,
+                    Some(s.id),
+                    &entity_ref,
+                    pe,
+                    &ingest.origin,
+                    &errors,
+                )?;
                 stats.updated += 1;
             }
             None => {
@@ -305,7 +349,15 @@ fn apply(
                         &pe.location_key,
                     )),
                     None => {
-                        write_entity(&tx, None, &entity_ref, pe, &ingest.origin, &errors)?;
+                        write_entity(
+                            &tx,
+                            &mut keys,
+                            None,
+                            &entity_ref,
+                            pe,
+                            &ingest.origin,
+                            &errors,
+                        )?;
                         stats.inserted += 1;
                     }
                 }
@@ -353,9 +405,10 @@ fn apply(
                     .map_err(db)?
                     .execute(params![s.id, new_etag()])
                     .map_err(db)?;
+                let key_id = keys.id(&tx, &orphan_key())?;
                 tx.prepare_cached(INSERT_SEARCH)
                     .map_err(db)?
-                    .execute(params![s.id, orphan_key(), "true", None::<&str>])
+                    .execute(params![s.id, key_id, "true", None::<&str>])
                     .map_err(db)?;
                 stats.orphaned += 1;
             }
@@ -389,6 +442,7 @@ fn body_of(entity: &Entity) -> Entity {
 
 fn write_entity(
     tx: &rusqlite::Transaction<'_>,
+    keys: &mut KeyIds,
     existing_id: Option<i64>,
     entity_ref: &str,
     pe: &ProcessedEntity,
@@ -466,7 +520,7 @@ fn write_entity(
             tx.last_insert_rowid()
         }
     };
-    insert_search_rows(tx, id, &rows)?;
+    insert_search_rows(tx, keys, id, &rows)?;
     let mut stmt = tx.prepare_cached(INSERT_RELATION).map_err(db)?;
     for rel in &pe.relations {
         stmt.execute(params![
@@ -481,10 +535,16 @@ fn write_entity(
     Ok(())
 }
 
-fn insert_search_rows(conn: &Connection, id: i64, rows: &[SearchRow]) -> Result<(), StoreError> {
+fn insert_search_rows(
+    conn: &Connection,
+    keys: &mut KeyIds,
+    id: i64,
+    rows: &[SearchRow],
+) -> Result<(), StoreError> {
     let mut stmt = conn.prepare_cached(INSERT_SEARCH).map_err(db)?;
     for row in rows {
-        stmt.execute(params![id, row.key, row.value, row.original_value])
+        let key_id = keys.id(conn, &row.key)?;
+        stmt.execute(params![id, key_id, row.value, row.original_value])
             .map_err(db)?;
     }
     Ok(())
