@@ -1,7 +1,16 @@
 //! The versioned schema migrations, applied in order at open.
 //!
-//! Each migration is plain, portable SQL (no SQLite-only types) so the PostgreSQL store can reuse the list.
+//! Each migration is plain SQL with portable types. Two SQLite-isms a PostgreSQL store translates when it
+//! follows the same schema: `INTEGER PRIMARY KEY` (an identity column there) and `WITHOUT ROWID` (drop it: a
+//! plain table with that primary key).
 //! The applied version lives in `schema_version`, one row per applied migration.
+//!
+//! Layout, chosen for ingest speed and small indexes: entities have an integer `id` that every other table
+//! joins on (`uid` stays the API's identifier, unique). `search` and `relations` rows are clustered by their
+//! entity (`(entity_id, seq)`, `(origin_id, seq)`), so writing an entity appends, and reading or deleting its
+//! rows is one range. Search keys are interned in `search_keys`, and `original_value` is stored only when
+//! it differs from the lowercased `value`. The store deletes an entity's rows itself, so there are no
+//! foreign keys to check on every insert.
 
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -28,15 +37,16 @@ CREATE TABLE entities (
 CREATE INDEX entities_origin ON entities (origin);
 
 CREATE TABLE relations (
-    origin_id  INTEGER NOT NULL REFERENCES entities (id) ON DELETE CASCADE,
+    origin_id  INTEGER NOT NULL,
+    seq        INTEGER NOT NULL,
     source_ref TEXT NOT NULL,
     type       TEXT NOT NULL,
     type_key   TEXT NOT NULL,
-    target_ref TEXT NOT NULL
-);
+    target_ref TEXT NOT NULL,
+    PRIMARY KEY (origin_id, seq)
+) WITHOUT ROWID;
 CREATE INDEX relations_source ON relations (source_ref, type_key, target_ref);
 CREATE INDEX relations_type_target ON relations (type_key, target_ref, source_ref);
-CREATE INDEX relations_origin ON relations (origin_id);
 
 CREATE TABLE search_keys (
     id  INTEGER PRIMARY KEY,
@@ -44,13 +54,14 @@ CREATE TABLE search_keys (
 );
 
 CREATE TABLE search (
-    entity_id      INTEGER NOT NULL REFERENCES entities (id) ON DELETE CASCADE,
+    entity_id      INTEGER NOT NULL,
+    seq            INTEGER NOT NULL,
     key_id         INTEGER NOT NULL,
     value          TEXT,
-    original_value TEXT
-);
+    original_value TEXT,
+    PRIMARY KEY (entity_id, seq)
+) WITHOUT ROWID;
 CREATE INDEX search_key_value ON search (key_id, value, entity_id, original_value);
-CREATE INDEX search_entity ON search (entity_id, key_id, value);
 
 CREATE TABLE locations (
     id     TEXT PRIMARY KEY,

@@ -43,13 +43,16 @@ const DELETE_RELATIONS: &str = "DELETE FROM relations WHERE origin_id = ?1";
 const DELETE_ENTITY: &str = "DELETE FROM entities WHERE id = ?1";
 const SELECT_ID_BY_UID: &str = "SELECT id FROM entities WHERE uid = ?1";
 const SELECT_UID_BY_ID: &str = "SELECT uid FROM entities WHERE id = ?1";
-const INSERT_SEARCH: &str =
-    "INSERT INTO search (entity_id, key_id, value, original_value) VALUES (?1, ?2, ?3, ?4)";
+const INSERT_SEARCH: &str = "INSERT INTO search (entity_id, seq, key_id, value, original_value) \
+     VALUES (?1, ?2, ?3, ?4, ?5)";
+const INSERT_SEARCH_LAST: &str =
+    "INSERT INTO search (entity_id, seq, key_id, value, original_value) \
+     VALUES (?1, (SELECT COALESCE(MAX(seq), -1) + 1 FROM search WHERE entity_id = ?1), ?2, ?3, ?4)";
 const SELECT_SEARCH_KEYS: &str = "SELECT key, id FROM search_keys";
 const INSERT_SEARCH_KEY: &str = "INSERT INTO search_keys (key) VALUES (?1)";
 const INSERT_RELATION: &str =
-    "INSERT INTO relations (origin_id, source_ref, type, type_key, target_ref) \
-     VALUES (?1, ?2, ?3, ?4, ?5)";
+    "INSERT INTO relations (origin_id, seq, source_ref, type, type_key, target_ref) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 const SELECT_ENTITY_COLUMNS: &str =
     "SELECT uid, entity_ref, body, etag, errors, search_error, orphan FROM entities";
 const SELECT_RELATIONS_OF: &str = "SELECT DISTINCT type, target_ref FROM relations \
@@ -118,6 +121,11 @@ impl SqliteStore {
             || Connection::open(path).map_err(|e| StoreError::Database(format!("{shown}: {e}")));
         let mut writer = open()?;
         configure(&writer, false)?;
+        if let Ok(ps) = std::env::var("SD_PAGE_SIZE") {
+            writer
+                .pragma_update(None, "page_size", ps.parse::<i64>().unwrap_or(4096))
+                .map_err(db)?;
+        }
         writer
             .pragma_update(None, "journal_mode", "WAL")
             .map_err(db)?;
@@ -406,7 +414,7 @@ fn apply(
                     .execute(params![s.id, new_etag()])
                     .map_err(db)?;
                 let key_id = keys.id(&tx, &orphan_key())?;
-                tx.prepare_cached(INSERT_SEARCH)
+                tx.prepare_cached(INSERT_SEARCH_LAST)
                     .map_err(db)?
                     .execute(params![s.id, key_id, "true", None::<&str>])
                     .map_err(db)?;
@@ -522,9 +530,10 @@ fn write_entity(
     };
     insert_search_rows(tx, keys, id, &rows)?;
     let mut stmt = tx.prepare_cached(INSERT_RELATION).map_err(db)?;
-    for rel in &pe.relations {
+    for (seq, rel) in pe.relations.iter().enumerate() {
         stmt.execute(params![
             id,
+            seq as i64,
             rel.source.to_lowercase(),
             rel.relation_type,
             rel.relation_type.to_lowercase(),
@@ -542,10 +551,16 @@ fn insert_search_rows(
     rows: &[SearchRow],
 ) -> Result<(), StoreError> {
     let mut stmt = conn.prepare_cached(INSERT_SEARCH).map_err(db)?;
-    for row in rows {
+    for (seq, row) in rows.iter().enumerate() {
         let key_id = keys.id(conn, &row.key)?;
-        stmt.execute(params![id, key_id, row.value, row.original_value])
-            .map_err(db)?;
+        stmt.execute(params![
+            id,
+            seq as i64,
+            key_id,
+            row.value,
+            row.original_value
+        ])
+        .map_err(db)?;
     }
     Ok(())
 }
