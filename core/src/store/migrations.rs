@@ -5,8 +5,10 @@
 //! plain table with that primary key).
 //! The applied version lives in `schema_version`, one row per applied migration.
 //!
-//! Layout, chosen for ingest speed and small indexes: entities have an integer `id` that every other table
-//! joins on (`uid` stays the API's identifier, unique). `search` and `relations` rows are clustered by their
+//! Layout, chosen for ingest speed and small indexes: every entity ref (stored or only named by a relation)
+//! is interned in `refs`, and an entity's integer `id` is its ref's id; every other table joins on it (`uid`
+//! stays the API's identifier, unique). Relations name their source and target by ref id, so a relation
+//! may point at an entity that is not stored (yet). `search` and `relations` rows are clustered by their
 //! entity (`(entity_id, seq)`, `(origin_id, seq)`), so writing an entity appends, and reading or deleting its
 //! rows is one range. Search keys are interned in `search_keys`, and `original_value` is stored only when
 //! it differs from the lowercased `value`. The store deletes an entity's rows itself, so there are no
@@ -20,6 +22,11 @@ use super::StoreError;
 pub const MIGRATIONS: &[(i64, &str)] = &[(
     1,
     "
+CREATE TABLE refs (
+    id         INTEGER PRIMARY KEY,
+    entity_ref TEXT NOT NULL UNIQUE
+);
+
 CREATE TABLE entities (
     id           INTEGER PRIMARY KEY,
     uid          TEXT NOT NULL UNIQUE,
@@ -39,14 +46,14 @@ CREATE INDEX entities_origin ON entities (origin);
 CREATE TABLE relations (
     origin_id  INTEGER NOT NULL,
     seq        INTEGER NOT NULL,
-    source_ref TEXT NOT NULL,
+    source_id  INTEGER NOT NULL,
     type       TEXT NOT NULL,
     type_key   TEXT NOT NULL,
-    target_ref TEXT NOT NULL,
+    target_id  INTEGER NOT NULL,
     PRIMARY KEY (origin_id, seq)
 ) WITHOUT ROWID;
-CREATE INDEX relations_source ON relations (source_ref, type_key, target_ref);
-CREATE INDEX relations_type_target ON relations (type_key, target_ref, source_ref);
+CREATE INDEX relations_source ON relations (source_id, type_key, target_id);
+CREATE INDEX relations_type_target ON relations (type_key, target_id, source_id);
 
 CREATE TABLE search_keys (
     id  INTEGER PRIMARY KEY,

@@ -3,7 +3,7 @@
 //! All SQL here is plain (`?` placeholders, text parameters, `LIKE ... ESCAPE`, no SQLite-only functions) so a
 //! PostgreSQL store can reuse the builders by renumbering the placeholders. Filters test membership in the
 //! `search` table (`e.id IN (...)`) or, for `relations.<type>` keys, the `relations` table
-//! (`e.entity_ref IN (...)`). Pages are keyset-paged on `(sort value, id)` (on `uid` alone when sorting by
+//! (`e.id IN (...)`, relations name refs by id: an entity's id is its ref's id). Pages are keyset-paged on `(sort value, id)` (on `uid` alone when sorting by
 //! `metadata.uid`), entities lacking the sort field last. `id` is the entities' integer key: search rows join
 //! on it, so index entries stay short.
 
@@ -119,13 +119,15 @@ fn field_source(key: &str, style: Style) -> (String, &'static str, &'static str)
     match (key.strip_prefix("relations."), style) {
         (Some(t), Style::Membership) => (
             t.to_string(),
-            "e.entity_ref IN (SELECT r.source_ref FROM relations r WHERE r.type_key = ?",
-            "r.target_ref",
+            "e.id IN (SELECT r.source_id FROM relations r JOIN refs t ON t.id = r.target_id \
+             WHERE r.type_key = ?",
+            "t.entity_ref",
         ),
         (Some(t), Style::Probe) => (
             t.to_string(),
-            "EXISTS (SELECT 1 FROM relations r WHERE r.source_ref = e.entity_ref AND r.type_key = ?",
-            "r.target_ref",
+            "EXISTS (SELECT 1 FROM relations r JOIN refs t ON t.id = r.target_id \
+             WHERE r.source_id = e.id AND r.type_key = ?",
+            "t.entity_ref",
         ),
         (None, Style::Membership) => (
             key.to_string(),
@@ -234,8 +236,8 @@ fn estimate(conn: &Connection, predicate: &EntityPredicate) -> Result<i64, Store
             let (key_param, table, value_column) = match key.strip_prefix("relations.") {
                 Some(t) => (
                     t.to_string(),
-                    "relations r WHERE r.type_key = ?",
-                    "r.target_ref",
+                    "relations r JOIN refs t ON t.id = r.target_id WHERE r.type_key = ?",
+                    "t.entity_ref",
                 ),
                 None => (
                     key.clone(),
@@ -296,7 +298,8 @@ fn full_text_condition(ft: &FullTextFilter) -> SqlCondition {
     }
     if !relation_types.is_empty() {
         parts.push(format!(
-            "e.entity_ref IN (SELECT r.source_ref FROM relations r WHERE r.type_key IN ({}) AND r.target_ref LIKE ? ESCAPE '\\')",
+            "e.id IN (SELECT r.source_id FROM relations r JOIN refs t ON t.id = r.target_id \
+             WHERE r.type_key IN ({}) AND t.entity_ref LIKE ? ESCAPE '\\')",
             vec!["?"; relation_types.len()].join(", ")
         ));
         params.extend(relation_types);
@@ -835,7 +838,7 @@ pub fn facets(
                 condition.sql
             ),
             format!(
-                "AND r.source_ref IN (SELECT e.entity_ref FROM entities e WHERE {})",
+                "AND r.source_id IN (SELECT e.id FROM entities e WHERE {})",
                 condition.sql
             ),
         )
@@ -843,7 +846,7 @@ pub fn facets(
         // Relation rows may point from refs that are not stored (yet); those are not counted.
         (
             String::new(),
-            "AND r.source_ref IN (SELECT e.entity_ref FROM entities e)".to_string(),
+            "AND r.source_id IN (SELECT e.id FROM entities e)".to_string(),
         )
     };
     let mut out = Facets::new();
@@ -852,9 +855,10 @@ pub fn facets(
         let (sql, key_param) = match key.strip_prefix("relations.") {
             Some(rel_type) => (
                 format!(
-                    "SELECT r.target_ref, COUNT(DISTINCT r.source_ref) FROM relations r \
+                    "SELECT t.entity_ref, COUNT(DISTINCT r.source_id) FROM relations r \
+                     JOIN refs t ON t.id = r.target_id \
                      WHERE r.type_key = ? {rel_test} \
-                     GROUP BY r.target_ref ORDER BY 2 DESC, 1 ASC"
+                     GROUP BY t.entity_ref ORDER BY 2 DESC, 1 ASC"
                 ),
                 rel_type.to_string(),
             ),

@@ -30,9 +30,11 @@ const SELECT_ORIGIN_STATE: &str =
     "SELECT entity_ref, id, hash, errors, location_key, orphan FROM entities WHERE origin = ?1";
 const SELECT_CLAIM: &str = "SELECT location_key, origin FROM entities WHERE entity_ref = ?1";
 const INSERT_ENTITY: &str =
-    "INSERT INTO entities (uid, entity_ref, body, hash, etag, location_key, \
+    "INSERT INTO entities (id, uid, entity_ref, body, hash, etag, location_key, \
      origin, parent_ref, errors, search_error, orphan) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0)";
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 0)";
+const SELECT_REF_ID: &str = "SELECT id FROM refs WHERE entity_ref = ?1";
+const INSERT_REF: &str = "INSERT INTO refs (entity_ref) VALUES (?1)";
 const UPDATE_ENTITY: &str =
     "UPDATE entities SET body = ?2, hash = ?3, etag = ?4, location_key = ?5, \
      origin = ?6, parent_ref = ?7, errors = ?8, search_error = ?9, orphan = 0 WHERE id = ?1";
@@ -51,20 +53,21 @@ const INSERT_SEARCH_LAST: &str =
 const SELECT_SEARCH_KEYS: &str = "SELECT key, id FROM search_keys";
 const INSERT_SEARCH_KEY: &str = "INSERT INTO search_keys (key) VALUES (?1)";
 const INSERT_RELATION: &str =
-    "INSERT INTO relations (origin_id, seq, source_ref, type, type_key, target_ref) \
+    "INSERT INTO relations (origin_id, seq, source_id, type, type_key, target_id) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 const SELECT_ENTITY_COLUMNS: &str =
-    "SELECT uid, entity_ref, body, etag, errors, search_error, orphan FROM entities";
-const SELECT_RELATIONS_OF: &str = "SELECT DISTINCT type, target_ref FROM relations \
-     WHERE source_ref = ?1 ORDER BY type, target_ref";
+    "SELECT uid, entity_ref, body, etag, errors, search_error, orphan, id FROM entities";
+const SELECT_RELATIONS_OF: &str = "SELECT DISTINCT r.type, t.entity_ref FROM relations r \
+     JOIN refs t ON t.id = r.target_id WHERE r.source_id = ?1 ORDER BY r.type, t.entity_ref";
 const SELECT_PROVENANCE: &str =
     "SELECT entity_ref, location_key, origin, parent_ref FROM entities WHERE entity_ref = ?1";
 const SELECT_ORIGINS: &str = "SELECT DISTINCT origin FROM entities ORDER BY origin";
 const SELECT_DANGLING: &str =
-    "SELECT DISTINCT r.source_ref, r.type, r.target_ref FROM relations r \
-     WHERE EXISTS (SELECT 1 FROM entities s WHERE s.entity_ref = r.source_ref) \
-     AND NOT EXISTS (SELECT 1 FROM entities t WHERE t.entity_ref = r.target_ref) \
-     ORDER BY r.source_ref, r.type, r.target_ref";
+    "SELECT DISTINCT sr.entity_ref, r.type, tr.entity_ref FROM relations r \
+     JOIN refs sr ON sr.id = r.source_id JOIN refs tr ON tr.id = r.target_id \
+     WHERE EXISTS (SELECT 1 FROM entities s WHERE s.id = r.source_id) \
+     AND NOT EXISTS (SELECT 1 FROM entities t WHERE t.id = r.target_id) \
+     ORDER BY sr.entity_ref, r.type, tr.entity_ref";
 const COUNT_ENTITIES: &str = "SELECT COUNT(*) FROM entities";
 const SELECT_LOCATIONS: &str = "SELECT id, type, target FROM locations ORDER BY type, target, id";
 const SELECT_LOCATION: &str = "SELECT id, type, target FROM locations WHERE id = ?1";
@@ -274,6 +277,39 @@ impl KeyIds {
     }
 }
 
+/// Ref ids met in one write transaction (a ref is named by many relation rows); a miss reads `refs` and
+/// interns the ref if it is new.
+#[derive(Default)]
+struct RefIds {
+    ids: HashMap<String, i64>,
+}
+
+impl RefIds {
+    fn id(&mut self, conn: &Connection, entity_ref: &str) -> Result<i64, StoreError> {
+        if let Some(id) = self.ids.get(entity_ref) {
+            return Ok(*id);
+        }
+        let found = conn
+            .prepare_cached(SELECT_REF_ID)
+            .map_err(db)?
+            .query_row(params![entity_ref], |r| r.get::<_, i64>(0))
+            .optional()
+            .map_err(db)?;
+        let id = match found {
+            Some(id) => id,
+            None => {
+                conn.prepare_cached(INSERT_REF)
+                    .map_err(db)?
+                    .execute(params![entity_ref])
+                    .map_err(db)?;
+                conn.last_insert_rowid()
+            }
+        };
+        self.ids.insert(entity_ref.to_string(), id);
+        Ok(id)
+    }
+}
+
 /// What the store knows about an entity of the origin being applied.
 struct StoredState {
     id: i64,
@@ -293,6 +329,7 @@ fn apply(
         .map_err(db)?;
     let mut stats = WriteStats::default();
     let mut keys = KeyIds::load(&tx)?;
+    let mut refs = RefIds::default();
     let mut stored: HashMap<String, StoredState> = HashMap::new();
     {
         let mut stmt = tx.prepare_cached(SELECT_ORIGIN_STATE).map_err(db)?;
@@ -333,6 +370,7 @@ fn apply(
                 write_entity(
                     &tx,
                     &mut keys,
+                    &mut refs,
                     Some(s.id),
                     &entity_ref,
                     pe,
@@ -360,6 +398,7 @@ fn apply(
                         write_entity(
                             &tx,
                             &mut keys,
+                            &mut refs,
                             None,
                             &entity_ref,
                             pe,
@@ -451,6 +490,7 @@ fn body_of(entity: &Entity) -> Entity {
 fn write_entity(
     tx: &rusqlite::Transaction<'_>,
     keys: &mut KeyIds,
+    refs: &mut RefIds,
     existing_id: Option<i64>,
     entity_ref: &str,
     pe: &ProcessedEntity,
@@ -510,9 +550,11 @@ fn write_entity(
             id
         }
         None => {
+            let id = refs.id(tx, entity_ref)?;
             tx.prepare_cached(INSERT_ENTITY)
                 .map_err(db)?
                 .execute(params![
+                    id,
                     uid,
                     entity_ref,
                     body_text,
@@ -525,23 +567,38 @@ fn write_entity(
                     search_error
                 ])
                 .map_err(db)?;
-            tx.last_insert_rowid()
+            id
         }
     };
     insert_search_rows(tx, keys, id, &rows)?;
     let mut stmt = tx.prepare_cached(INSERT_RELATION).map_err(db)?;
     for (seq, rel) in pe.relations.iter().enumerate() {
+        let source = refs.id(tx, &lowercase(&rel.source))?;
+        let target = refs.id(tx, &lowercase(&rel.target))?;
         stmt.execute(params![
             id,
             seq as i64,
-            rel.source.to_lowercase(),
+            source,
             rel.relation_type,
-            rel.relation_type.to_lowercase(),
-            rel.target.to_lowercase()
+            lowercase(&rel.relation_type),
+            target
         ])
         .map_err(db)?;
     }
     Ok(())
+}
+
+/// Lowercases without allocating when the text is already lowercase ASCII (refs and relation types nearly
+/// always are).
+fn lowercase(text: &str) -> std::borrow::Cow<'_, str> {
+    if text
+        .bytes()
+        .any(|b| !b.is_ascii() || b.is_ascii_uppercase())
+    {
+        std::borrow::Cow::Owned(text.to_lowercase())
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
 }
 
 fn insert_search_rows(
@@ -584,6 +641,7 @@ fn delete_entity(conn: &Connection, id: i64) -> Result<bool, StoreError> {
 
 /// A stored entity row before stitching.
 struct StoredEntity {
+    id: i64,
     uid: String,
     entity_ref: String,
     body: String,
@@ -611,6 +669,7 @@ fn load_where(
                 errors: r.get(4)?,
                 search_error: r.get(5)?,
                 orphan: r.get::<_, i64>(6)? != 0,
+                id: r.get(7)?,
             })
         })
         .optional()
@@ -657,7 +716,7 @@ fn stitch(conn: &Connection, row: StoredEntity) -> Result<Entity, StoreError> {
     }
     let mut stmt = conn.prepare_cached(SELECT_RELATIONS_OF).map_err(db)?;
     let relations = stmt
-        .query_map(params![row.entity_ref], |r| {
+        .query_map(params![row.id], |r| {
             Ok(serde_json::json!({"type": r.get::<_, String>(0)?, "targetRef": r.get::<_, String>(1)?}))
         })
         .map_err(db)?
