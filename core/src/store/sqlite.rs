@@ -7,7 +7,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
 
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
@@ -27,7 +27,7 @@ const WRITER_CACHE_KIB: i64 = -131_072;
 
 // The fixed statements of the store; the dynamic ones (filters, paging, facets) are built in `query`.
 const SELECT_ORIGIN_STATE: &str =
-    "SELECT entity_ref, id, hash, errors, location_key, orphan FROM entities WHERE origin = ?1";
+    "SELECT entity_ref, id, hash, errors, location_key, orphan, uid FROM entities WHERE origin = ?1";
 const SELECT_CLAIM: &str = "SELECT location_key, origin FROM entities WHERE entity_ref = ?1";
 const INSERT_ENTITY: &str =
     "INSERT INTO entities (id, uid, entity_ref, body, hash, etag, location_key, \
@@ -44,7 +44,6 @@ const DELETE_SEARCH: &str = "DELETE FROM search WHERE entity_id = ?1";
 const DELETE_RELATIONS: &str = "DELETE FROM relations WHERE origin_id = ?1";
 const DELETE_ENTITY: &str = "DELETE FROM entities WHERE id = ?1";
 const SELECT_ID_BY_UID: &str = "SELECT id FROM entities WHERE uid = ?1";
-const SELECT_UID_BY_ID: &str = "SELECT uid FROM entities WHERE id = ?1";
 const INSERT_SEARCH: &str = "INSERT INTO search (entity_id, seq, key_id, value, original_value) \
      VALUES (?1, ?2, ?3, ?4, ?5)";
 const INSERT_SEARCH_LAST: &str =
@@ -313,10 +312,18 @@ impl RefIds {
 /// What the store knows about an entity of the origin being applied.
 struct StoredState {
     id: i64,
+    uid: String,
     hash: String,
     errors: String,
     location_key: String,
     orphan: bool,
+}
+
+impl StoredState {
+    /// Nothing to write: same hash, same errors, and not marked orphaned.
+    fn unchanged(&self, pe: &ProcessedEntity) -> bool {
+        self.hash == pe.hash && !self.orphan && self.errors == errors_json(&pe.errors)
+    }
 }
 
 fn apply(
@@ -343,6 +350,7 @@ fn apply(
                         errors: r.get(3)?,
                         location_key: r.get(4)?,
                         orphan: r.get::<_, i64>(5)? != 0,
+                        uid: r.get(6)?,
                     },
                 ))
             })
@@ -353,20 +361,54 @@ fn apply(
         }
     }
 
+    // Serialising bodies and flattening search rows is about as costly as writing them: a second thread
+    // prepares entity N+1.. while this one writes entity N. It sends one item per entity, in order.
+    let (send, receive) =
+        mpsc::sync_channel::<Option<Result<Prepared, StoreError>>>(PIPELINE_DEPTH);
+    let stored_ref = &stored;
+    let entities = &ingest.entities;
     let mut emitted: HashMap<String, String> = HashMap::new();
-    for pe in &ingest.entities {
-        let entity_ref = pe.entity_ref.to_lowercase();
-        if let Some(first_key) = emitted.get(&entity_ref) {
-            stats
-                .conflicts
-                .push(conflict_message(&entity_ref, first_key, &pe.location_key));
-            continue;
-        }
-        emitted.insert(entity_ref.clone(), pe.location_key.clone());
-        let errors = errors_json(&pe.errors);
-        match stored.get(&entity_ref) {
-            Some(s) if s.hash == pe.hash && s.errors == errors && !s.orphan => stats.unchanged += 1,
-            Some(s) => {
+    std::thread::scope(|scope| -> Result<(), StoreError> {
+        scope.spawn(move || {
+            let mut seen: HashSet<String> = HashSet::with_capacity(entities.len());
+            for pe in entities {
+                let entity_ref = pe.entity_ref.to_lowercase();
+                let item = if seen.contains(&entity_ref) {
+                    None
+                } else {
+                    let prepared = match stored_ref.get(&entity_ref) {
+                        Some(s) if s.unchanged(pe) => None,
+                        Some(s) => Some(prepare(pe, &entity_ref, s.uid.clone())),
+                        None => Some(prepare(pe, &entity_ref, new_id())),
+                    };
+                    seen.insert(entity_ref);
+                    prepared
+                };
+                if send.send(item).is_err() {
+                    return; // the writer stopped on an error
+                }
+            }
+        });
+        for pe in entities {
+            let prepared = receive.recv().map_err(|_| {
+                StoreError::Database("the entity preparation thread stopped".into())
+            })?;
+            let entity_ref = pe.entity_ref.to_lowercase();
+            if let Some(first_key) = emitted.get(&entity_ref) {
+                stats
+                    .conflicts
+                    .push(conflict_message(&entity_ref, first_key, &pe.location_key));
+                continue;
+            }
+            emitted.insert(entity_ref.clone(), pe.location_key.clone());
+            let errors = errors_json(&pe.errors);
+            let stored_state = stored.get(&entity_ref);
+            let Some(prepared) = prepared else {
+                stats.unchanged += 1;
+                continue;
+            };
+            let prepared = prepared?;
+            if let Some(s) = stored_state {
                 write_entity(
                     &tx,
                     &mut keys,
@@ -374,43 +416,45 @@ fn apply(
                     Some(s.id),
                     &entity_ref,
                     pe,
+                    prepared,
                     &ingest.origin,
                     &errors,
                 )?;
                 stats.updated += 1;
+                continue;
             }
-            None => {
-                let claim = tx
-                    .prepare_cached(SELECT_CLAIM)
-                    .map_err(db)?
-                    .query_row(params![entity_ref], |r| {
-                        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-                    })
-                    .optional()
-                    .map_err(db)?;
-                match claim {
-                    Some((other_key, _other_origin)) => stats.conflicts.push(conflict_message(
+            let claim = tx
+                .prepare_cached(SELECT_CLAIM)
+                .map_err(db)?
+                .query_row(params![entity_ref], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                })
+                .optional()
+                .map_err(db)?;
+            match claim {
+                Some((other_key, _other_origin)) => stats.conflicts.push(conflict_message(
+                    &entity_ref,
+                    &other_key,
+                    &pe.location_key,
+                )),
+                None => {
+                    write_entity(
+                        &tx,
+                        &mut keys,
+                        &mut refs,
+                        None,
                         &entity_ref,
-                        &other_key,
-                        &pe.location_key,
-                    )),
-                    None => {
-                        write_entity(
-                            &tx,
-                            &mut keys,
-                            &mut refs,
-                            None,
-                            &entity_ref,
-                            pe,
-                            &ingest.origin,
-                            &errors,
-                        )?;
-                        stats.inserted += 1;
-                    }
+                        pe,
+                        prepared,
+                        &ingest.origin,
+                        &errors,
+                    )?;
+                    stats.inserted += 1;
                 }
             }
         }
-    }
+        Ok(())
+    })?;
 
     let failed_keys: HashSet<&str> = ingest
         .failed_location_keys
@@ -487,25 +531,19 @@ fn body_of(entity: &Entity) -> Entity {
     body
 }
 
-fn write_entity(
-    tx: &rusqlite::Transaction<'_>,
-    keys: &mut KeyIds,
-    refs: &mut RefIds,
-    existing_id: Option<i64>,
-    entity_ref: &str,
-    pe: &ProcessedEntity,
-    origin: &str,
-    errors: &str,
-) -> Result<(), StoreError> {
+/// Entities prepared ahead of the writer (see `apply`).
+const PIPELINE_DEPTH: usize = 256;
+
+/// What writing an entity needs beyond the processed entity, computed off the writer's thread.
+struct Prepared {
+    uid: String,
+    body_text: String,
+    rows: Vec<SearchRow>,
+    search_error: Option<String>,
+}
+
+fn prepare(pe: &ProcessedEntity, entity_ref: &str, uid: String) -> Result<Prepared, StoreError> {
     let body = body_of(&pe.entity);
-    let uid = match existing_id {
-        Some(id) => tx
-            .prepare_cached(SELECT_UID_BY_ID)
-            .map_err(db)?
-            .query_row(params![id], |r| r.get::<_, String>(0))
-            .map_err(db)?,
-        None => new_id(),
-    };
     let (rows, search_error) = match build_search_rows(&body, &uid, false) {
         Ok(rows) => (rows, None),
         Err(message) => {
@@ -523,6 +561,32 @@ fn write_entity(
     };
     let body_text = serde_json::to_string(&body)
         .map_err(|e| StoreError::Database(format!("cannot serialise {entity_ref}: {e}")))?;
+    Ok(Prepared {
+        uid,
+        body_text,
+        rows,
+        search_error,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn write_entity(
+    tx: &rusqlite::Transaction<'_>,
+    keys: &mut KeyIds,
+    refs: &mut RefIds,
+    existing_id: Option<i64>,
+    entity_ref: &str,
+    pe: &ProcessedEntity,
+    prepared: Prepared,
+    origin: &str,
+    errors: &str,
+) -> Result<(), StoreError> {
+    let Prepared {
+        uid,
+        body_text,
+        rows,
+        search_error,
+    } = prepared;
     let id = match existing_id {
         Some(id) => {
             tx.prepare_cached(DELETE_SEARCH)
