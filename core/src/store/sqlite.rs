@@ -361,6 +361,28 @@ fn apply(
         }
     }
 
+    // A large write into a small catalog (a first import, a new big root) drops the secondary indexes and
+    // builds them again from sorted rows at the end; readers keep their snapshot meanwhile.
+    let new_entities = ingest
+        .entities
+        .iter()
+        .filter(|pe| !stored.contains_key(&pe.entity_ref.to_lowercase()))
+        .count();
+    let bulk = new_entities >= BULK_MIN_ENTITIES && {
+        let existing: i64 = tx
+            .prepare_cached(COUNT_ENTITIES)
+            .map_err(db)?
+            .query_row([], |r| r.get(0))
+            .map_err(db)?;
+        new_entities as i64 >= existing
+    };
+    if bulk {
+        for (name, _) in migrations::BULK_INDEXES {
+            tx.execute_batch(&format!("DROP INDEX {name}"))
+                .map_err(db)?;
+        }
+    }
+
     // Serialising bodies and flattening search rows is about as costly as writing them: a second thread
     // prepares entity N+1.. while this one writes entity N. It sends one item per entity, in order.
     let (send, receive) =
@@ -455,6 +477,11 @@ fn apply(
         }
         Ok(())
     })?;
+    if bulk {
+        for (_, create) in migrations::BULK_INDEXES {
+            tx.execute_batch(create).map_err(db)?;
+        }
+    }
 
     let failed_keys: HashSet<&str> = ingest
         .failed_location_keys
@@ -530,6 +557,9 @@ fn body_of(entity: &Entity) -> Entity {
     }
     body
 }
+
+/// The fewest new entities for which `apply` rebuilds the secondary indexes instead of growing them.
+const BULK_MIN_ENTITIES: usize = 2000;
 
 /// Entities prepared ahead of the writer (see `apply`).
 const PIPELINE_DEPTH: usize = 256;
