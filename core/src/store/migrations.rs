@@ -9,8 +9,9 @@
 //! is interned in `refs`, and an entity's integer `id` is its ref's id; every other table joins on it (`uid`
 //! stays the API's identifier, unique). Relations name their source and target by ref id, so a relation
 //! may point at an entity that is not stored (yet). `search` and `relations` rows are clustered by their
-//! entity (`(entity_id, seq)`, `(origin_id, seq)`), so writing an entity appends, and reading or deleting its
-//! rows is one range. Search keys are interned in `search_keys`, and `original_value` is stored only when
+//! entity (`(entity_id, key_id, seq)`, `(origin_id, seq)`), so writing an entity appends, deleting its rows
+//! is one range, and a per-entity probe (`entity_id = ? AND key_id = ?`, as filters and sort values ask
+//! while walking) is one seek. Search keys are interned in `search_keys`, and `original_value` is stored only when
 //! it differs from the lowercased `value`. The store deletes an entity's rows itself, so there are no
 //! foreign keys to check on every insert.
 
@@ -66,7 +67,7 @@ CREATE TABLE search (
     key_id         INTEGER NOT NULL,
     value          TEXT,
     original_value TEXT,
-    PRIMARY KEY (entity_id, seq)
+    PRIMARY KEY (entity_id, key_id, seq)
 ) WITHOUT ROWID;
 CREATE INDEX search_key_value ON search (key_id, value, entity_id, original_value);
 

@@ -675,7 +675,7 @@ fn fetch_rows(
         let nulls_op = if backwards { "<" } else { ">" };
         let mut sql = format!(
             "SELECT id, id, sv FROM (SELECT e.id AS id, \
-             (SELECT MIN(s.value) FROM search s WHERE s.entity_id = e.id AND s.key_id = (SELECT k.id FROM search_keys k WHERE k.key = ?)) AS sv \
+             (SELECT MIN(s.value) FROM search s WHERE s.entity_id = e.id AND +s.key_id = (SELECT k.id FROM search_keys k WHERE k.key = ?)) AS sv \
              FROM entities e WHERE ({})) t",
             condition.sql
         );
@@ -717,6 +717,10 @@ fn fetch_rows(
         .map_err(db)?;
     Ok(rows)
 }
+
+// In the `MIN(value)` sort-value subqueries, `+key_id` keeps the planner on the entity's own rows (a seek
+// on the primary key's `entity_id`): left alone it prefers the `(key_id, value)` index for `MIN`, which
+// reads every value of the key before it finds the entity's.
 
 /// Sort keys every stored entity has with a non-null value (validation bounds kind and name to 63 characters;
 /// the namespace row defaults to `default`), so the "lacking the field" phase can be skipped for them.
@@ -787,7 +791,7 @@ fn fetch_walk(
             let mut sql = format!(
                 "SELECT s.entity_id, s.value FROM search s JOIN entities e ON e.id = s.entity_id \
                  WHERE s.key_id = (SELECT k.id FROM search_keys k WHERE k.key = ?) AND s.value IS NOT NULL \
-                 AND s.value = (SELECT MIN(s2.value) FROM search s2 WHERE s2.entity_id = s.entity_id AND s2.key_id = s.key_id) \
+                 AND s.value = (SELECT MIN(s2.value) FROM search s2 WHERE s2.entity_id = s.entity_id AND +s2.key_id = s.key_id) \
                  AND ({})",
                 condition.sql
             );
