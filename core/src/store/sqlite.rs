@@ -52,7 +52,7 @@ const INSERT_SEARCH: &str = "INSERT INTO search (entity_id, seq, key_id, value, 
 const INSERT_SEARCH_LAST: &str =
     "INSERT INTO search (entity_id, seq, key_id, value, original_value) \
      VALUES (?1, (SELECT COALESCE(MAX(seq), -1) + 1 FROM search WHERE entity_id = ?1), ?2, ?3, ?4)";
-const SELECT_SEARCH_KEYS: &str = "SELECT key, id FROM search_keys";
+const SELECT_SEARCH_KEY: &str = "SELECT id FROM search_keys WHERE key = ?1";
 const INSERT_SEARCH_KEY: &str = "INSERT INTO search_keys (key) VALUES (?1)";
 const INSERT_RELATION: &str =
     "INSERT INTO relations (origin_id, seq, source_id, type, type_key, target_id) \
@@ -126,11 +126,6 @@ impl SqliteStore {
             || Connection::open(path).map_err(|e| StoreError::Database(format!("{shown}: {e}")));
         let mut writer = open()?;
         configure(&writer, false)?;
-        if let Ok(ps) = std::env::var("SD_PAGE_SIZE") {
-            writer
-                .pragma_update(None, "page_size", ps.parse::<i64>().unwrap_or(4096))
-                .map_err(db)?;
-        }
         writer
             .pragma_update(None, "journal_mode", "WAL")
             .map_err(db)?;
@@ -248,34 +243,41 @@ fn errors_json(errors: &[ProcessingError]) -> String {
     serde_json::to_string(errors).unwrap_or_else(|_| "[]".into())
 }
 
-/// Search keys by their id, read once per write transaction and extended as new keys appear. Keys are few
-/// (one per distinct path) and shared by many rows, so rows carry the small integer instead of the path.
+/// Search key ids met in one write transaction (a key is shared by many rows, which carry the small integer
+/// instead of the path); a miss reads `search_keys` and interns the key if it is new.
+#[derive(Default)]
 struct KeyIds {
     ids: HashMap<String, i64>,
 }
 
 impl KeyIds {
-    fn load(conn: &Connection) -> Result<Self, StoreError> {
-        let mut stmt = conn.prepare_cached(SELECT_SEARCH_KEYS).map_err(db)?;
-        let ids = stmt
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
-            .map_err(db)?
-            .collect::<Result<HashMap<_, _>, _>>()
-            .map_err(db)?;
-        Ok(KeyIds { ids })
-    }
-
     fn id(&mut self, conn: &Connection, key: &str) -> Result<i64, StoreError> {
         if let Some(id) = self.ids.get(key) {
             return Ok(*id);
         }
-        conn.prepare_cached(INSERT_SEARCH_KEY)
-            .map_err(db)?
-            .execute(params![key])
-            .map_err(db)?;
-        let id = conn.last_insert_rowid();
+        let id = intern(conn, SELECT_SEARCH_KEY, INSERT_SEARCH_KEY, key)?;
         self.ids.insert(key.to_string(), id);
         Ok(id)
+    }
+}
+
+/// The id of `text` in a `(id INTEGER PRIMARY KEY, <text> UNIQUE)` table, inserting it when missing.
+fn intern(conn: &Connection, select: &str, insert: &str, text: &str) -> Result<i64, StoreError> {
+    let found = conn
+        .prepare_cached(select)
+        .map_err(db)?
+        .query_row(params![text], |r| r.get::<_, i64>(0))
+        .optional()
+        .map_err(db)?;
+    match found {
+        Some(id) => Ok(id),
+        None => {
+            conn.prepare_cached(insert)
+                .map_err(db)?
+                .execute(params![text])
+                .map_err(db)?;
+            Ok(conn.last_insert_rowid())
+        }
     }
 }
 
@@ -291,22 +293,7 @@ impl RefIds {
         if let Some(id) = self.ids.get(entity_ref) {
             return Ok(*id);
         }
-        let found = conn
-            .prepare_cached(SELECT_REF_ID)
-            .map_err(db)?
-            .query_row(params![entity_ref], |r| r.get::<_, i64>(0))
-            .optional()
-            .map_err(db)?;
-        let id = match found {
-            Some(id) => id,
-            None => {
-                conn.prepare_cached(INSERT_REF)
-                    .map_err(db)?
-                    .execute(params![entity_ref])
-                    .map_err(db)?;
-                conn.last_insert_rowid()
-            }
-        };
+        let id = intern(conn, SELECT_REF_ID, INSERT_REF, entity_ref)?;
         self.ids.insert(entity_ref.to_string(), id);
         Ok(id)
     }
@@ -338,7 +325,7 @@ fn apply(
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(db)?;
     let mut stats = WriteStats::default();
-    let mut keys = KeyIds::load(&tx)?;
+    let mut keys = KeyIds::default();
     let mut refs = RefIds::default();
     let mut stored: HashMap<String, StoredState> = HashMap::new();
     {
