@@ -22,6 +22,8 @@ use crate::entity::ANNOTATION_ORPHAN;
 /// Read connections opened beside the writer for a file database.
 const READERS: usize = 2;
 const STATEMENT_CACHE: usize = 128;
+/// Helper threads SQLite's sorter may use when it builds an index from more rows than fit the cache.
+const SORTER_THREADS: i64 = 1;
 /// The writer's page cache ceiling, in KiB (negative: SQLite reads it as KiB). 32 MiB holds the randomly
 /// written index pages of a 100,000-entity catalog now that rows are short and big writes rebuild their
 /// indexes; 128 MiB measured no faster (a 100k import: 17 s at 128 MiB, 16-17 s at 32 MiB, 17.4 s at
@@ -133,6 +135,11 @@ impl SqliteStore {
         // spill into the WAL again and again mid-transaction. The cache is a ceiling, not an allocation.
         writer
             .pragma_update(None, "cache_size", WRITER_CACHE_KIB)
+            .map_err(db)?;
+        // A bulk write's index rebuild sorts more rows than fit the cache: SQLite's sorter then sorts runs on
+        // a helper thread while this one reads the next.
+        writer
+            .pragma_update(None, "threads", SORTER_THREADS)
             .map_err(db)?;
         migrations::migrate(&mut writer, &shown)?;
         let mut readers = Vec::with_capacity(READERS);
