@@ -2,8 +2,10 @@
 //!
 //! All SQL here is plain (`?` placeholders, text parameters, `LIKE ... ESCAPE`, no SQLite-only functions) so a
 //! PostgreSQL store can reuse the builders by renumbering the placeholders. Filters test membership in the
-//! `search` table (`e.uid IN (...)`) or, for `relations.<type>` keys, the `relations` table
-//! (`e.entity_ref IN (...)`). Pages are keyset-paged on `(sort value, uid)`, entities lacking the sort field last.
+//! `search` table (`e.id IN (...)`) or, for `relations.<type>` keys, the `relations` table
+//! (`e.id IN (...)`, relations name refs by id: an entity's id is its ref's id). Pages are keyset-paged on `(sort value, id)` (on `uid` alone when sorting by
+//! `metadata.uid`), entities lacking the sort field last. `id` is the entities' integer key: search rows join
+//! on it, so index entries stay short.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -52,10 +54,10 @@ impl SqlCondition {
 /// How a field test is phrased. Both mean the same; they differ in the plan SQLite picks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Style {
-    /// `e.uid IN (SELECT ... FROM search ...)`: the matching set is built from the `(key, value)` index first.
+    /// `e.id IN (SELECT ... FROM search ...)`: the matching set is built from the `(key, value)` index first.
     /// Best for selective tests and for counting.
     Membership,
-    /// `EXISTS (SELECT 1 FROM search s WHERE s.entity_uid = e.uid ...)`: probed per entity while walking
+    /// `EXISTS (SELECT 1 FROM search s WHERE s.entity_id = e.id ...)`: probed per entity while walking
     /// entities in order, so a page of an unselective filter stops after `limit` hits.
     Probe,
 }
@@ -117,22 +119,24 @@ fn field_source(key: &str, style: Style) -> (String, &'static str, &'static str)
     match (key.strip_prefix("relations."), style) {
         (Some(t), Style::Membership) => (
             t.to_string(),
-            "e.entity_ref IN (SELECT r.source_ref FROM relations r WHERE r.type_key = ?",
-            "r.target_ref",
+            "e.id IN (SELECT r.source_id FROM relations r JOIN refs t ON t.id = r.target_id \
+             WHERE r.type_key = ?",
+            "t.entity_ref",
         ),
         (Some(t), Style::Probe) => (
             t.to_string(),
-            "EXISTS (SELECT 1 FROM relations r WHERE r.source_ref = e.entity_ref AND r.type_key = ?",
-            "r.target_ref",
+            "EXISTS (SELECT 1 FROM relations r JOIN refs t ON t.id = r.target_id \
+             WHERE r.source_id = e.id AND r.type_key = ?",
+            "t.entity_ref",
         ),
         (None, Style::Membership) => (
             key.to_string(),
-            "e.uid IN (SELECT s.entity_uid FROM search s WHERE s.key = ?",
+            "e.id IN (SELECT s.entity_id FROM search s WHERE s.key_id = (SELECT k.id FROM search_keys k WHERE k.key = ?)",
             "s.value",
         ),
         (None, Style::Probe) => (
             key.to_string(),
-            "EXISTS (SELECT 1 FROM search s WHERE s.entity_uid = e.uid AND s.key = ?",
+            "EXISTS (SELECT 1 FROM search s WHERE s.entity_id = e.id AND s.key_id = (SELECT k.id FROM search_keys k WHERE k.key = ?)",
             "s.value",
         ),
     }
@@ -232,10 +236,14 @@ fn estimate(conn: &Connection, predicate: &EntityPredicate) -> Result<i64, Store
             let (key_param, table, value_column) = match key.strip_prefix("relations.") {
                 Some(t) => (
                     t.to_string(),
-                    "relations r WHERE r.type_key = ?",
-                    "r.target_ref",
+                    "relations r JOIN refs t ON t.id = r.target_id WHERE r.type_key = ?",
+                    "t.entity_ref",
                 ),
-                None => (key.clone(), "search s WHERE s.key = ?", "s.value"),
+                None => (
+                    key.clone(),
+                    "search s WHERE s.key_id = (SELECT k.id FROM search_keys k WHERE k.key = ?)",
+                    "s.value",
+                ),
             };
             let mut params = vec![key_param];
             let mut sql = format!("SELECT COUNT(*) FROM (SELECT 1 FROM {table}");
@@ -282,7 +290,7 @@ fn full_text_condition(ft: &FullTextFilter) -> SqlCondition {
     let mut params = Vec::new();
     if !keys.is_empty() {
         parts.push(format!(
-            "e.uid IN (SELECT s.entity_uid FROM search s WHERE s.key IN ({}) AND s.value LIKE ? ESCAPE '\\')",
+            "e.id IN (SELECT s.entity_id FROM search s WHERE s.key_id IN (SELECT k.id FROM search_keys k WHERE k.key IN ({})) AND s.value LIKE ? ESCAPE '\\')",
             vec!["?"; keys.len()].join(", ")
         ));
         params.extend(keys);
@@ -290,7 +298,8 @@ fn full_text_condition(ft: &FullTextFilter) -> SqlCondition {
     }
     if !relation_types.is_empty() {
         parts.push(format!(
-            "e.entity_ref IN (SELECT r.source_ref FROM relations r WHERE r.type_key IN ({}) AND r.target_ref LIKE ? ESCAPE '\\')",
+            "e.id IN (SELECT r.source_id FROM relations r JOIN refs t ON t.id = r.target_id \
+             WHERE r.type_key IN ({}) AND t.entity_ref LIKE ? ESCAPE '\\')",
             vec!["?"; relation_types.len()].join(", ")
         ));
         params.extend(relation_types);
@@ -311,7 +320,8 @@ struct Cursor {
     filter: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     full_text_filter: Option<FullTextFilter>,
-    /// `[sort value, uid]` of the row this page continues from; empty on an initial request.
+    /// `[sort value, tiebreaker]` of the row this page continues from (the tiebreaker is the uid when sorting
+    /// by `metadata.uid`, else the entity's row id); empty on an initial request.
     order_field_values: Vec<Option<String>>,
     is_previous: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -428,8 +438,8 @@ impl QueryCache {
     }
 }
 
-/// Loads one stitched entity by uid (the store's read path).
-pub type EntityLoader<'a> = &'a dyn Fn(&Connection, &str) -> Result<Option<Entity>, StoreError>;
+/// Loads one stitched entity by its row id (the store's read path).
+pub type EntityLoader<'a> = &'a dyn Fn(&Connection, i64) -> Result<Option<Entity>, StoreError>;
 
 /// Runs a by-query request: filter, order, full text, keyset or offset paging, count, projection.
 pub fn query_entities(
@@ -492,6 +502,13 @@ pub fn query_entities(
     let mut condition = predicate_condition(filter.as_ref());
     let order = &cursor.order_fields[0];
     let by_uid = order.field.eq_ignore_ascii_case(UID_FIELD);
+    if let [_, Some(tiebreaker)] = cursor.order_field_values.as_slice() {
+        if !by_uid && tiebreaker.parse::<i64>().is_err() {
+            return Err(StoreError::Input(
+                "Malformed cursor: unexpected cursor shape".into(),
+            ));
+        }
+    }
     // Walking the uid index and probing each entity finds a page of an unselective filter fast; a selective
     // one is better served from its index entries.
     let unselective = limit > 0
@@ -590,8 +607,8 @@ pub fn query_entities(
     };
 
     let mut items = Vec::with_capacity(rows.len());
-    for (uid, _) in &rows {
-        if let Some(entity) = load(conn, uid)? {
+    for row in &rows {
+        if let Some(entity) = load(conn, row.id)? {
             items.push(project(entity, &fields));
         }
     }
@@ -605,10 +622,15 @@ pub fn query_entities(
     })
 }
 
-type Row = (String, Option<String>);
+/// One entity of a page: its row id (to load it), the cursor's tiebreaker and its sort value.
+struct Row {
+    id: i64,
+    tiebreaker: String,
+    sort: Option<String>,
+}
 
-fn row_values((uid, sort): &Row) -> Vec<Option<String>> {
-    vec![sort.clone(), Some(uid.clone())]
+fn row_values(row: &Row) -> Vec<Option<String>> {
+    vec![row.sort.clone(), Some(row.tiebreaker.clone())]
 }
 
 fn count(conn: &Connection, condition: &SqlCondition) -> Result<u64, StoreError> {
@@ -636,7 +658,7 @@ fn fetch_rows(
     let sql = if field == UID_FIELD {
         // The uid is the primary key: page straight off its index, no sort.
         let mut sql = format!(
-            "SELECT e.uid, e.uid FROM entities e WHERE ({})",
+            "SELECT e.id, e.uid, e.uid FROM entities e WHERE ({})",
             condition.sql
         );
         if let [_, Some(uid)] = after {
@@ -652,8 +674,8 @@ fn fetch_rows(
         let nulls_dir = if backwards { "DESC" } else { "ASC" };
         let nulls_op = if backwards { "<" } else { ">" };
         let mut sql = format!(
-            "SELECT uid, sv FROM (SELECT e.uid AS uid, \
-             (SELECT MIN(s.value) FROM search s WHERE s.entity_uid = e.uid AND s.key = ?) AS sv \
+            "SELECT id, id, sv FROM (SELECT e.id AS id, \
+             (SELECT MIN(s.value) FROM search s WHERE s.entity_id = e.id AND +s.key_id = (SELECT k.id FROM search_keys k WHERE k.key = ?)) AS sv \
              FROM entities e WHERE ({})) t",
             condition.sql
         );
@@ -663,7 +685,7 @@ fn fetch_rows(
             sql.push_str(&format!(
                 " WHERE ((CASE WHEN sv IS NULL THEN 1 ELSE 0 END) {nulls_op} {n0} \
                  OR ((CASE WHEN sv IS NULL THEN 1 ELSE 0 END) = {n0} \
-                 AND (COALESCE(sv, '') {op} ? OR (COALESCE(sv, '') = ? AND uid {op} ?))))"
+                 AND (COALESCE(sv, '') {op} ? OR (COALESCE(sv, '') = ? AND id {op} CAST(? AS INTEGER)))))"
             ));
             let v0 = sort.clone().unwrap_or_default();
             params.push(v0.clone());
@@ -671,7 +693,7 @@ fn fetch_rows(
             params.push(uid.clone());
         }
         sql.push_str(&format!(
-            " ORDER BY (CASE WHEN sv IS NULL THEN 1 ELSE 0 END) {nulls_dir}, COALESCE(sv, '') {dir}, uid {dir} \
+            " ORDER BY (CASE WHEN sv IS NULL THEN 1 ELSE 0 END) {nulls_dir}, COALESCE(sv, '') {dir}, id {dir} \
              LIMIT {limit} OFFSET {offset}"
         ));
         sql
@@ -679,7 +701,16 @@ fn fetch_rows(
     let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
     let rows = stmt
         .query_map(params_from_iter(params.iter()), |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+            let id: i64 = r.get(0)?;
+            let tiebreaker = match r.get_ref(1)? {
+                rusqlite::types::ValueRef::Integer(i) => i.to_string(),
+                _ => r.get::<_, String>(1)?,
+            };
+            Ok(Row {
+                id,
+                tiebreaker,
+                sort: r.get::<_, Option<String>>(2)?,
+            })
         })
         .map_err(db)?
         .collect::<Result<Vec<_>, _>>()
@@ -687,13 +718,17 @@ fn fetch_rows(
     Ok(rows)
 }
 
+// In the `MIN(value)` sort-value subqueries, `+key_id` keeps the planner on the entity's own rows (a seek
+// on the primary key's `entity_id`): left alone it prefers the `(key_id, value)` index for `MIN`, which
+// reads every value of the key before it finds the entity's.
+
 /// Sort keys every stored entity has with a non-null value (validation bounds kind and name to 63 characters;
 /// the namespace row defaults to `default`), so the "lacking the field" phase can be skipped for them.
 const ALWAYS_PRESENT: [&str; 3] = ["kind", "metadata.name", "metadata.namespace"];
 
-/// Pages a sort by a search key by walking the `(key, value, entity_uid)` index in order and probing each
+/// Pages a sort by a search key by walking the `(key, value, entity_id)` index in order and probing each
 /// entity against the filter, so a page costs about `limit` probes instead of a sort of every match.
-/// Entities lacking the field follow in uid order (before them when paging backwards). An entity with
+/// Entities lacking the field follow in id order (before them when paging backwards). An entity with
 /// several values sorts by its smallest, as in `fetch_rows`.
 fn fetch_walk(
     conn: &Connection,
@@ -709,7 +744,7 @@ fn fetch_walk(
     let (op, dir) = if asc { (">", "ASC") } else { ("<", "DESC") };
     let want = limit.saturating_add(offset);
     let cursor = match after {
-        [sort, Some(uid)] => Some((sort.clone(), uid.clone())),
+        [sort, Some(id)] => Some((sort.clone(), id.clone())),
         _ => None,
     };
     let in_nulls = matches!(&cursor, Some((None, _)));
@@ -740,47 +775,47 @@ fn fetch_walk(
             params.extend(condition.params.iter().cloned());
             params.push(field.clone());
             let mut sql = format!(
-                "SELECT e.uid FROM entities e WHERE ({}) AND NOT EXISTS (SELECT 1 FROM search s \
-                 WHERE s.entity_uid = e.uid AND s.key = ? AND s.value IS NOT NULL)",
+                "SELECT e.id, NULL FROM entities e WHERE ({}) AND NOT EXISTS (SELECT 1 FROM search s \
+                 WHERE s.entity_id = e.id AND s.key_id = (SELECT k.id FROM search_keys k WHERE k.key = ?) AND s.value IS NOT NULL)",
                 condition.sql
             );
-            if let Some((_, uid)) = keyset {
-                sql.push_str(&format!(" AND e.uid {op} ?"));
-                params.push(uid.clone());
+            if let Some((_, id)) = keyset {
+                sql.push_str(&format!(" AND e.id {op} CAST(? AS INTEGER)"));
+                params.push(id.clone());
             }
-            sql.push_str(&format!(" ORDER BY e.uid {dir} LIMIT {n}"));
+            sql.push_str(&format!(" ORDER BY e.id {dir} LIMIT {n}"));
             sql
         } else {
             params.push(field.clone());
             params.extend(condition.params.iter().cloned());
             let mut sql = format!(
-                "SELECT s.entity_uid, s.value FROM search s JOIN entities e ON e.uid = s.entity_uid \
-                 WHERE s.key = ? AND s.value IS NOT NULL \
-                 AND s.value = (SELECT MIN(s2.value) FROM search s2 WHERE s2.entity_uid = s.entity_uid AND s2.key = s.key) \
+                "SELECT s.entity_id, s.value FROM search s JOIN entities e ON e.id = s.entity_id \
+                 WHERE s.key_id = (SELECT k.id FROM search_keys k WHERE k.key = ?) AND s.value IS NOT NULL \
+                 AND s.value = (SELECT MIN(s2.value) FROM search s2 WHERE s2.entity_id = s.entity_id AND +s2.key_id = s.key_id) \
                  AND ({})",
                 condition.sql
             );
-            if let Some((Some(value), uid)) = keyset {
-                sql.push_str(&format!(" AND (s.value, s.entity_uid) {op} (?, ?)"));
+            if let Some((Some(value), id)) = keyset {
+                sql.push_str(&format!(
+                    " AND (s.value, s.entity_id) {op} (?, CAST(? AS INTEGER))"
+                ));
                 params.push(value.clone());
-                params.push(uid.clone());
+                params.push(id.clone());
             }
             sql.push_str(&format!(
-                " ORDER BY s.value {dir}, s.entity_uid {dir} LIMIT {n}"
+                " ORDER BY s.value {dir}, s.entity_id {dir} LIMIT {n}"
             ));
             sql
         };
         let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
         let found = stmt
             .query_map(params_from_iter(params.iter()), |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    if nulls_phase {
-                        None
-                    } else {
-                        r.get::<_, Option<String>>(1)?
-                    },
-                ))
+                let id: i64 = r.get(0)?;
+                Ok(Row {
+                    id,
+                    tiebreaker: id.to_string(),
+                    sort: r.get::<_, Option<String>>(1)?,
+                })
             })
             .map_err(db)?
             .collect::<Result<Vec<_>, _>>()
@@ -803,11 +838,11 @@ pub fn facets(
     let (entity_test, rel_test) = if filter.is_some() {
         (
             format!(
-                "AND s.entity_uid IN (SELECT e.uid FROM entities e WHERE {})",
+                "AND s.entity_id IN (SELECT e.id FROM entities e WHERE {})",
                 condition.sql
             ),
             format!(
-                "AND r.source_ref IN (SELECT e.entity_ref FROM entities e WHERE {})",
+                "AND r.source_id IN (SELECT e.id FROM entities e WHERE {})",
                 condition.sql
             ),
         )
@@ -815,7 +850,7 @@ pub fn facets(
         // Relation rows may point from refs that are not stored (yet); those are not counted.
         (
             String::new(),
-            "AND r.source_ref IN (SELECT e.entity_ref FROM entities e)".to_string(),
+            "AND r.source_id IN (SELECT e.id FROM entities e)".to_string(),
         )
     };
     let mut out = Facets::new();
@@ -824,17 +859,18 @@ pub fn facets(
         let (sql, key_param) = match key.strip_prefix("relations.") {
             Some(rel_type) => (
                 format!(
-                    "SELECT r.target_ref, COUNT(DISTINCT r.source_ref) FROM relations r \
+                    "SELECT t.entity_ref, COUNT(DISTINCT r.source_id) FROM relations r \
+                     JOIN refs t ON t.id = r.target_id \
                      WHERE r.type_key = ? {rel_test} \
-                     GROUP BY r.target_ref ORDER BY 2 DESC, 1 ASC"
+                     GROUP BY t.entity_ref ORDER BY 2 DESC, 1 ASC"
                 ),
                 rel_type.to_string(),
             ),
             None => (
                 format!(
-                    "SELECT s.original_value, COUNT(DISTINCT s.entity_uid) FROM search s \
-                     WHERE s.key = ? AND s.original_value IS NOT NULL {entity_test} \
-                     GROUP BY s.original_value ORDER BY 2 DESC, 1 ASC"
+                    "SELECT COALESCE(s.original_value, s.value), COUNT(DISTINCT s.entity_id) FROM search s \
+                     WHERE s.key_id = (SELECT k.id FROM search_keys k WHERE k.key = ?) AND s.value IS NOT NULL {entity_test} \
+                     GROUP BY COALESCE(s.original_value, s.value) ORDER BY 2 DESC, 1 ASC"
                 ),
                 key.clone(),
             ),

@@ -25,8 +25,10 @@ const SPECIAL_KEYS: [&str; 7] = [
     "metadata.etag",
 ];
 
-/// One row of the search table. `value` is the lowercased `original_value`; both are `None` for a null leaf
-/// or a value too long to index.
+/// One row of the search table. `value` is the lowercased original value; `original_value` is set only when
+/// it differs from `value` (readers take `COALESCE(original_value, value)`), which keeps the `(key, value)`
+/// index small: most values are already lowercase. Both are `None` for a null leaf or a value too long to
+/// index.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SearchRow {
     pub key: String,
@@ -79,10 +81,11 @@ pub fn build_search_rows(
             Some(original) => {
                 let value = original.to_lowercase();
                 if js_len(&value) <= MAX_VALUE_LENGTH {
+                    let original_value = (value != original).then_some(original);
                     SearchRow {
                         key,
                         value: Some(value),
-                        original_value: Some(original),
+                        original_value,
                     }
                 } else {
                     SearchRow {
@@ -232,6 +235,8 @@ mod tests {
         assert_eq!(rows.iter().filter(|r| r.key == "metadata.uid").count(), 1);
         let name = rows.iter().find(|r| r.key == "metadata.name").unwrap();
         assert_eq!(name.original_value.as_deref(), Some("Artist-Lookup"));
+        let lifecycle_free = rows.iter().find(|r| r.key == "spec.type").unwrap();
+        assert_eq!(lifecycle_free.original_value, None, "same as the value");
     }
 
     #[test]
