@@ -1707,6 +1707,29 @@ mod tests {
         assert_eq!(store.entity_count().await.unwrap(), 2);
     }
 
+    /// Entity number `i` of the synthetic scale catalog: every tenth an API, owners over 50 groups.
+    fn synthetic(i: usize, origin: &str) -> ProcessedEntity {
+        let kind = if i.is_multiple_of(10) {
+            "API"
+        } else {
+            "Component"
+        };
+        let owner = format!("group:default/g{}", i % 50);
+        let me = format!("{}:default/e{i}", kind.to_lowercase());
+        pe(
+            json!({"apiVersion": "backstage.io/v1alpha1", "kind": kind,
+                   "metadata": {"name": format!("e{i}"), "tags": [format!("t{}", i % 20), "common"],
+                                "annotations": {"backstage.io/techdocs-ref": "dir:."},
+                                "description": format!("entity number {i}")},
+                   "spec": {"type": format!("type{}", i % 5), "owner": owner, "lifecycle": "production"}}),
+            origin,
+            &[
+                (me.as_str(), "ownedBy", owner.as_str()),
+                (owner.as_str(), "ownerOf", me.as_str()),
+            ],
+        )
+    }
+
     /// Timings at 100k entities; prints, never asserts on time. `cargo test -p stagedoor-core --release
     /// store::sqlite::tests::scale -- --ignored --nocapture`.
     #[tokio::test]
@@ -1728,20 +1751,7 @@ mod tests {
         for o in 0..n.div_ceil(per_origin) {
             let origin = format!("file:/scale/{o}.yaml");
             let entities = (o * per_origin..((o + 1) * per_origin).min(n))
-                .map(|i| {
-                    let kind = if i % 10 == 0 { "API" } else { "Component" };
-                    let owner = format!("group:default/g{}", i % 50);
-                    let me = format!("{}:default/e{i}", kind.to_lowercase());
-                    pe(
-                        json!({"apiVersion": "backstage.io/v1alpha1", "kind": kind,
-                               "metadata": {"name": format!("e{i}"), "tags": [format!("t{}", i % 20), "common"],
-                                            "annotations": {"backstage.io/techdocs-ref": "dir:."},
-                                            "description": format!("entity number {i}")},
-                               "spec": {"type": format!("type{}", i % 5), "owner": owner, "lifecycle": "production"}}),
-                        &origin,
-                        &[(me.as_str(), "ownedBy", owner.as_str()), (owner.as_str(), "ownerOf", me.as_str())],
-                    )
-                })
+                .map(|i| synthetic(i, &origin))
                 .collect();
             store
                 .apply_location(ingest(&origin, entities), OrphanStrategy::Delete)
@@ -1829,22 +1839,7 @@ mod tests {
         })
         .await;
         let t = Instant::now();
-        let entities: Vec<ProcessedEntity> = (0..10_000)
-            .map(|i| {
-                let kind = if i % 10 == 0 { "API" } else { "Component" };
-                let owner = format!("group:default/g{}", i % 50);
-                let me = format!("{}:default/e{i}", kind.to_lowercase());
-                pe(
-                    json!({"apiVersion": "backstage.io/v1alpha1", "kind": kind,
-                           "metadata": {"name": format!("e{i}"), "tags": [format!("t{}", i % 20), "common"],
-                                        "annotations": {"backstage.io/techdocs-ref": "dir:."},
-                                        "description": format!("entity number {i}")},
-                           "spec": {"type": format!("type{}", i % 5), "owner": owner, "lifecycle": "production"}}),
-                    &origin,
-                    &[(me.as_str(), "ownedBy", owner.as_str()), (owner.as_str(), "ownerOf", me.as_str())],
-                )
-            })
-            .collect();
+        let entities: Vec<ProcessedEntity> = (0..10_000).map(|i| synthetic(i, &origin)).collect();
         let stats = store
             .apply_location(ingest(&origin, entities), OrphanStrategy::Delete)
             .await
