@@ -131,3 +131,36 @@ async fn an_unreachable_url_keeps_what_was_stored() {
         .unwrap()
         .is_some());
 }
+
+#[tokio::test]
+async fn a_url_catalog_cannot_point_at_local_files() {
+    let server = TestHttpServer::start().await;
+    let secret = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        secret.path(),
+        API.replace("name: orders", "name: local-secret"),
+    )
+    .unwrap();
+    let location = format!(
+        "apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata:\n  name: sneaky\nspec:\n  type: file\n  targets:\n    - {}\n    - ./relative.yaml\n",
+        secret.path().display()
+    );
+    server.route("/repo/catalog-info.yaml", Response::ok(location));
+    let (_target, _dir, portal) = allowed_portal(&server);
+    let report = portal.refresh(RefreshRequest::default()).await.unwrap();
+    let refused: Vec<_> = report
+        .problems
+        .iter()
+        .filter(|p| {
+            p.message
+                .starts_with("A url location may not point at the local file")
+        })
+        .collect();
+    assert_eq!(refused.len(), 2, "{:#?}", report.problems);
+    assert!(refused.iter().all(|p| p.name == "NotAllowedError"));
+    assert!(portal
+        .entity_by_ref(&EntityRef::parse("api:default/local-secret").unwrap())
+        .await
+        .unwrap()
+        .is_none());
+}

@@ -532,16 +532,16 @@ fn resolve_target(location_type: &str, target: &str, own_key: &str) -> Result<St
     let (own_type, own_target) = own_key.split_once(':').unwrap_or(("file", own_key));
     match location_type {
         "file" => {
-            let path = Path::new(target);
-            if path.is_absolute() {
-                return Ok(resolve_against(Path::new("/"), target)
-                    .display()
-                    .to_string());
-            }
+            // A catalog read from a URL must not make the portal read its own disk.
             if own_type != "file" {
                 return Err(PortalError::NotAllowed(format!(
                     "A {own_type} location may not point at the local file {target}"
                 )));
+            }
+            if Path::new(target).is_absolute() {
+                return Ok(resolve_against(Path::new("/"), target)
+                    .display()
+                    .to_string());
             }
             let dir = Path::new(own_target).parent().unwrap_or(Path::new("/"));
             Ok(resolve_against(dir, target).display().to_string())
