@@ -1,0 +1,1 @@
+//! The HTTP API: axum routes, error mapping, auth and limits.

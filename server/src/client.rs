@@ -1,0 +1,1 @@
+//! `HttpPortal`: the `Portal` trait over Backstage's REST API with reqwest.
