@@ -776,9 +776,11 @@ async fn post_analyze_location(
         .await
         .map_err(portal_err)?;
     let registered = result.exists.unwrap_or(false);
+    // The Location entity generated for the root is ours, not something in the file.
     let files: Vec<Value> = result
         .entities
         .iter()
+        .filter(|e| !(e.kind().eq_ignore_ascii_case("location") && e.name().starts_with("generated-")))
         .map(|e| {
             json!({
                 "entity": e,
