@@ -5,6 +5,7 @@ mod get;
 mod import;
 mod list;
 mod overview;
+mod serve;
 mod validate;
 
 use std::process::ExitCode;
@@ -34,5 +35,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             runtime()?.block_on(list::run(&config, &args))
         }
         Some(Command::Dev(DevCommand::GenCatalog(args))) => gen_catalog::run(&args),
+        Some(Command::Serve) => runtime()?.block_on(serve::run(&config)),
     }
 }
