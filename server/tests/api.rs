@@ -700,7 +700,24 @@ async fn validate_entity() {
         Some(json!({"entity": good, "location": "file:/x.yaml"})),
     )
     .await;
-    r.error(400, "InputError");
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        r.body["errors"][0]["message"],
+        "Invalid location ref file:/x.yaml, only 'url:<target>' is supported, e.g. url:https://host/path"
+    );
+    let r = call_raw(
+        &f.app,
+        Method::POST,
+        "/api/catalog/validate-entity",
+        Some("application/json"),
+        "[]",
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        r.body["errors"][0]["message"],
+        "Expected body to be a JSON object"
+    );
 }
 
 // ---- bad input and limits ----
@@ -893,6 +910,62 @@ async fn disabled_default_policy_lets_anonymous_requests_in() {
     .await;
     let r = call_as(&f.app, None, Method::GET, "/api/catalog/entities", None).await;
     assert_eq!(r.status, StatusCode::OK);
+    // A token that is sent must still be valid.
+    let r = call_as(
+        &f.app,
+        Some("wrong-token"),
+        Method::GET,
+        "/api/catalog/entities",
+        None,
+    )
+    .await;
+    assert_eq!(r.error(401, "AuthenticationError"), "Illegal token");
+}
+
+#[tokio::test]
+async fn token_for_another_plugin_is_403() {
+    let f = fixture_with(
+        json!({"backend": {"auth": {"externalAccess": [
+            {"type": "static", "options": {"token": "scaffolder-only-1", "subject": "s"},
+             "accessRestrictions": [{"plugin": "scaffolder"}]}]}}}),
+        |_| {},
+    )
+    .await;
+    let r = call_as(
+        &f.app,
+        Some("scaffolder-only-1"),
+        Method::GET,
+        "/api/catalog/entities",
+        None,
+    )
+    .await;
+    assert_eq!(
+        r.error(403, "NotAllowedError"),
+        "This token's access is restricted to plugin(s) 'scaffolder'"
+    );
+}
+
+#[test]
+fn server_binary_help() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_stagedoor-server"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("--config"), "{help}");
+}
+
+#[test]
+fn server_binary_without_config_fails_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_stagedoor-server"))
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.starts_with("error: no configuration"), "{err}");
 }
 
 // ---- the real server ----

@@ -118,16 +118,31 @@ impl AuthPolicy {
                 .and_then(|o| o.get("token"))
                 .and_then(Value::as_str)
                 .ok_or_else(|| bad(format!("{at}.options.token must be a string")))?;
-            // Backstage refuses short or whitespace-bearing static tokens.
-            if token.len() < 8 || token.chars().any(char::is_whitespace) {
+            // Backstage's StaticTokenHandler checks, in its order and words.
+            if token.is_empty() || token.chars().any(char::is_whitespace) {
                 return Err(bad(format!(
-                    "{at}.options.token must be at least 8 characters without whitespace"
+                    "{at}: Illegal token, must be a set of non-space characters"
+                )));
+            }
+            if token.len() < 8 {
+                return Err(bad(format!(
+                    "{at}: Illegal token, must be at least 8 characters length"
                 )));
             }
             let subject = options
                 .and_then(|o| o.get("subject"))
                 .and_then(Value::as_str)
                 .ok_or_else(|| bad(format!("{at}.options.subject must be a string")))?;
+            if subject.is_empty() || subject.chars().any(char::is_whitespace) {
+                return Err(bad(format!(
+                    "{at}: Illegal subject, must be a set of non-space characters"
+                )));
+            }
+            if tokens.iter().any(|t: &StaticToken| t.token == token) {
+                return Err(bad(
+                    "Static externalAccess token was declared more than once".into(),
+                ));
+            }
             let restrictions = match entry.get("accessRestrictions") {
                 None | Some(Value::Null) => None,
                 Some(Value::Array(items)) => Some(
@@ -214,18 +229,23 @@ pub async fn require_credentials(
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
+    // `Bearer <token>`, case-insensitive scheme, one or more spaces, a token without spaces.
     let bearer = header.and_then(|h| {
         let (scheme, token) = h.split_once(' ')?;
-        scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+        let token = token.trim_start_matches(' ');
+        (scheme.eq_ignore_ascii_case("bearer")
+            && !token.is_empty()
+            && !token.chars().any(char::is_whitespace))
+        .then_some(token)
     });
+    // A token that is sent must be valid even when anonymous requests are allowed, as in Backstage.
     let token = match bearer {
-        Some(t) if !t.is_empty() => match policy.find(t) {
+        Some(t) => match policy.find(t) {
             Some(found) => Some(found),
-            None if policy.disabled => None,
             None => return unauthenticated("Illegal token"),
         },
-        _ if policy.disabled => None,
-        _ => return unauthenticated("Missing credentials"),
+        None if policy.disabled => None,
+        None => return unauthenticated("Missing credentials"),
     };
     if let Some(StaticToken {
         subject,
@@ -233,6 +253,21 @@ pub async fn require_credentials(
         ..
     }) = token
     {
+        let plugins: Vec<String> = restrictions
+            .iter()
+            .map(|r| format!("'{}'", r.plugin))
+            .collect();
+        if !restrictions.iter().any(|r| r.plugin == "catalog") {
+            return ApiError::new(
+                StatusCode::FORBIDDEN,
+                "NotAllowedError",
+                format!(
+                    "This token's access is restricted to plugin(s) {}",
+                    plugins.join(", ")
+                ),
+            )
+            .into_response();
+        }
         let (permission, action) = catalog_permission(request.method(), request.uri().path());
         if !allowed(restrictions, "catalog", permission, action) {
             tracing::info!(%subject, permission, "access restricted");
@@ -273,6 +308,26 @@ mod tests {
         assert!(!allowed(ro, "catalog", "catalog.location.create", "create"));
         assert!(format!("{:?}", policy).contains("<redacted>"));
         assert!(!format!("{:?}", policy).contains("abcdefgh12"));
+    }
+
+    #[test]
+    fn duplicate_tokens_and_spaced_subjects_are_refused() {
+        let config = Config::from_value(
+            json!({"backend": {"auth": {"externalAccess": [
+                {"type": "static", "options": {"token": "abcdefgh12", "subject": "a"}},
+                {"type": "static", "options": {"token": "abcdefgh12", "subject": "b"}}]}}}),
+            ".".into(),
+        );
+        assert!(AuthPolicy::from_config(&config)
+            .unwrap_err()
+            .to_string()
+            .contains("declared more than once"));
+        let config = Config::from_value(
+            json!({"backend": {"auth": {"externalAccess": [
+                {"type": "static", "options": {"token": "abcdefgh12", "subject": "a b"}}]}}}),
+            ".".into(),
+        );
+        assert!(AuthPolicy::from_config(&config).is_err());
     }
 
     #[test]

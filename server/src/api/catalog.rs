@@ -199,6 +199,7 @@ async fn get_entities(
             .map_err(portal_err)?;
         let mut response = Json(page.items).into_response();
         if let Some(next) = page.page_info.next_cursor {
+            // As Backstage builds it: the request's query without `offset`, `after` set to the next cursor.
             let mut link_params: Vec<(String, String)> = params
                 .0
                 .iter()
@@ -799,29 +800,40 @@ struct ValidateBody {
     location: String,
 }
 
+fn validation_errors(errors: Vec<(String, String)>) -> Response {
+    let items: Vec<Value> = errors
+        .into_iter()
+        .map(|(name, message)| json!({"name": name, "message": message}))
+        .collect();
+    let mut response = (StatusCode::BAD_REQUEST, Json(json!({ "errors": items }))).into_response();
+    // This route's 400 has its own body shape.
+    response.extensions_mut().insert(Preformed);
+    response
+}
+
+/// Every refusal, the body's included, is a 400 `{errors: [{name, message}]}` as Backstage answers here.
 async fn post_validate_entity(
     State(state): State<AppState>,
     headers: HeaderMap,
     bytes: Bytes,
 ) -> ApiResult<Response> {
-    let b: ValidateBody = body::parse(&headers, &bytes, false)?;
+    let b: ValidateBody = match body::parse(&headers, &bytes, false) {
+        Ok(b) => b,
+        Err(e) => return Ok(validation_errors(vec![(e.name, e.message)])),
+    };
     if !b.location.starts_with("url:") {
-        return Err(ApiError::input(format!(
-            "Invalid location ref '{}', only 'url:' locations are supported",
-            b.location
-        )));
+        return Ok(validation_errors(vec![(
+            "TypeError".into(),
+            format!(
+                "Invalid location ref {}, only 'url:<target>' is supported, e.g. url:https://host/path",
+                b.location
+            ),
+        )]));
     }
     match state.portal.validate_entity(b.entity).await {
         Ok(()) => Ok(StatusCode::OK.into_response()),
         Err(PortalError::Input(message)) => {
-            let mut response = (
-                StatusCode::BAD_REQUEST,
-                Json(json!({"errors": [{"name": "InputError", "message": message}]})),
-            )
-                .into_response();
-            // This route's 400 has its own body shape.
-            response.extensions_mut().insert(Preformed);
-            Ok(response)
+            Ok(validation_errors(vec![("InputError".into(), message)]))
         }
         Err(e) => Err(e.into()),
     }
