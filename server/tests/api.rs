@@ -96,7 +96,22 @@ async fn legacy_entities_page_with_link_headers() {
 #[tokio::test]
 async fn limit_and_offset_errors() {
     let f = fixture().await;
-    for q in ["limit=0", "limit=-3", "limit=abc"] {
+    for q in ["limit=abc", "limit=1.5", "limit=+2", "limit=02"] {
+        let r = call(
+            &f.app,
+            Method::GET,
+            &format!("/api/catalog/entities?{q}"),
+            None,
+        )
+        .await;
+        assert_eq!(r.error(400, "InputError"), "Invalid limit, not an integer");
+    }
+    let r = call(&f.app, Method::GET, "/api/catalog/entities?after=", None).await;
+    assert_eq!(
+        r.error(400, "InputError"),
+        "Invalid after, must not be empty"
+    );
+    for q in ["limit=0", "limit=-3"] {
         let r = call(
             &f.app,
             Method::GET,
@@ -758,7 +773,27 @@ async fn body_checks_use_backstage_messages() {
     .await;
     let message = r.error(400, "InputError");
     assert!(
-        message.starts_with("Malformed request: unknown field `bogus`"),
+        message.starts_with("Malformed request body (did you remember to specify an application/json content type?), unknown field `bogus`"),
+        "{message}"
+    );
+    let r = call(
+        &f.app,
+        Method::POST,
+        "/api/catalog/locations",
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(r.error(400, "InputError"), "Empty request body");
+    let r = call(
+        &f.app,
+        Method::POST,
+        "/api/catalog/locations",
+        Some(json!({"type": "url", "target": "https://example.com/x.yaml", "extra": true})),
+    )
+    .await;
+    let message = r.error(400, "InputError");
+    assert!(
+        message.starts_with("Malformed request: unknown field `extra`"),
         "{message}"
     );
 }

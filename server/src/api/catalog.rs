@@ -106,16 +106,25 @@ fn input(e: impl std::fmt::Display) -> ApiError {
     ApiError::input(e.to_string())
 }
 
+/// An integer parameter written exactly as its number (`parseInt(x) == x` in Backstage: no `+`, no
+/// leading zeros, no spaces).
+fn integer_param(text: &str, name: &str) -> ApiResult<i64> {
+    match text.parse::<i64>() {
+        Ok(n) if n.to_string() == text => Ok(n),
+        _ => Err(ApiError::input(format!("Invalid {name}, not an integer"))),
+    }
+}
+
 fn parse_limit(text: &str) -> ApiResult<usize> {
-    match text.trim().parse::<i64>() {
-        Ok(n) if n > 0 => Ok(n as usize),
+    match integer_param(text, "limit")? {
+        n if n > 0 => Ok(usize::try_from(n).unwrap_or(usize::MAX)),
         _ => Err(ApiError::input("Invalid limit, must be greater than zero")),
     }
 }
 
 fn parse_offset(text: &str) -> ApiResult<usize> {
-    match text.trim().parse::<i64>() {
-        Ok(n) if n >= 0 => Ok(n as usize),
+    match integer_param(text, "offset")? {
+        n if n >= 0 => Ok(usize::try_from(n).unwrap_or(usize::MAX)),
         _ => Err(ApiError::input("Invalid offset, must be zero or greater")),
     }
 }
@@ -180,6 +189,9 @@ async fn get_entities(
     let limit = params.first("limit").map(parse_limit).transpose()?;
     let offset = params.first("offset").map(parse_offset).transpose()?;
     let after = params.first("after").map(str::to_string);
+    if after.as_deref() == Some("") {
+        return Err(ApiError::input("Invalid after, must not be empty"));
+    }
     let mut query = EntityQuery {
         filter,
         order_fields,
@@ -431,7 +443,7 @@ async fn post_by_refs(
     bytes: Bytes,
 ) -> ApiResult<Response> {
     let params = Params::new(raw);
-    let b: ByRefsBody = body::parse(&headers, &bytes, false)?;
+    let b: ByRefsBody = body::parse_batch(&headers, &bytes)?;
     let refs = b
         .entity_refs
         .iter()
@@ -619,7 +631,7 @@ async fn post_location(
             "Invalid onConflict '{on_conflict}', must be reject or refresh"
         )));
     }
-    let b: LocationBody = body::parse(&headers, &bytes, false)?;
+    let b: LocationBody = body::parse_required(&headers, &bytes)?;
     let result = match state
         .portal
         .add_location(&b.location_type, &b.target, dry_run)
@@ -676,7 +688,7 @@ async fn put_location(
     headers: HeaderMap,
     bytes: Bytes,
 ) -> ApiResult<Response> {
-    let b: PutLocationBody = body::parse(&headers, &bytes, false)?;
+    let b: PutLocationBody = body::parse_required(&headers, &bytes)?;
     let existing = state.portal.location(&id).await.map_err(portal_err)?;
     if existing.location_type == b.location_type && existing.target == b.target {
         return Ok(Json(location_json(&existing)).into_response());
@@ -770,7 +782,7 @@ async fn post_analyze_location(
     headers: HeaderMap,
     bytes: Bytes,
 ) -> ApiResult<Response> {
-    let b: AnalyzeBody = body::parse(&headers, &bytes, false)?;
+    let b: AnalyzeBody = body::parse_required(&headers, &bytes)?;
     let result = state
         .portal
         .add_location(&b.location.location_type, &b.location.target, true)
@@ -817,7 +829,7 @@ async fn post_validate_entity(
     headers: HeaderMap,
     bytes: Bytes,
 ) -> ApiResult<Response> {
-    let b: ValidateBody = match body::parse(&headers, &bytes, false) {
+    let b: ValidateBody = match body::parse_required(&headers, &bytes) {
         Ok(b) => b,
         Err(e) => return Ok(validation_errors(vec![(e.name, e.message)])),
     };
