@@ -73,11 +73,13 @@ pub fn router(portal: Arc<dyn Portal>, settings: ApiSettings) -> Router {
         ))
         .layer(axum::middleware::from_fn(errors::shape_errors))
         .layer(
-            tower_http::trace::TraceLayer::new_for_http().make_span_with(
-                |req: &axum::http::Request<axum::body::Body>| {
-                    // The path only: query strings may carry filters, never tokens, but keep logs small.
+            tower_http::trace::TraceLayer::new_for_http()
+                // Method and path only: no headers (the bearer token) and no query string in the logs.
+                .make_span_with(|req: &axum::http::Request<axum::body::Body>| {
                     tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
-                },
-            ),
+                })
+                .on_response(
+                    tower_http::trace::DefaultOnResponse::new().level(tracing::Level::INFO),
+                ),
         )
 }
