@@ -1152,3 +1152,70 @@ async fn random_queries_and_cursors_never_fail_the_server() {
         }
     }
 }
+
+/// A random JSON value of bounded depth, biased towards predicate-looking objects.
+fn random_json(rng: &mut XorShift, depth: u32) -> Value {
+    let keys = [
+        "kind",
+        "$all",
+        "$any",
+        "$not",
+        "$exists",
+        "$in",
+        "$contains",
+        "$hasPrefix",
+        "spec.type",
+        "metadata.name",
+        "",
+        "relations.ownedBy",
+    ];
+    match (rng.next() % if depth == 0 { 4 } else { 7 }, depth) {
+        (0, _) => Value::Null,
+        (1, _) => json!(rng.next() % 3 == 0),
+        (2, _) => json!(rng.next() as i64 % 1000 - 500),
+        (3, _) => json!(rng.pick(&["component", "", "x", "service", "$in"])),
+        (4 | 5, d) => {
+            let mut map = serde_json::Map::new();
+            for _ in 0..(rng.next() % 3) {
+                map.insert(rng.pick(&keys).to_string(), random_json(rng, d - 1));
+            }
+            Value::Object(map)
+        }
+        (_, d) => Value::Array(
+            (0..rng.next() % 3)
+                .map(|_| random_json(rng, d - 1))
+                .collect(),
+        ),
+    }
+}
+
+#[tokio::test]
+async fn random_bodies_never_fail_the_server() {
+    let f = fixture().await;
+    let mut rng = XorShift(0x0dd_ba11_5eed);
+    for round in 0..300 {
+        let (path, body) = match rng.next() % 4 {
+            0 => (
+                "/api/catalog/entities/by-query",
+                json!({"query": random_json(&mut rng, 3), "limit": random_json(&mut rng, 0)}),
+            ),
+            1 => (
+                "/api/catalog/entity-facets",
+                json!({"facets": ["kind"], "query": random_json(&mut rng, 3)}),
+            ),
+            2 => (
+                "/api/catalog/entities/by-refs",
+                json!({"entityRefs": [rng.pick(&["", ":", "a:b/c", "component:default/svc-a", "/x", "k:"])],
+                       "query": random_json(&mut rng, 2)}),
+            ),
+            _ => ("/api/catalog/entities/by-query", random_json(&mut rng, 3)),
+        };
+        let r = call(&f.app, Method::POST, path, Some(body.clone())).await;
+        assert!(
+            r.status.as_u16() < 500,
+            "round {round}: {path} {body} -> {} {}",
+            r.status,
+            r.text
+        );
+    }
+}
