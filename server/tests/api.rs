@@ -1171,7 +1171,7 @@ fn random_json(rng: &mut XorShift, depth: u32) -> Value {
     ];
     match (rng.next() % if depth == 0 { 4 } else { 7 }, depth) {
         (0, _) => Value::Null,
-        (1, _) => json!(rng.next() % 3 == 0),
+        (1, _) => json!(rng.next().is_multiple_of(3)),
         (2, _) => json!(rng.next() as i64 % 1000 - 500),
         (3, _) => json!(rng.pick(&["component", "", "x", "service", "$in"])),
         (4 | 5, d) => {
