@@ -507,6 +507,12 @@ async fn location_lifecycle() {
     )
     .await;
     r.error(409, "ConflictError");
+    // The file changed since registration: onConflict=refresh re-reads it.
+    std::fs::write(
+        f.path("extra.yaml"),
+        EXTRA.replace("lifecycle: production", "lifecycle: retired"),
+    )
+    .unwrap();
     let r = call(
         &f.app,
         Method::POST,
@@ -514,6 +520,14 @@ async fn location_lifecycle() {
         Some(body.clone()),
     )
     .await;
+    let r2 = call(
+        &f.app,
+        Method::GET,
+        "/api/catalog/entities/by-name/component/default/extra-svc",
+        None,
+    )
+    .await;
+    assert_eq!(r2.body["spec"]["lifecycle"], "retired");
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     assert_eq!(r.body["exists"], true);
     assert_eq!(r.body["location"]["id"], id.as_str());

@@ -638,12 +638,8 @@ async fn post_location(
         .await
     {
         Err(PortalError::Conflict(_)) if on_conflict == "refresh" => {
-            // Re-read everything the location holds, then report it as a dry run would.
-            state
-                .portal
-                .refresh(RefreshRequest::default())
-                .await
-                .map_err(portal_err)?;
+            // Re-read the location, then report it as a dry run would.
+            refresh_location(state.portal.as_ref(), &b.location_type, &b.target).await?;
             let mut result = state
                 .portal
                 .add_location(&b.location_type, &b.target, true)
@@ -662,6 +658,40 @@ async fn post_location(
         out["exists"] = json!(exists);
     }
     Ok((StatusCode::CREATED, Json(out)).into_response())
+}
+
+/// Refreshes the registered root `type:target`: through one of its entities (a targeted refresh), or
+/// everything when it holds none yet.
+async fn refresh_location(portal: &dyn Portal, location_type: &str, target: &str) -> ApiResult<()> {
+    let key = portal
+        .locations()
+        .await
+        .map_err(portal_err)?
+        .into_iter()
+        .find(|l| l.location_type == location_type && l.target == target)
+        .map(|l| l.key())
+        .unwrap_or_else(|| format!("{location_type}:{target}"));
+    let page = portal
+        .query_entities(EntityQuery {
+            filter: Some(EntityPredicate::Field {
+                key: "metadata.annotations.backstage.io/managed-by-origin-location".into(),
+                matcher: FieldMatch::In(vec![key]),
+            }),
+            limit: Some(1),
+            skip_total_items: true,
+            ..EntityQuery::default()
+        })
+        .await
+        .map_err(portal_err)?;
+    let entity_ref = page.items.first().map(Entity::entity_ref);
+    portal
+        .refresh(RefreshRequest {
+            entity_ref,
+            progress: None,
+        })
+        .await
+        .map_err(portal_err)?;
+    Ok(())
 }
 
 async fn get_location(
