@@ -602,9 +602,17 @@ struct LocationBody {
     #[serde(rename = "type", default = "default_type")]
     location_type: String,
     target: String,
+    /// `required` or `optional`; stored locations are always read, so it only needs to be valid.
     #[serde(default)]
     #[allow(dead_code)]
-    presence: Option<String>,
+    presence: Option<Presence>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Presence {
+    Required,
+    Optional,
 }
 
 fn default_type() -> String {
