@@ -2,6 +2,8 @@
 //! routes and bodies as Backstage's own `CatalogClient`, so it works against stagedoor's server and a real
 //! Backstage backend alike.
 
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -12,7 +14,7 @@ use stagedoor_core::entity::{Entity, EntityRef};
 use stagedoor_core::error::PortalError;
 use stagedoor_core::portal::{AddLocationResult, Ancestry, Portal, RefreshReport, RefreshRequest};
 use stagedoor_core::store::{
-    EntityPage, EntityPredicate, EntityQuery, Facets, FieldMatch, LocationRecord,
+    EntityPage, EntityPredicate, EntityQuery, Facets, FieldMatch, LocationRecord, SortOrder,
 };
 use url::Url;
 
@@ -32,7 +34,13 @@ pub struct HttpPortal {
     /// `<base>/api/catalog`, with no trailing slash.
     catalog: Url,
     token: Option<String>,
+    /// Cursors issued by POST `/entities/by-query` answers: their next pages go to POST too, since a
+    /// backend may encode a predicate in them that its GET route does not read.
+    post_cursors: Arc<Mutex<HashSet<String>>>,
 }
+
+/// Bound on remembered POST cursors; past it the set starts over (a forgotten cursor is sent by GET).
+const MAX_POST_CURSORS: usize = 1024;
 
 impl HttpPortal {
     /// A client for the backend at `base_url` (e.g. `http://127.0.0.1:7007`; a URL already ending in
@@ -68,6 +76,7 @@ impl HttpPortal {
             client,
             catalog,
             token: token.filter(|t| !t.is_empty()),
+            post_cursors: Arc::default(),
         })
     }
 
@@ -139,6 +148,23 @@ impl HttpPortal {
         }
     }
 
+    fn is_post_cursor(&self, cursor: &str) -> bool {
+        self.post_cursors
+            .lock()
+            .map(|set| set.contains(cursor))
+            .unwrap_or(false)
+    }
+
+    fn remember_post_cursors(&self, page: &EntityPage) {
+        if let Ok(mut set) = self.post_cursors.lock() {
+            if set.len() >= MAX_POST_CURSORS {
+                set.clear();
+            }
+            let info = &page.page_info;
+            set.extend(info.next_cursor.iter().chain(&info.prev_cursor).cloned());
+        }
+    }
+
     fn by_name_url(&self, entity_ref: &EntityRef, tail: Option<&str>) -> Url {
         let mut segments = vec![
             "entities",
@@ -150,6 +176,45 @@ impl HttpPortal {
         segments.extend(tail);
         self.url(&segments)
     }
+}
+
+/// The GET `/entities/by-query` parameters for a query whose filter is already in GET form (`filters`).
+pub fn query_params(query: &EntityQuery, filters: &[String]) -> Vec<(&'static str, String)> {
+    let mut params = Vec::new();
+    if let Some(cursor) = &query.cursor {
+        params.push(("cursor", cursor.clone()));
+    } else {
+        params.extend(filters.iter().map(|f| ("filter", f.clone())));
+        for order in &query.order_fields {
+            let direction = match order.order {
+                SortOrder::Asc => "asc",
+                SortOrder::Desc => "desc",
+            };
+            params.push(("orderField", format!("{},{direction}", order.field)));
+        }
+        if let Some(full_text) = &query.full_text {
+            let term = full_text.term.trim();
+            if !term.is_empty() {
+                params.push(("fullTextFilterTerm", term.to_string()));
+            }
+            if !full_text.fields.is_empty() {
+                params.push(("fullTextFilterFields", full_text.fields.join(",")));
+            }
+        }
+        if let Some(offset) = query.offset {
+            params.push(("offset", offset.to_string()));
+        }
+    }
+    if let Some(limit) = query.limit {
+        params.push(("limit", limit.to_string()));
+    }
+    if !query.fields.is_empty() {
+        params.push(("fields", query.fields.join(",")));
+    }
+    if query.skip_total_items {
+        params.push(("totalItems", "exclude".to_string()));
+    }
+    params
 }
 
 /// The POST `/entities/by-query` body for a query, as Backstage's client builds it.
@@ -232,15 +297,24 @@ pub fn filter_params(predicate: &EntityPredicate) -> Option<Vec<String>> {
 
 #[async_trait]
 impl Portal for HttpPortal {
+    /// Like Backstage's `CatalogClient`: GET `/entities/by-query` (served by every Backstage release with
+    /// the route) unless the filter needs the predicate form, which only POST carries.
     async fn query_entities(&self, query: EntityQuery) -> Result<EntityPage, PortalError> {
-        let body = query_body(&query);
-        self.json(
-            Method::POST,
-            self.url(&["entities", "by-query"]),
-            &[],
-            Some(&body),
-        )
-        .await
+        let url = self.url(&["entities", "by-query"]);
+        let get_params = match (&query.cursor, &query.filter) {
+            (Some(cursor), _) if self.is_post_cursor(cursor) => None,
+            (Some(_), _) | (None, None) => Some(query_params(&query, &[])),
+            (None, Some(filter)) => filter_params(filter).map(|f| query_params(&query, &f)),
+        };
+        match get_params {
+            Some(params) => self.json(Method::GET, url, &params, None).await,
+            None => {
+                let body = query_body(&query);
+                let page: EntityPage = self.json(Method::POST, url, &[], Some(&body)).await?;
+                self.remember_post_cursors(&page);
+                Ok(page)
+            }
+        }
     }
 
     async fn entity_by_ref(&self, entity_ref: &EntityRef) -> Result<Option<Entity>, PortalError> {
@@ -492,7 +566,7 @@ fn parse_body<T: DeserializeOwned>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use stagedoor_core::store::{FullTextFilter, OrderField, SortOrder};
+    use stagedoor_core::store::{FullTextFilter, OrderField};
 
     fn url() -> Url {
         Url::parse("http://h/api/catalog/x").unwrap()
@@ -609,10 +683,27 @@ mod tests {
                    "fullTextFilter": {"term": "x"}, "offset": 1, "limit": 2, "fields": ["metadata.name"],
                    "totalItems": "exclude"})
         );
+        let expected: Vec<(&str, String)> = vec![
+            ("filter", "kind=component".into()),
+            ("orderField", "metadata.name,desc".into()),
+            ("fullTextFilterTerm", "x".into()),
+            ("offset", "1".into()),
+            ("limit", "2".into()),
+            ("fields", "metadata.name".into()),
+            ("totalItems", "exclude".into()),
+        ];
+        assert_eq!(query_params(&q, &["kind=component".into()]), expected);
         let q = EntityQuery {
             cursor: Some("c".into()),
             ..q
         };
+        let expected: Vec<(&str, String)> = vec![
+            ("cursor", "c".into()),
+            ("limit", "2".into()),
+            ("fields", "metadata.name".into()),
+            ("totalItems", "exclude".into()),
+        ];
+        assert_eq!(query_params(&q, &[]), expected);
         assert_eq!(
             query_body(&q),
             json!({"cursor": "c", "limit": 2, "fields": ["metadata.name"], "totalItems": "exclude"})

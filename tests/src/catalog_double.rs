@@ -118,6 +118,61 @@ fn query_from_body(body: &Value) -> Result<EntityQuery, ApiError> {
     })
 }
 
+/// The GET `/entities/by-query` parameters, as Backstage's router reads them.
+fn query_from_params(params: &[(String, String)]) -> Result<EntityQuery, ApiError> {
+    let all = |key: &str| -> Vec<String> {
+        params
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+            .collect()
+    };
+    let one = |key: &str| all(key).into_iter().next();
+    let list = |key: &str| -> Vec<String> {
+        all(key)
+            .iter()
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    let number = |key: &str| -> Result<Option<usize>, ApiError> {
+        one(key)
+            .map(|v| v.parse().map_err(|_| input(format!("Invalid {key}"))))
+            .transpose()
+    };
+    let mut order_fields = Vec::new();
+    for spec in all("orderField") {
+        let (field, order) = spec.split_once(',').unwrap_or((spec.as_str(), "asc"));
+        order_fields.push(OrderField {
+            field: field.to_string(),
+            order: serde_json::from_value(json!(order))
+                .map_err(|_| input(format!("Invalid order field order, got {order}")))?,
+        });
+    }
+    let full_text = one("fullTextFilterTerm").map(|term| FullTextFilter {
+        term,
+        fields: list("fullTextFilterFields"),
+    });
+    Ok(EntityQuery {
+        filter: EntityPredicate::from_filter_params(&all("filter"))
+            .map_err(|e| ApiError(e.into()))?,
+        order_fields,
+        full_text,
+        limit: number("limit")?,
+        offset: number("offset")?,
+        cursor: one("cursor"),
+        fields: list("fields"),
+        skip_total_items: one("totalItems").as_deref() == Some("exclude"),
+    })
+}
+
+async fn by_query_get(State(p): State<Shared>, RawQuery(q): RawQuery) -> ApiResult {
+    let page = p.query_entities(query_from_params(&params(&q))?).await?;
+    Ok(Json(page).into_response())
+}
+
 async fn by_query(State(p): State<Shared>, Json(body): Json<Value>) -> ApiResult {
     let page = p.query_entities(query_from_body(&body)?).await?;
     Ok(Json(page).into_response())
@@ -263,7 +318,7 @@ async fn validate(State(p): State<Shared>, Json(body): Json<Value>) -> ApiResult
 /// Backstage's catalog routes under `/api/catalog`, served by `portal`.
 pub fn router(portal: Arc<dyn Portal>) -> Router {
     let catalog = Router::new()
-        .route("/entities/by-query", post(by_query))
+        .route("/entities/by-query", get(by_query_get).post(by_query))
         .route("/entities/by-name/{kind}/{namespace}/{name}", get(by_name))
         .route(
             "/entities/by-name/{kind}/{namespace}/{name}/ancestry",
