@@ -80,6 +80,17 @@ impl HttpPortal {
         })
     }
 
+    /// The same client with another limit on each whole request (connecting included).
+    pub fn with_timeout(mut self, timeout: Duration) -> Result<HttpPortal, PortalError> {
+        self.client = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT.min(timeout))
+            .timeout(timeout)
+            .user_agent(concat!("stagedoor/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| PortalError::Internal(format!("Could not build the HTTP client: {e}")))?;
+        Ok(self)
+    }
+
     /// The catalog API root this client talks to (`<base>/api/catalog`).
     pub fn catalog_url(&self) -> &Url {
         &self.catalog
@@ -463,7 +474,15 @@ impl Portal for HttpPortal {
     }
 
     async fn validate_entity(&self, entity: Value) -> Result<(), PortalError> {
-        let body = json!({ "entity": entity, "location": VALIDATE_LOCATION });
+        // Backstage resolves relative references against the location, so name the entity's own `url:`
+        // location when it has one.
+        let location = entity
+            .pointer("/metadata/annotations/backstage.io~1managed-by-location")
+            .and_then(Value::as_str)
+            .filter(|l| l.starts_with("url:"))
+            .unwrap_or(VALIDATE_LOCATION)
+            .to_string();
+        let body = json!({ "entity": entity, "location": location });
         self.send(
             Method::POST,
             self.url(&["validate-entity"]),
@@ -727,6 +746,126 @@ mod tests {
             matcher: FieldMatch::In(vec!["a,b".into()]),
         };
         assert_eq!(filter_params(&comma), None);
+    }
+
+    async fn serve(app: axum::Router) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        format!("http://{addr}")
+    }
+
+    #[tokio::test]
+    async fn bearer_token_is_sent() {
+        use axum::http::HeaderMap;
+        let app = axum::Router::new().route(
+            "/api/catalog/locations",
+            axum::routing::get(|headers: HeaderMap| async move {
+                let auth = headers
+                    .get("authorization")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_string();
+                if auth == "Bearer secret" {
+                    (
+                        axum::http::StatusCode::OK,
+                        axum::Json(json!([{"data": {"id": "1", "type": "url", "target": "https://x/y"}}])),
+                    )
+                } else {
+                    (
+                        axum::http::StatusCode::UNAUTHORIZED,
+                        axum::Json(json!({"error": {"name": "AuthenticationError", "message": format!("bad {auth:?}")}})),
+                    )
+                }
+            }),
+        );
+        let base = serve(app).await;
+        let with = HttpPortal::new(&base, Some("secret".into())).unwrap();
+        assert_eq!(
+            with.locations().await.unwrap(),
+            [LocationRecord {
+                id: "1".into(),
+                location_type: "url".into(),
+                target: "https://x/y".into()
+            }]
+        );
+        let without = HttpPortal::new(&base, None).unwrap();
+        assert_eq!(
+            without.locations().await.unwrap_err(),
+            PortalError::Authentication("bad \"\"".into())
+        );
+    }
+
+    #[tokio::test]
+    async fn not_found_lookups_are_none_other_failures_are_errors() {
+        let not_found = || async {
+            (
+                axum::http::StatusCode::NOT_FOUND,
+                axum::Json(
+                    json!({"error": {"name": "NotFoundError", "message": "No entity named 'a' found, with kind 'component' in namespace 'default'"}}),
+                ),
+            )
+        };
+        let app = axum::Router::new()
+            .route(
+                "/api/catalog/entities/by-name/component/default/a",
+                axum::routing::get(not_found),
+            )
+            .route(
+                "/api/catalog/entities/by-uid/u1",
+                axum::routing::get(not_found),
+            )
+            .route(
+                "/api/catalog/entities/by-name/component/default/boom",
+                axum::routing::get(|| async {
+                    (
+                        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                        axum::Json(
+                            json!({"error": {"name": "TypeError", "message": "x is undefined"}}),
+                        ),
+                    )
+                }),
+            );
+        let p = HttpPortal::new(&serve(app).await, None).unwrap();
+        let a = EntityRef::new("component", "default", "a");
+        assert_eq!(p.entity_by_ref(&a).await.unwrap(), None);
+        assert_eq!(p.entity_by_uid("u1").await.unwrap(), None);
+        let boom = EntityRef::new("component", "default", "boom");
+        assert_eq!(
+            p.entity_by_ref(&boom).await.unwrap_err(),
+            PortalError::Internal("x is undefined".into())
+        );
+        // Ancestry has no "missing" value: its 404 stays an error.
+        let e = p.ancestry(&a).await.unwrap_err();
+        assert_eq!(e.name(), "NotFoundError");
+    }
+
+    #[tokio::test]
+    async fn a_server_that_never_answers_times_out_as_unavailable() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        // Accept and hold connections without answering.
+        let holder = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                held.push(socket);
+            }
+        });
+        let p = HttpPortal::new(&format!("http://{addr}"), None)
+            .unwrap()
+            .with_timeout(Duration::from_millis(200))
+            .unwrap();
+        let e = p.locations().await.unwrap_err();
+        let PortalError::Unavailable(m) = &e else {
+            panic!("{e:?}")
+        };
+        assert!(
+            m.contains("timed out") && m.contains(&format!("http://{addr}/api/catalog/locations")),
+            "{m}"
+        );
+        holder.abort();
     }
 
     #[tokio::test]
