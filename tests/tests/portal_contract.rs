@@ -74,6 +74,11 @@ async fn seeded() -> (tempfile::TempDir, Arc<LocalPortal>) {
     (dir, Arc::new(portal))
 }
 
+/// `HttpPortal` over real HTTP to `portal`. Once `stagedoor_server::api` is merged, serve its router instead
+/// of the double (checked to pass against helper-g's server at a3bda3e):
+/// `stagedoor_server::api::router(portal, ApiSettings { auth: AuthPolicy { disabled: false, tokens:
+/// vec![StaticToken { token: "test-token".into(), subject: "test".into(), restrictions: None }] },
+/// ..ApiSettings::default() })`; keep the double for a Backstage-shaped reference.
 async fn over_http(portal: Arc<LocalPortal>) -> HttpPortal {
     let base = catalog_double::serve(catalog_double::router(portal)).await;
     HttpPortal::new(&base, Some("test-token".into())).unwrap()
