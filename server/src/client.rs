@@ -24,6 +24,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
 /// `validate-entity` requires a `url:` location; the entity is not read from it, only named by it.
 const VALIDATE_LOCATION: &str = "url:https://stagedoor.invalid/validate-entity";
+/// Refs per `POST /entities/by-refs` request.
+const REFS_PER_REQUEST: usize = 1000;
 /// How much of an unexpected body to quote in an error.
 const BODY_SNIPPET: usize = 300;
 
@@ -347,22 +349,27 @@ impl Portal for HttpPortal {
             items: Vec<Option<Entity>>,
         }
         let refs: Vec<String> = refs.iter().map(EntityRef::canonical).collect();
-        let mut body = json!({ "entityRefs": refs });
-        if !fields.is_empty() {
-            body["fields"] = json!(fields);
-        }
         let url = self.url(&["entities", "by-refs"]);
-        let items: Items = self
-            .json(Method::POST, url.clone(), &[], Some(&body))
-            .await?;
-        if items.items.len() != refs.len() {
-            return Err(PortalError::Internal(format!(
-                "Unexpected response from POST {url}: {} items for {} refs",
-                items.items.len(),
-                refs.len()
-            )));
+        let mut out = Vec::with_capacity(refs.len());
+        // Chunked like Backstage's client, so a long list stays under the backend's body limit.
+        for chunk in refs.chunks(REFS_PER_REQUEST) {
+            let mut body = json!({ "entityRefs": chunk });
+            if !fields.is_empty() {
+                body["fields"] = json!(fields);
+            }
+            let items: Items = self
+                .json(Method::POST, url.clone(), &[], Some(&body))
+                .await?;
+            if items.items.len() != chunk.len() {
+                return Err(PortalError::Internal(format!(
+                    "Unexpected response from POST {url}: {} items for {} refs",
+                    items.items.len(),
+                    chunk.len()
+                )));
+            }
+            out.extend(items.items);
         }
-        Ok(items.items)
+        Ok(out)
     }
 
     async fn facets(
@@ -840,6 +847,43 @@ mod tests {
         // Ancestry has no "missing" value: its 404 stays an error.
         let e = p.ancestry(&a).await.unwrap_err();
         assert_eq!(e.name(), "NotFoundError");
+    }
+
+    #[tokio::test]
+    async fn by_refs_is_chunked_and_keeps_order() {
+        let app = axum::Router::new().route(
+            "/api/catalog/entities/by-refs",
+            axum::routing::post(|axum::Json(body): axum::Json<Value>| async move {
+                let refs = body["entityRefs"].as_array().cloned().unwrap_or_default();
+                assert!(refs.len() <= REFS_PER_REQUEST);
+                // Every third ref is missing; the others echo their name.
+                let items: Vec<Value> = refs
+                    .iter()
+                    .map(|r| {
+                        let name = r.as_str().unwrap().rsplit('/').next().unwrap().to_string();
+                        if name.parse::<usize>().unwrap() % 3 == 0 {
+                            Value::Null
+                        } else {
+                            json!({"metadata": {"name": name}})
+                        }
+                    })
+                    .collect();
+                axum::Json(json!({ "items": items }))
+            }),
+        );
+        let p = HttpPortal::new(&serve(app).await, None).unwrap();
+        let refs: Vec<EntityRef> = (0..2500)
+            .map(|i| EntityRef::new("component", "default", &i.to_string()))
+            .collect();
+        let got = p.entities_by_refs(&refs, &[]).await.unwrap();
+        assert_eq!(got.len(), 2500);
+        for (i, e) in got.iter().enumerate() {
+            match e {
+                None => assert_eq!(i % 3, 0),
+                Some(e) => assert_eq!(e.as_map()["metadata"]["name"], i.to_string()),
+            }
+        }
+        assert!(p.entities_by_refs(&[], &[]).await.unwrap().is_empty());
     }
 
     #[tokio::test]
