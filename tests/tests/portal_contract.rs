@@ -1,6 +1,6 @@
 //! The Portal contract, written once over `&dyn Portal` and run against the embedded `LocalPortal` and
-//! against `HttpPortal` talking real HTTP to Backstage's routes (served by `stagedoor_tests::catalog_double`
-//! until stagedoor's own server router is merged). Both must give identical results.
+//! against `HttpPortal` talking real HTTP to stagedoor's own server (`stagedoor_server::api::router` on
+//! 127.0.0.1:0, behind a static token). Both must give identical results.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -9,8 +9,9 @@ use serde_json::{json, Value};
 use stagedoor_core::portal::RefreshRequest;
 use stagedoor_core::store::{EntityPredicate, EntityQuery, FieldMatch, OrderField, SortOrder};
 use stagedoor_core::{EntityRef, LocalPortal, Portal, PortalError};
+use stagedoor_server::api::{router, ApiSettings, AuthPolicy, StaticToken};
 use stagedoor_server::client::HttpPortal;
-use stagedoor_tests::{catalog_double, config};
+use stagedoor_tests::config;
 
 fn r(text: &str) -> EntityRef {
     EntityRef::parse(text).unwrap()
@@ -74,14 +75,26 @@ async fn seeded() -> (tempfile::TempDir, Arc<LocalPortal>) {
     (dir, Arc::new(portal))
 }
 
-/// `HttpPortal` over real HTTP to `portal`. Once `stagedoor_server::api` is merged, serve its router instead
-/// of the double (checked to pass against helper-g's server at a3bda3e):
-/// `stagedoor_server::api::router(portal, ApiSettings { auth: AuthPolicy { disabled: false, tokens:
-/// vec![StaticToken { token: "test-token".into(), subject: "test".into(), restrictions: None }] },
-/// ..ApiSettings::default() })`; keep the double for a Backstage-shaped reference.
+/// `HttpPortal` over real HTTP to stagedoor's server serving `portal`, with a static token required.
 async fn over_http(portal: Arc<LocalPortal>) -> HttpPortal {
-    let base = catalog_double::serve(catalog_double::router(portal)).await;
-    HttpPortal::new(&base, Some("test-token".into())).unwrap()
+    let settings = ApiSettings {
+        auth: AuthPolicy {
+            disabled: false,
+            tokens: vec![StaticToken {
+                token: "test-token".into(),
+                subject: "test".into(),
+                restrictions: None,
+            }],
+        },
+        ..ApiSettings::default()
+    };
+    let app = router(portal, settings);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    HttpPortal::new(&format!("http://{addr}"), Some("test-token".into())).unwrap()
 }
 
 fn err(e: PortalError) -> Value {
