@@ -15,6 +15,21 @@ pub struct Cli {
     #[arg(long = "config", short = 'c', value_name = "FILE", global = true)]
     pub config: Vec<PathBuf>,
 
+    /// Read the catalog from a stagedoor or Backstage backend at this URL instead of the embedded database
+    /// (`catalog get` and `catalog list`).
+    #[arg(long, value_name = "URL", env = "STAGEDOOR_SERVER", global = true)]
+    pub server: Option<String>,
+
+    /// Bearer token for --server (a `backend.auth.externalAccess` static token, or a Backstage token).
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "STAGEDOOR_TOKEN",
+        hide_env_values = true,
+        global = true
+    )]
+    pub token: Option<String>,
+
     /// Log to stderr: -v info, -vv debug, -vvv trace (RUST_LOG, when set, decides instead).
     #[arg(long, short = 'v', action = ArgAction::Count, global = true)]
     pub verbose: u8,
