@@ -15,6 +15,21 @@ pub struct Cli {
     #[arg(long = "config", short = 'c', value_name = "FILE", global = true)]
     pub config: Vec<PathBuf>,
 
+    /// Read the catalog from a stagedoor or Backstage backend at this URL instead of the embedded database
+    /// (`catalog get` and `catalog list`).
+    #[arg(long, value_name = "URL", env = "STAGEDOOR_SERVER", global = true)]
+    pub server: Option<String>,
+
+    /// Bearer token for --server (a `backend.auth.externalAccess` static token, or a Backstage token).
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "STAGEDOOR_TOKEN",
+        hide_env_values = true,
+        global = true
+    )]
+    pub token: Option<String>,
+
     /// Log to stderr: -v info, -vv debug, -vvv trace (RUST_LOG, when set, decides instead).
     #[arg(long, short = 'v', action = ArgAction::Count, global = true)]
     pub verbose: u8,
@@ -31,6 +46,9 @@ pub enum Command {
     /// Tools for developing and benchmarking stagedoor.
     #[command(subcommand, arg_required_else_help = true)]
     Dev(DevCommand),
+    /// Serve the Backstage-compatible HTTP API on `backend.listen` (default 0.0.0.0:7007) until
+    /// SIGINT or SIGTERM; logs requests at info level unless -v or RUST_LOG say otherwise.
+    Serve,
 }
 
 #[derive(Debug, Subcommand)]
@@ -148,6 +166,26 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn serve_takes_the_global_config() {
+        let cli = Cli::try_parse_from(["stagedoor", "serve", "-c", "a.yaml", "--config", "b.yaml"])
+            .unwrap();
+        assert!(matches!(cli.command, Some(Command::Serve)));
+        assert_eq!(
+            cli.config,
+            vec![PathBuf::from("a.yaml"), PathBuf::from("b.yaml")]
+        );
+    }
+
+    #[test]
+    fn serve_help() {
+        let err = Cli::try_parse_from(["stagedoor", "serve", "--help"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::DisplayHelp);
+        let help = err.to_string();
+        assert!(help.contains("Backstage-compatible HTTP API"), "{help}");
+        assert!(help.contains("--config"), "{help}");
     }
 
     #[test]

@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _};
 use stagedoor_core::config::Config;
+use stagedoor_core::portal::{Portal, RefreshRequest};
 use stagedoor_core::LocalPortal;
+use stagedoor_server::client::HttpPortal;
 
 /// Logs go to stderr, and only when asked for (`-v` or `RUST_LOG`), so stdout stays the command's output.
 pub fn init_tracing(verbose: u8) {
@@ -74,11 +76,36 @@ pub fn portal_from_args(files: &[PathBuf]) -> anyhow::Result<LocalPortal> {
     open_portal(load_config(files)?)
 }
 
-/// The portal for commands that only read: a catalog that was never imported is imported first, so a new
-/// checkout's `stagedoor catalog list` shows the sample organisation rather than nothing.
-pub async fn reading_portal(files: &[PathBuf]) -> anyhow::Result<LocalPortal> {
-    use stagedoor_core::portal::{Portal as _, RefreshRequest};
-    let portal = portal_from_args(files)?;
+/// Where a command reads the catalog: the embedded database of the configuration, or a backend over HTTP.
+#[derive(Debug, Clone, Default)]
+pub struct Source {
+    pub config: Vec<PathBuf>,
+    pub server: Option<String>,
+    pub token: Option<String>,
+}
+
+impl Source {
+    /// Refuses `--server` for commands that work on the embedded database only.
+    pub fn local_only(&self, command: &str) -> anyhow::Result<&[PathBuf]> {
+        if let Some(server) = &self.server {
+            bail!(crate::cli::UsageError(format!(
+                "{command} works on the embedded catalog; it cannot run against --server {server}"
+            )));
+        }
+        Ok(&self.config)
+    }
+}
+
+/// The portal for commands that only read: with `--server`, the backend over HTTP; otherwise the embedded
+/// catalog, imported first if it never was, so a new checkout's `stagedoor catalog list` shows the sample
+/// organisation rather than nothing.
+pub async fn reading_portal(source: &Source) -> anyhow::Result<Box<dyn Portal>> {
+    if let Some(server) = &source.server {
+        let portal = HttpPortal::new(server, source.token.clone())
+            .with_context(|| format!("cannot use --server {server}"))?;
+        return Ok(Box::new(portal));
+    }
+    let portal = portal_from_args(&source.config)?;
     let stored = portal
         .store()
         .entity_count()
@@ -90,5 +117,5 @@ pub async fn reading_portal(files: &[PathBuf]) -> anyhow::Result<LocalPortal> {
             .await
             .context("cannot import the catalog")?;
     }
-    Ok(portal)
+    Ok(Box::new(portal))
 }

@@ -23,6 +23,8 @@ fn stagedoor(dir: &Path, args: &[&str]) -> Run {
         .current_dir(dir)
         .env_remove("RUST_LOG")
         .env_remove("STAGEDOOR_BACKTRACE")
+        .env_remove("STAGEDOOR_SERVER")
+        .env_remove("STAGEDOOR_TOKEN")
         .env("NO_COLOR", "1")
         .output()
         .expect("run stagedoor");
@@ -594,4 +596,83 @@ fn reading_a_never_imported_catalog_imports_it_first() {
     // The second read finds the stored catalog.
     let again = json(&stagedoor(dir.path(), &["catalog", "list", "-o", "json"]));
     assert_eq!(names(&again), names(&list));
+}
+
+/// Stops the `stagedoor serve` child when the test ends, even on failure.
+struct ServerProcess(std::process::Child);
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn catalog_reads_go_to_a_server_with_its_token() {
+    let dir = project();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    // A second config file merges the server's settings over the project's.
+    let server_config = format!(
+        "backend:\n  listen: 127.0.0.1:{port}\n  auth:\n    externalAccess:\n      - type: static\n        options:\n          token: cli-test-token-0123456789\n          subject: cli\n"
+    );
+    fs::write(dir.path().join("server.yaml"), server_config).unwrap();
+    let _server = ServerProcess(
+        Command::new(env!("CARGO_BIN_EXE_stagedoor"))
+            .args([
+                "--config",
+                "app-config.yaml",
+                "--config",
+                "server.yaml",
+                "serve",
+            ])
+            .current_dir(dir.path())
+            .env_remove("RUST_LOG")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start stagedoor serve"),
+    );
+    let url = format!("http://127.0.0.1:{port}");
+    let list = |token: &str| {
+        stagedoor(
+            dir.path(),
+            &[
+                "--server", &url, "--token", token, "catalog", "list", "-o", "json",
+            ],
+        )
+    };
+    // The server imports at start; wait until it answers (bounded, not a timing assertion).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let run = loop {
+        let run = list("cli-test-token-0123456789");
+        if run.code == 0 && run.stdout.contains("metadata") {
+            break run;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "server never answered: {}",
+            run.stderr
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    let local = json(&stagedoor(dir.path(), &["catalog", "list", "-o", "json"]));
+    assert_eq!(names(&json(&run)), names(&local));
+
+    let denied = list("wrong-token");
+    assert_eq!(denied.code, 1);
+    assert_one_error_line(&denied);
+    assert!(denied.stderr.contains("Illegal token"), "{}", denied.stderr);
+
+    let import = stagedoor(dir.path(), &["--server", &url, "catalog", "import"]);
+    assert_eq!(import.code, 2);
+    assert!(
+        import.stderr.contains("cannot run against --server"),
+        "{}",
+        import.stderr
+    );
 }

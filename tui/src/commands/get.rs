@@ -1,6 +1,5 @@
 //! `stagedoor catalog get REF`: prints one entity as YAML or JSON.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{anyhow, Context as _};
@@ -9,11 +8,11 @@ use stagedoor_core::{EntityRef, Portal};
 use crate::cli::{EntityFormat, GetArgs, UsageError};
 use crate::{output, setup};
 
-pub async fn run(config_files: &[PathBuf], args: &GetArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(source: &setup::Source, args: &GetArgs) -> anyhow::Result<ExitCode> {
     // A malformed ref is the caller's mistake: say so before touching config or database.
     let entity_ref = EntityRef::parse(&args.entity_ref).map_err(|e| UsageError(e.to_string()))?;
-    let portal = setup::reading_portal(config_files).await?;
-    output::emit(&render(&portal, &entity_ref, args.output).await?)?;
+    let portal = setup::reading_portal(source).await?;
+    output::emit(&render(portal.as_ref(), &entity_ref, args.output).await?)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,6 +1,5 @@
 //! `stagedoor catalog list`: entities matching a kind and Backstage filters, ordered by name, page after page.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
@@ -98,10 +97,10 @@ pub fn render(items: &[Entity], total: u64, format: ListFormat) -> anyhow::Resul
     }
 }
 
-pub async fn run(config_files: &[PathBuf], args: &ListArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(source: &setup::Source, args: &ListArgs) -> anyhow::Result<ExitCode> {
     let query = build_query(args)?;
-    let portal = setup::reading_portal(config_files).await?;
-    let (items, total) = fetch(&portal, query, args.limit).await?;
+    let portal = setup::reading_portal(source).await?;
+    let (items, total) = fetch(portal.as_ref(), query, args.limit).await?;
     output::emit(&render(&items, total, args.output)?)?;
     Ok(ExitCode::SUCCESS)
 }

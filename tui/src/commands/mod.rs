@@ -5,6 +5,7 @@ mod get;
 mod import;
 mod list;
 mod overview;
+mod serve;
 mod validate;
 
 use std::process::ExitCode;
@@ -12,6 +13,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 
 use crate::cli::{CatalogCommand, Cli, Command, DevCommand};
+use crate::setup;
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
@@ -22,17 +24,24 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 /// Runs the command the user asked for; the exit code says whether it found problems.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let config = cli.config;
+    let source = setup::Source {
+        config: cli.config,
+        server: cli.server,
+        token: cli.token,
+    };
     match cli.command {
-        None => runtime()?.block_on(overview::run(&config)),
+        None => runtime()?.block_on(overview::run(source.local_only("stagedoor")?)),
         Some(Command::Catalog(CatalogCommand::Validate(args))) => validate::run(&args),
-        Some(Command::Catalog(CatalogCommand::Import)) => runtime()?.block_on(import::run(&config)),
+        Some(Command::Catalog(CatalogCommand::Import)) => {
+            runtime()?.block_on(import::run(source.local_only("catalog import")?))
+        }
         Some(Command::Catalog(CatalogCommand::Get(args))) => {
-            runtime()?.block_on(get::run(&config, &args))
+            runtime()?.block_on(get::run(&source, &args))
         }
         Some(Command::Catalog(CatalogCommand::List(args))) => {
-            runtime()?.block_on(list::run(&config, &args))
+            runtime()?.block_on(list::run(&source, &args))
         }
         Some(Command::Dev(DevCommand::GenCatalog(args))) => gen_catalog::run(&args),
+        Some(Command::Serve) => runtime()?.block_on(serve::run(source.local_only("serve")?)),
     }
 }

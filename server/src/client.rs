@@ -1,0 +1,939 @@
+//! `HttpPortal`: the [`Portal`] trait over Backstage's catalog REST API (`/api/catalog`), speaking the same
+//! routes and bodies as Backstage's own `CatalogClient`, so it works against stagedoor's server and a real
+//! Backstage backend alike.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+use serde_json::{json, Map, Value};
+use stagedoor_core::entity::{Entity, EntityRef};
+use stagedoor_core::error::PortalError;
+use stagedoor_core::portal::{AddLocationResult, Ancestry, Portal, RefreshReport, RefreshRequest};
+use stagedoor_core::store::{
+    EntityPage, EntityPredicate, EntityQuery, Facets, FieldMatch, LocationRecord, SortOrder,
+};
+use url::Url;
+
+/// How long to wait for a TCP connection before calling the backend unreachable.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Upper bound on one whole request; registering a large location can take a while.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+/// `validate-entity` requires a `url:` location; the entity is not read from it, only named by it.
+const VALIDATE_LOCATION: &str = "url:https://stagedoor.invalid/validate-entity";
+/// Refs per `POST /entities/by-refs` request.
+const REFS_PER_REQUEST: usize = 1000;
+/// How much of an unexpected body to quote in an error.
+const BODY_SNIPPET: usize = 300;
+
+/// A [`Portal`] backed by a remote catalog over HTTP.
+#[derive(Debug, Clone)]
+pub struct HttpPortal {
+    client: reqwest::Client,
+    /// `<base>/api/catalog`, with no trailing slash.
+    catalog: Url,
+    token: Option<String>,
+    /// Cursors issued by POST `/entities/by-query` answers: their next pages go to POST too, since a
+    /// backend may encode a predicate in them that its GET route does not read.
+    post_cursors: Arc<Mutex<HashSet<String>>>,
+}
+
+/// Bound on remembered POST cursors; past it the set starts over (a forgotten cursor is sent by GET).
+const MAX_POST_CURSORS: usize = 1024;
+
+impl HttpPortal {
+    /// A client for the backend at `base_url` (e.g. `http://127.0.0.1:7007`; a URL already ending in
+    /// `/api/catalog` is accepted as is). `token` is sent as `Authorization: Bearer <token>`.
+    pub fn new(base_url: &str, token: Option<String>) -> Result<HttpPortal, PortalError> {
+        let mut catalog = Url::parse(base_url.trim())
+            .map_err(|e| PortalError::Input(format!("Invalid backend URL {base_url}: {e}")))?;
+        if !matches!(catalog.scheme(), "http" | "https") {
+            return Err(PortalError::Input(format!(
+                "Invalid backend URL {base_url}: the scheme must be http or https"
+            )));
+        }
+        if catalog.cannot_be_a_base() {
+            return Err(PortalError::Input(format!(
+                "Invalid backend URL {base_url}: it cannot be a base URL"
+            )));
+        }
+        catalog.set_query(None);
+        catalog.set_fragment(None);
+        let trimmed = catalog.path().trim_end_matches('/').to_string();
+        if trimmed.ends_with("/api/catalog") {
+            catalog.set_path(&trimmed);
+        } else {
+            catalog.set_path(&format!("{trimmed}/api/catalog"));
+        }
+        let client = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(REQUEST_TIMEOUT)
+            .user_agent(concat!("stagedoor/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| PortalError::Internal(format!("Could not build the HTTP client: {e}")))?;
+        Ok(HttpPortal {
+            client,
+            catalog,
+            token: token.filter(|t| !t.is_empty()),
+            post_cursors: Arc::default(),
+        })
+    }
+
+    /// The same client with another limit on each whole request (connecting included).
+    pub fn with_timeout(mut self, timeout: Duration) -> Result<HttpPortal, PortalError> {
+        self.client = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT.min(timeout))
+            .timeout(timeout)
+            .user_agent(concat!("stagedoor/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| PortalError::Internal(format!("Could not build the HTTP client: {e}")))?;
+        Ok(self)
+    }
+
+    /// The catalog API root this client talks to (`<base>/api/catalog`).
+    pub fn catalog_url(&self) -> &Url {
+        &self.catalog
+    }
+
+    /// `<catalog>/<segments...>`, each segment percent-encoded.
+    fn url(&self, segments: &[&str]) -> Url {
+        let mut url = self.catalog.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(segments);
+        }
+        url
+    }
+
+    /// Sends a request and returns the status and body, mapping transport failures and error responses.
+    async fn send(
+        &self,
+        method: Method,
+        url: Url,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+    ) -> Result<(StatusCode, Vec<u8>), PortalError> {
+        let mut request = self.client.request(method.clone(), url.clone());
+        if !query.is_empty() {
+            request = request.query(query);
+        }
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| transport_error(&method, &url, &e))?;
+        let status = response.status();
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| transport_error(&method, &url, &e))?;
+        if status.is_success() {
+            Ok((status, bytes.to_vec()))
+        } else {
+            Err(error_from_response(&method, &url, status, &bytes))
+        }
+    }
+
+    async fn json<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        url: Url,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+    ) -> Result<T, PortalError> {
+        let (status, bytes) = self.send(method.clone(), url.clone(), query, body).await?;
+        parse_body(&method, &url, status, &bytes)
+    }
+
+    /// A GET whose 404 means "no such thing" (`None`), as Backstage's client treats it.
+    async fn get_optional<T: DeserializeOwned>(&self, url: Url) -> Result<Option<T>, PortalError> {
+        match self.json(Method::GET, url, &[], None).await {
+            Ok(v) => Ok(Some(v)),
+            Err(PortalError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn is_post_cursor(&self, cursor: &str) -> bool {
+        self.post_cursors
+            .lock()
+            .map(|set| set.contains(cursor))
+            .unwrap_or(false)
+    }
+
+    fn remember_post_cursors(&self, page: &EntityPage) {
+        if let Ok(mut set) = self.post_cursors.lock() {
+            if set.len() >= MAX_POST_CURSORS {
+                set.clear();
+            }
+            let info = &page.page_info;
+            set.extend(info.next_cursor.iter().chain(&info.prev_cursor).cloned());
+        }
+    }
+
+    fn by_name_url(&self, entity_ref: &EntityRef, tail: Option<&str>) -> Url {
+        let mut segments = vec![
+            "entities",
+            "by-name",
+            entity_ref.kind.as_str(),
+            entity_ref.namespace.as_str(),
+            entity_ref.name.as_str(),
+        ];
+        segments.extend(tail);
+        self.url(&segments)
+    }
+}
+
+/// The GET `/entities/by-query` parameters for a query whose filter is already in GET form (`filters`).
+pub fn query_params(query: &EntityQuery, filters: &[String]) -> Vec<(&'static str, String)> {
+    let mut params = Vec::new();
+    if let Some(cursor) = &query.cursor {
+        params.push(("cursor", cursor.clone()));
+    } else {
+        params.extend(filters.iter().map(|f| ("filter", f.clone())));
+        for order in &query.order_fields {
+            let direction = match order.order {
+                SortOrder::Asc => "asc",
+                SortOrder::Desc => "desc",
+            };
+            params.push(("orderField", format!("{},{direction}", order.field)));
+        }
+        if let Some(full_text) = &query.full_text {
+            let term = full_text.term.trim();
+            if !term.is_empty() {
+                params.push(("fullTextFilterTerm", term.to_string()));
+            }
+            if !full_text.fields.is_empty() {
+                params.push(("fullTextFilterFields", full_text.fields.join(",")));
+            }
+        }
+        if let Some(offset) = query.offset {
+            params.push(("offset", offset.to_string()));
+        }
+    }
+    if let Some(limit) = query.limit {
+        params.push(("limit", limit.to_string()));
+    }
+    if !query.fields.is_empty() {
+        params.push(("fields", query.fields.join(",")));
+    }
+    if query.skip_total_items {
+        params.push(("totalItems", "exclude".to_string()));
+    }
+    params
+}
+
+/// The POST `/entities/by-query` body for a query, as Backstage's client builds it.
+pub fn query_body(query: &EntityQuery) -> Value {
+    let mut body = Map::new();
+    if let Some(cursor) = &query.cursor {
+        // The cursor carries filter, order and full-text filter; Backstage ignores them beside it.
+        body.insert("cursor".into(), json!(cursor));
+    } else {
+        if let Some(filter) = &query.filter {
+            body.insert("query".into(), filter.to_json());
+        }
+        if !query.order_fields.is_empty() {
+            body.insert("orderBy".into(), json!(query.order_fields));
+        }
+        if let Some(full_text) = &query.full_text {
+            let mut ft = Map::new();
+            ft.insert("term".into(), json!(full_text.term));
+            if !full_text.fields.is_empty() {
+                ft.insert("fields".into(), json!(full_text.fields));
+            }
+            body.insert("fullTextFilter".into(), Value::Object(ft));
+        }
+        if let Some(offset) = query.offset {
+            body.insert("offset".into(), json!(offset));
+        }
+    }
+    if let Some(limit) = query.limit {
+        body.insert("limit".into(), json!(limit));
+    }
+    if !query.fields.is_empty() {
+        body.insert("fields".into(), json!(query.fields));
+    }
+    if query.skip_total_items {
+        body.insert("totalItems".into(), json!("exclude"));
+    }
+    Value::Object(body)
+}
+
+/// The GET `filter=` parameters expressing a predicate, when the GET syntax can (an OR of ANDs of
+/// `key=value` / `key` statements whose values hold no `,`); `None` otherwise.
+pub fn filter_params(predicate: &EntityPredicate) -> Option<Vec<String>> {
+    fn set(p: &EntityPredicate) -> Option<String> {
+        let fields: Vec<&EntityPredicate> = match p {
+            EntityPredicate::All(items) if !items.is_empty() => items.iter().collect(),
+            EntityPredicate::Field { .. } => vec![p],
+            _ => return None,
+        };
+        let mut statements = Vec::new();
+        let mut keys = Vec::new();
+        for field in fields {
+            let EntityPredicate::Field { key, matcher } = field else {
+                return None;
+            };
+            // A key repeated in one set would become an IN: keep each key to one field.
+            if key.is_empty() || key.contains([',', '=']) || keys.contains(&key) {
+                return None;
+            }
+            keys.push(key);
+            match matcher {
+                FieldMatch::Exists(true) => statements.push(key.clone()),
+                FieldMatch::In(values) if !values.is_empty() => {
+                    for v in values {
+                        if v.contains(',') || v.trim() != v {
+                            return None;
+                        }
+                        statements.push(format!("{key}={v}"));
+                    }
+                }
+                _ => return None,
+            }
+        }
+        Some(statements.join(","))
+    }
+    match predicate {
+        EntityPredicate::Any(sets) if !sets.is_empty() => sets.iter().map(set).collect(),
+        other => set(other).map(|s| vec![s]),
+    }
+}
+
+#[async_trait]
+impl Portal for HttpPortal {
+    /// Like Backstage's `CatalogClient`: GET `/entities/by-query` (served by every Backstage release with
+    /// the route) unless the filter needs the predicate form, which only POST carries.
+    async fn query_entities(&self, query: EntityQuery) -> Result<EntityPage, PortalError> {
+        let url = self.url(&["entities", "by-query"]);
+        let get_params = match (&query.cursor, &query.filter) {
+            (Some(cursor), _) if self.is_post_cursor(cursor) => None,
+            (Some(_), _) | (None, None) => Some(query_params(&query, &[])),
+            (None, Some(filter)) => filter_params(filter).map(|f| query_params(&query, &f)),
+        };
+        match get_params {
+            Some(params) => self.json(Method::GET, url, &params, None).await,
+            None => {
+                let body = query_body(&query);
+                let page: EntityPage = self.json(Method::POST, url, &[], Some(&body)).await?;
+                self.remember_post_cursors(&page);
+                Ok(page)
+            }
+        }
+    }
+
+    async fn entity_by_ref(&self, entity_ref: &EntityRef) -> Result<Option<Entity>, PortalError> {
+        self.get_optional(self.by_name_url(entity_ref, None)).await
+    }
+
+    async fn entity_by_uid(&self, uid: &str) -> Result<Option<Entity>, PortalError> {
+        self.get_optional(self.url(&["entities", "by-uid", uid]))
+            .await
+    }
+
+    async fn entities_by_refs(
+        &self,
+        refs: &[EntityRef],
+        fields: &[String],
+    ) -> Result<Vec<Option<Entity>>, PortalError> {
+        #[derive(serde::Deserialize)]
+        struct Items {
+            items: Vec<Option<Entity>>,
+        }
+        let refs: Vec<String> = refs.iter().map(EntityRef::canonical).collect();
+        let url = self.url(&["entities", "by-refs"]);
+        let mut out = Vec::with_capacity(refs.len());
+        // Chunked like Backstage's client, so a long list stays under the backend's body limit.
+        for chunk in refs.chunks(REFS_PER_REQUEST) {
+            let mut body = json!({ "entityRefs": chunk });
+            if !fields.is_empty() {
+                body["fields"] = json!(fields);
+            }
+            let items: Items = self
+                .json(Method::POST, url.clone(), &[], Some(&body))
+                .await?;
+            if items.items.len() != chunk.len() {
+                return Err(PortalError::Internal(format!(
+                    "Unexpected response from POST {url}: {} items for {} refs",
+                    items.items.len(),
+                    chunk.len()
+                )));
+            }
+            out.extend(items.items);
+        }
+        Ok(out)
+    }
+
+    async fn facets(
+        &self,
+        facets: &[String],
+        filter: Option<EntityPredicate>,
+    ) -> Result<Facets, PortalError> {
+        #[derive(serde::Deserialize)]
+        struct Response {
+            facets: Facets,
+        }
+        let url = self.url(&["entity-facets"]);
+        let get_filter = match &filter {
+            None => Some(Vec::new()),
+            Some(p) => filter_params(p),
+        };
+        let response: Response = match get_filter {
+            // The GET form is what every Backstage version serves.
+            Some(filters) => {
+                let mut query: Vec<(&str, String)> =
+                    facets.iter().map(|f| ("facet", f.clone())).collect();
+                query.extend(filters.into_iter().map(|f| ("filter", f)));
+                self.json(Method::GET, url, &query, None).await?
+            }
+            // Predicates GET cannot express go to the newer POST form.
+            None => {
+                let mut body = json!({ "facets": facets });
+                if let Some(p) = &filter {
+                    body["query"] = p.to_json();
+                }
+                self.json(Method::POST, url, &[], Some(&body)).await?
+            }
+        };
+        Ok(response.facets)
+    }
+
+    async fn ancestry(&self, entity_ref: &EntityRef) -> Result<Ancestry, PortalError> {
+        self.json(
+            Method::GET,
+            self.by_name_url(entity_ref, Some("ancestry")),
+            &[],
+            None,
+        )
+        .await
+    }
+
+    async fn delete_entity_by_uid(&self, uid: &str) -> Result<(), PortalError> {
+        self.send(
+            Method::DELETE,
+            self.url(&["entities", "by-uid", uid]),
+            &[],
+            None,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Backstage's API only refreshes one entity (`POST /refresh {entityRef}`) and says nothing of what the
+    /// refresh did, so the report is empty; a whole-catalog refresh has no route and is refused.
+    async fn refresh(&self, request: RefreshRequest) -> Result<RefreshReport, PortalError> {
+        let Some(entity_ref) = &request.entity_ref else {
+            return Err(PortalError::Input(format!(
+                "A refresh of the whole catalog is not available over HTTP ({}); refresh one entity instead",
+                self.catalog
+            )));
+        };
+        let body = json!({ "entityRef": entity_ref.canonical() });
+        self.send(Method::POST, self.url(&["refresh"]), &[], Some(&body))
+            .await?;
+        Ok(RefreshReport::default())
+    }
+
+    async fn locations(&self) -> Result<Vec<LocationRecord>, PortalError> {
+        #[derive(serde::Deserialize)]
+        struct Wrapped {
+            data: LocationRecord,
+        }
+        let items: Vec<Wrapped> = self
+            .json(Method::GET, self.url(&["locations"]), &[], None)
+            .await?;
+        Ok(items.into_iter().map(|w| w.data).collect())
+    }
+
+    async fn location(&self, id: &str) -> Result<LocationRecord, PortalError> {
+        self.json(Method::GET, self.url(&["locations", id]), &[], None)
+            .await
+    }
+
+    async fn add_location(
+        &self,
+        location_type: &str,
+        target: &str,
+        dry_run: bool,
+    ) -> Result<AddLocationResult, PortalError> {
+        let body = json!({ "type": location_type, "target": target });
+        let query = if dry_run {
+            vec![("dryRun", "true".to_string())]
+        } else {
+            Vec::new()
+        };
+        self.json(Method::POST, self.url(&["locations"]), &query, Some(&body))
+            .await
+    }
+
+    async fn delete_location(&self, id: &str) -> Result<(), PortalError> {
+        self.send(Method::DELETE, self.url(&["locations", id]), &[], None)
+            .await?;
+        Ok(())
+    }
+
+    async fn validate_entity(&self, entity: Value) -> Result<(), PortalError> {
+        // Backstage resolves relative references against the location, so name the entity's own `url:`
+        // location when it has one.
+        let location = entity
+            .pointer("/metadata/annotations/backstage.io~1managed-by-location")
+            .and_then(Value::as_str)
+            .filter(|l| l.starts_with("url:"))
+            .unwrap_or(VALIDATE_LOCATION)
+            .to_string();
+        let body = json!({ "entity": entity, "location": location });
+        self.send(
+            Method::POST,
+            self.url(&["validate-entity"]),
+            &[],
+            Some(&body),
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+/// A failure to talk to the server at all: unreachable, timed out, or the connection dropped.
+fn transport_error(method: &Method, url: &Url, e: &reqwest::Error) -> PortalError {
+    let mut cause = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        cause.push_str(": ");
+        cause.push_str(&s.to_string());
+        source = s.source();
+    }
+    let what = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else {
+        "failed"
+    };
+    PortalError::Unavailable(format!("{method} {url} {what}: {cause}"))
+}
+
+fn snippet(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let text = text.trim();
+    match text.char_indices().nth(BODY_SNIPPET) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_string(),
+    }
+}
+
+/// The error a non-2xx response stands for: Backstage's `{error: {name, message}}` body, the
+/// `validate-entity` form `{errors: [{name, message}]}`, or else one derived from the status code.
+pub fn error_from_response(
+    method: &Method,
+    url: &Url,
+    status: StatusCode,
+    body: &[u8],
+) -> PortalError {
+    let parsed: Option<Value> = serde_json::from_slice(body).ok();
+    let named = |v: &Value| -> Option<(String, String)> {
+        let name = v.get("name")?.as_str()?.to_string();
+        let message = v
+            .get("message")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        Some((name, message))
+    };
+    if let Some(v) = &parsed {
+        if let Some((name, message)) = v.get("error").and_then(named) {
+            return PortalError::from_name(&name, message);
+        }
+        if let Some(Value::Array(errors)) = v.get("errors") {
+            let all: Vec<(String, String)> = errors.iter().filter_map(named).collect();
+            if let Some((name, _)) = all.first() {
+                let message = all
+                    .iter()
+                    .map(|(_, m)| m.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                return PortalError::from_name(name, message);
+            }
+        }
+    }
+    let message = format!("{method} {url} returned {status}: {}", snippet(body));
+    match status.as_u16() {
+        400 => PortalError::Input(message),
+        401 => PortalError::Authentication(message),
+        403 => PortalError::NotAllowed(message),
+        404 => PortalError::NotFound(message),
+        409 => PortalError::Conflict(message),
+        502..=504 => PortalError::Unavailable(message),
+        _ => PortalError::Internal(message),
+    }
+}
+
+fn parse_body<T: DeserializeOwned>(
+    method: &Method,
+    url: &Url,
+    status: StatusCode,
+    bytes: &[u8],
+) -> Result<T, PortalError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        PortalError::Internal(format!(
+            "Unexpected response from {method} {url} ({status}): {e}; body: {}",
+            snippet(bytes)
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stagedoor_core::store::{FullTextFilter, OrderField};
+
+    fn url() -> Url {
+        Url::parse("http://h/api/catalog/x").unwrap()
+    }
+
+    #[test]
+    fn base_urls_and_encoded_segments() {
+        let p = HttpPortal::new("http://127.0.0.1:7007", None).unwrap();
+        assert_eq!(
+            p.catalog_url().as_str(),
+            "http://127.0.0.1:7007/api/catalog"
+        );
+        let p = HttpPortal::new("http://h:1/api/catalog/", None).unwrap();
+        assert_eq!(p.catalog_url().as_str(), "http://h:1/api/catalog");
+        let p = HttpPortal::new("https://h/backstage", None).unwrap();
+        let r = EntityRef::new("component", "default", "a b/c?d#e");
+        assert_eq!(
+            p.by_name_url(&r, Some("ancestry")).as_str(),
+            "https://h/backstage/api/catalog/entities/by-name/component/default/a%20b%2Fc%3Fd%23e/ancestry"
+        );
+        assert!(matches!(
+            HttpPortal::new("not a url", None),
+            Err(PortalError::Input(_))
+        ));
+        assert!(matches!(
+            HttpPortal::new("ftp://h", None),
+            Err(PortalError::Input(_))
+        ));
+    }
+
+    #[test]
+    fn backstage_error_bodies_map_to_variants() {
+        let body = br#"{"error":{"name":"NotFoundError","message":"Found no location with ID x"},"request":{"method":"GET","url":"/locations/x"},"response":{"statusCode":404}}"#;
+        let e = error_from_response(&Method::GET, &url(), StatusCode::NOT_FOUND, body);
+        assert_eq!(
+            e,
+            PortalError::NotFound("Found no location with ID x".into())
+        );
+        for (name, status) in [
+            ("InputError", 400),
+            ("AuthenticationError", 401),
+            ("NotAllowedError", 403),
+            ("ConflictError", 409),
+            ("ServiceUnavailableError", 503),
+        ] {
+            let body = json!({"error": {"name": name, "message": "m"}}).to_string();
+            let e = error_from_response(
+                &Method::POST,
+                &url(),
+                StatusCode::from_u16(status).unwrap(),
+                body.as_bytes(),
+            );
+            assert_eq!(e.name(), name);
+            assert_eq!(e.message(), "m");
+        }
+        let body = br#"{"errors":[{"name":"InputError","message":"a"},{"name":"TypeError","message":"b"}]}"#;
+        let e = error_from_response(&Method::POST, &url(), StatusCode::BAD_REQUEST, body);
+        assert_eq!(e, PortalError::Input("a; b".into()));
+    }
+
+    #[test]
+    fn unexpected_bodies_name_the_url_and_status() {
+        let e = error_from_response(
+            &Method::GET,
+            &url(),
+            StatusCode::BAD_GATEWAY,
+            b"<html>bad gateway</html>",
+        );
+        let PortalError::Unavailable(m) = &e else {
+            panic!("{e:?}")
+        };
+        assert!(
+            m.contains("http://h/api/catalog/x") && m.contains("502"),
+            "{m}"
+        );
+        let e = error_from_response(&Method::GET, &url(), StatusCode::NOT_FOUND, b"");
+        assert!(matches!(e, PortalError::NotFound(_)));
+        let e = error_from_response(&Method::GET, &url(), StatusCode::IM_A_TEAPOT, b"{}");
+        assert!(matches!(e, PortalError::Internal(_)));
+        let r: Result<EntityPage, _> = parse_body(&Method::GET, &url(), StatusCode::OK, b"nope");
+        let Err(PortalError::Internal(m)) = r else {
+            panic!("{r:?}")
+        };
+        assert!(
+            m.contains("http://h/api/catalog/x") && m.contains("nope"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn query_bodies_follow_backstage_client() {
+        let q = EntityQuery {
+            filter: Some(EntityPredicate::Field {
+                key: "kind".into(),
+                matcher: FieldMatch::In(vec!["component".into()]),
+            }),
+            order_fields: vec![OrderField {
+                field: "metadata.name".into(),
+                order: SortOrder::Desc,
+            }],
+            full_text: Some(FullTextFilter {
+                term: "x".into(),
+                fields: vec![],
+            }),
+            limit: Some(2),
+            offset: Some(1),
+            cursor: None,
+            fields: vec!["metadata.name".into()],
+            skip_total_items: true,
+        };
+        assert_eq!(
+            query_body(&q),
+            json!({"query": {"kind": "component"}, "orderBy": [{"field": "metadata.name", "order": "desc"}],
+                   "fullTextFilter": {"term": "x"}, "offset": 1, "limit": 2, "fields": ["metadata.name"],
+                   "totalItems": "exclude"})
+        );
+        let expected: Vec<(&str, String)> = vec![
+            ("filter", "kind=component".into()),
+            ("orderField", "metadata.name,desc".into()),
+            ("fullTextFilterTerm", "x".into()),
+            ("offset", "1".into()),
+            ("limit", "2".into()),
+            ("fields", "metadata.name".into()),
+            ("totalItems", "exclude".into()),
+        ];
+        assert_eq!(query_params(&q, &["kind=component".into()]), expected);
+        let q = EntityQuery {
+            cursor: Some("c".into()),
+            ..q
+        };
+        let expected: Vec<(&str, String)> = vec![
+            ("cursor", "c".into()),
+            ("limit", "2".into()),
+            ("fields", "metadata.name".into()),
+            ("totalItems", "exclude".into()),
+        ];
+        assert_eq!(query_params(&q, &[]), expected);
+        assert_eq!(
+            query_body(&q),
+            json!({"cursor": "c", "limit": 2, "fields": ["metadata.name"], "totalItems": "exclude"})
+        );
+    }
+
+    #[test]
+    fn filter_params_round_trip_or_refuse() {
+        let params = vec![
+            "kind=component,spec.type=service".to_string(),
+            "kind=api,spec.owner".into(),
+        ];
+        let p = EntityPredicate::from_filter_params(&params)
+            .unwrap()
+            .unwrap();
+        assert_eq!(filter_params(&p), Some(params));
+        let not = EntityPredicate::Not(Box::new(p));
+        assert_eq!(filter_params(&not), None);
+        let comma = EntityPredicate::Field {
+            key: "metadata.name".into(),
+            matcher: FieldMatch::In(vec!["a,b".into()]),
+        };
+        assert_eq!(filter_params(&comma), None);
+    }
+
+    async fn serve(app: axum::Router) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        format!("http://{addr}")
+    }
+
+    #[tokio::test]
+    async fn bearer_token_is_sent() {
+        use axum::http::HeaderMap;
+        let app = axum::Router::new().route(
+            "/api/catalog/locations",
+            axum::routing::get(|headers: HeaderMap| async move {
+                let auth = headers
+                    .get("authorization")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_string();
+                if auth == "Bearer secret" {
+                    (
+                        axum::http::StatusCode::OK,
+                        axum::Json(json!([{"data": {"id": "1", "type": "url", "target": "https://x/y"}}])),
+                    )
+                } else {
+                    (
+                        axum::http::StatusCode::UNAUTHORIZED,
+                        axum::Json(json!({"error": {"name": "AuthenticationError", "message": format!("bad {auth:?}")}})),
+                    )
+                }
+            }),
+        );
+        let base = serve(app).await;
+        let with = HttpPortal::new(&base, Some("secret".into())).unwrap();
+        assert_eq!(
+            with.locations().await.unwrap(),
+            [LocationRecord {
+                id: "1".into(),
+                location_type: "url".into(),
+                target: "https://x/y".into()
+            }]
+        );
+        let without = HttpPortal::new(&base, None).unwrap();
+        assert_eq!(
+            without.locations().await.unwrap_err(),
+            PortalError::Authentication("bad \"\"".into())
+        );
+    }
+
+    #[tokio::test]
+    async fn not_found_lookups_are_none_other_failures_are_errors() {
+        let not_found = || async {
+            (
+                axum::http::StatusCode::NOT_FOUND,
+                axum::Json(
+                    json!({"error": {"name": "NotFoundError", "message": "No entity named 'a' found, with kind 'component' in namespace 'default'"}}),
+                ),
+            )
+        };
+        let app = axum::Router::new()
+            .route(
+                "/api/catalog/entities/by-name/component/default/a",
+                axum::routing::get(not_found),
+            )
+            .route(
+                "/api/catalog/entities/by-uid/u1",
+                axum::routing::get(not_found),
+            )
+            .route(
+                "/api/catalog/entities/by-name/component/default/boom",
+                axum::routing::get(|| async {
+                    (
+                        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                        axum::Json(
+                            json!({"error": {"name": "TypeError", "message": "x is undefined"}}),
+                        ),
+                    )
+                }),
+            );
+        let p = HttpPortal::new(&serve(app).await, None).unwrap();
+        let a = EntityRef::new("component", "default", "a");
+        assert_eq!(p.entity_by_ref(&a).await.unwrap(), None);
+        assert_eq!(p.entity_by_uid("u1").await.unwrap(), None);
+        let boom = EntityRef::new("component", "default", "boom");
+        assert_eq!(
+            p.entity_by_ref(&boom).await.unwrap_err(),
+            PortalError::Internal("x is undefined".into())
+        );
+        // Ancestry has no "missing" value: its 404 stays an error.
+        let e = p.ancestry(&a).await.unwrap_err();
+        assert_eq!(e.name(), "NotFoundError");
+    }
+
+    #[tokio::test]
+    async fn by_refs_is_chunked_and_keeps_order() {
+        let app = axum::Router::new().route(
+            "/api/catalog/entities/by-refs",
+            axum::routing::post(|axum::Json(body): axum::Json<Value>| async move {
+                let refs = body["entityRefs"].as_array().cloned().unwrap_or_default();
+                assert!(refs.len() <= REFS_PER_REQUEST);
+                // Every third ref is missing; the others echo their name.
+                let items: Vec<Value> = refs
+                    .iter()
+                    .map(|r| {
+                        let name = r.as_str().unwrap().rsplit('/').next().unwrap().to_string();
+                        if name.parse::<usize>().unwrap() % 3 == 0 {
+                            Value::Null
+                        } else {
+                            json!({"metadata": {"name": name}})
+                        }
+                    })
+                    .collect();
+                axum::Json(json!({ "items": items }))
+            }),
+        );
+        let p = HttpPortal::new(&serve(app).await, None).unwrap();
+        let refs: Vec<EntityRef> = (0..2500)
+            .map(|i| EntityRef::new("component", "default", &i.to_string()))
+            .collect();
+        let got = p.entities_by_refs(&refs, &[]).await.unwrap();
+        assert_eq!(got.len(), 2500);
+        for (i, e) in got.iter().enumerate() {
+            match e {
+                None => assert_eq!(i % 3, 0),
+                Some(e) => assert_eq!(e.as_map()["metadata"]["name"], i.to_string()),
+            }
+        }
+        assert!(p.entities_by_refs(&[], &[]).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_server_that_never_answers_times_out_as_unavailable() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        // Accept and hold connections without answering.
+        let holder = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                held.push(socket);
+            }
+        });
+        let p = HttpPortal::new(&format!("http://{addr}"), None)
+            .unwrap()
+            .with_timeout(Duration::from_millis(200))
+            .unwrap();
+        let e = p.locations().await.unwrap_err();
+        let PortalError::Unavailable(m) = &e else {
+            panic!("{e:?}")
+        };
+        assert!(
+            m.contains("timed out") && m.contains(&format!("http://{addr}/api/catalog/locations")),
+            "{m}"
+        );
+        holder.abort();
+    }
+
+    #[tokio::test]
+    async fn connection_refused_is_unavailable_naming_the_url() {
+        // Bind then drop a listener so the port is (very likely) closed.
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let p = HttpPortal::new(&format!("http://127.0.0.1:{port}"), Some("t".into())).unwrap();
+        let e = p
+            .entity_by_ref(&EntityRef::new("component", "default", "a"))
+            .await
+            .unwrap_err();
+        let PortalError::Unavailable(m) = &e else {
+            panic!("{e:?}")
+        };
+        assert!(
+            m.contains(&format!(
+                "http://127.0.0.1:{port}/api/catalog/entities/by-name/component/default/a"
+            )),
+            "{m}"
+        );
+        let e = p.refresh(RefreshRequest::default()).await.unwrap_err();
+        assert!(matches!(e, PortalError::Input(_)), "{e:?}");
+    }
+}
