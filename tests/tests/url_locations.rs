@@ -164,3 +164,26 @@ async fn a_url_catalog_cannot_point_at_local_files() {
         .unwrap()
         .is_none());
 }
+
+#[tokio::test]
+async fn host_names_are_resolved_through_the_guarded_resolver() {
+    let server = TestHttpServer::start().await;
+    server.route("/repo/catalog-info.yaml", Response::ok(API));
+    server.route("/repo/specs/orders.yaml", Response::ok("openapi: 3.0.0\n"));
+    let port = server.host().rsplit_once(':').unwrap().1.to_string();
+    let target = format!("http://localhost:{port}/repo/catalog-info.yaml");
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(
+        &[("url", &target)],
+        dir.path(),
+        serde_json::json!({"backend": {"reading": {"allow": [{"host": format!("localhost:{port}")}]}}}),
+    );
+    let portal = LocalPortal::from_config(cfg).unwrap();
+    let report = portal.refresh(RefreshRequest::default()).await.unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    assert!(portal
+        .entity_by_ref(&EntityRef::parse("api:default/orders").unwrap())
+        .await
+        .unwrap()
+        .is_some());
+}

@@ -87,6 +87,16 @@ impl ReadPolicy {
         }
     }
 
+    /// Whether a rule names `host` exactly (no wildcard): only such hosts may resolve to link-local or
+    /// metadata addresses.
+    pub fn lists_exactly(&self, host: &str) -> bool {
+        let host = normalise_host(host);
+        self.rules.iter().any(|rule| {
+            let (pattern, _) = split_host_port(&rule.host);
+            !pattern.starts_with("*.") && normalise_host(pattern) == host
+        })
+    }
+
     /// Whether `url` may be read; [`ReadPolicy::check`] without the message.
     pub fn allows(&self, url: &Url) -> bool {
         self.check(url).is_ok()
@@ -243,6 +253,14 @@ fn is_sensitive_host(host: &Host<&str>, name: &str) -> bool {
                     .parse::<IpAddr>()
                     .is_ok_and(|ip| matches!(ip, IpAddr::V4(v4) if is_sensitive_v4(v4)))
         }
+    }
+}
+
+/// Whether an address is link-local or a cloud metadata address, for checking what a host name resolved to.
+pub fn is_sensitive_ip(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => is_sensitive_v4(v4),
+        IpAddr::V6(v6) => is_sensitive_host(&Host::Ipv6(v6), ""),
     }
 }
 

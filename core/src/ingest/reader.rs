@@ -1,10 +1,13 @@
 //! Reads location targets: local files (with globs) and URLs over HTTP, under the configured read policy.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use url::Url;
 
+use crate::config::reading::is_sensitive_ip;
 use crate::config::ReadPolicy;
 use crate::error::PortalError;
 
@@ -25,6 +28,9 @@ impl LocationReader {
     pub fn new(policy: ReadPolicy) -> Result<Self, PortalError> {
         let redirect_policy = policy.clone();
         let client = reqwest::Client::builder()
+            .dns_resolver(Arc::new(GuardedResolver {
+                policy: policy.clone(),
+            }))
             .timeout(URL_TIMEOUT)
             .connect_timeout(Duration::from_secs(5))
             // Every hop is checked again, so an allowed host cannot bounce a read to a forbidden one.
@@ -119,6 +125,47 @@ impl LocationReader {
     }
 }
 
+/// Resolves host names and drops link-local and metadata addresses unless the read policy names the host
+/// exactly, so an allowed name cannot be pointed at the cloud metadata service through DNS.
+struct GuardedResolver {
+    policy: ReadPolicy,
+}
+
+impl reqwest::dns::Resolve for GuardedResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let policy = self.policy.clone();
+        let host = name.as_str().to_string();
+        Box::pin(async move {
+            let found: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let addrs = safe_addresses(&policy, &host, found)?;
+            Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+/// The resolved addresses a read may connect to.
+fn safe_addresses(
+    policy: &ReadPolicy,
+    host: &str,
+    found: Vec<SocketAddr>,
+) -> Result<Vec<SocketAddr>, Box<dyn std::error::Error + Send + Sync>> {
+    if policy.lists_exactly(host) {
+        return Ok(found);
+    }
+    let safe: Vec<SocketAddr> = found
+        .into_iter()
+        .filter(|a| !is_sensitive_ip(a.ip()))
+        .collect();
+    if safe.is_empty() {
+        return Err(format!(
+            "{host} resolves only to link-local or cloud metadata addresses, which are read only when listed by exact host in backend.reading.allow"
+        )
+        .into());
+    }
+    Ok(safe)
+}
+
 fn io_error(path: &Path, e: std::io::Error) -> PortalError {
     let shown = path.display();
     match e.kind() {
@@ -142,4 +189,50 @@ fn describe(e: &reqwest::Error) -> String {
         source = s.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ReadingAllowRule;
+
+    fn policy(hosts: &[&str]) -> ReadPolicy {
+        ReadPolicy {
+            rules: hosts
+                .iter()
+                .map(|h| ReadingAllowRule {
+                    host: h.to_string(),
+                    paths: vec![],
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn names_resolving_to_metadata_addresses_are_refused_unless_listed_exactly() {
+        let addrs = |list: &[&str]| -> Vec<SocketAddr> {
+            list.iter().map(|a| a.parse().unwrap()).collect()
+        };
+        let metadata = addrs(&["169.254.169.254:0"]);
+        let wildcard = policy(&["*.example.com"]);
+        let err = safe_addresses(&wildcard, "evil.example.com", metadata.clone()).unwrap_err();
+        assert!(
+            err.to_string().contains("link-local or cloud metadata"),
+            "{err}"
+        );
+        let v6 = addrs(&["[fe80::1]:0"]);
+        assert!(safe_addresses(&wildcard, "evil.example.com", v6).is_err());
+        // Mixed answers keep only the safe addresses.
+        let mixed = addrs(&["169.254.169.254:0", "93.184.216.34:0"]);
+        assert_eq!(
+            safe_addresses(&wildcard, "a.example.com", mixed).unwrap(),
+            addrs(&["93.184.216.34:0"])
+        );
+        // Listed by exact host: the operator asked for it.
+        let exact = policy(&["metadata.internal.example.com"]);
+        assert_eq!(
+            safe_addresses(&exact, "metadata.internal.example.com", metadata.clone()).unwrap(),
+            metadata
+        );
+    }
 }
