@@ -10,9 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, SamplingMode};
-use serde_json::json;
-use stagedoor_core::config::Config;
-use stagedoor_core::devgen::generate_catalog;
+use stagedoor_core::devgen::{catalog_config, generate_catalog};
 use stagedoor_core::portal::RefreshRequest;
 use stagedoor_core::store::{EntityPredicate, EntityQuery, OrderField, SortOrder};
 use stagedoor_core::{LocalPortal, Portal};
@@ -53,25 +51,7 @@ fn runtime() -> Runtime {
 
 /// A portal over a new SQLite file in `db_dir` that allows every kind and reads the generated catalog.
 fn portal(catalog_root: &Path, db_dir: &Path) -> LocalPortal {
-    let config = Config::from_value(
-        json!({
-            "backend": {
-                "database": {
-                    "client": "better-sqlite3",
-                    "connection": {"directory": db_dir.display().to_string()}
-                }
-            },
-            "catalog": {
-                "rules": [{"allow": [
-                    "Component", "API", "Location", "System", "Domain", "Group", "User", "Resource", "Template"
-                ]}],
-                "locations": [{"type": "file", "target": catalog_root.display().to_string()}],
-                "processingInterval": false
-            }
-        }),
-        db_dir.to_path_buf(),
-    );
-    LocalPortal::from_config(config).expect("open portal")
+    LocalPortal::from_config(catalog_config(catalog_root, db_dir)).expect("open portal")
 }
 
 /// A portal with the catalog ingested, checked to hold every generated entity without problems.

@@ -744,6 +744,29 @@ pub fn generate_catalog(entities: usize, out: &Path) -> std::io::Result<GenSumma
     })
 }
 
+/// The configuration that serves a generated catalog from a new SQLite file in `db_dir`: every kind the
+/// generator writes is allowed, and nothing refreshes in the background (benchmarks measure one thing).
+pub fn catalog_config(catalog_root: &Path, db_dir: &Path) -> crate::config::Config {
+    crate::config::Config::from_value(
+        serde_json::json!({
+            "backend": {
+                "database": {
+                    "client": "better-sqlite3",
+                    "connection": {"directory": db_dir.display().to_string()}
+                }
+            },
+            "catalog": {
+                "rules": [{"allow": [
+                    "Component", "API", "Location", "System", "Domain", "Group", "User", "Resource", "Template"
+                ]}],
+                "locations": [{"type": "file", "target": catalog_root.display().to_string()}],
+                "processingInterval": false
+            }
+        }),
+        db_dir.to_path_buf(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,9 +16,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde_json::json;
-use stagedoor_core::config::Config;
-use stagedoor_core::devgen::generate_catalog;
+use stagedoor_core::devgen::{catalog_config, generate_catalog};
 use stagedoor_core::portal::{Portal, RefreshRequest};
 use stagedoor_core::store::{EntityPredicate, EntityQuery, OrderField, SortOrder};
 use stagedoor_core::LocalPortal;
@@ -50,25 +48,7 @@ fn runtime(name: &str) -> Runtime {
 }
 
 fn portal(catalog_root: &Path, db_dir: &Path) -> LocalPortal {
-    let config = Config::from_value(
-        json!({
-            "backend": {
-                "database": {
-                    "client": "better-sqlite3",
-                    "connection": {"directory": db_dir.display().to_string()}
-                }
-            },
-            "catalog": {
-                "rules": [{"allow": [
-                    "Component", "API", "Location", "System", "Domain", "Group", "User", "Resource", "Template"
-                ]}],
-                "locations": [{"type": "file", "target": catalog_root.display().to_string()}],
-                "processingInterval": false
-            }
-        }),
-        db_dir.to_path_buf(),
-    );
-    LocalPortal::from_config(config).expect("open portal")
+    LocalPortal::from_config(catalog_config(catalog_root, db_dir)).expect("open portal")
 }
 
 /// A running server; dropping it shuts the server down and removes its files.
