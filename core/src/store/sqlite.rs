@@ -250,20 +250,38 @@ fn errors_json(errors: &[ProcessingError]) -> String {
     serde_json::to_string(errors).unwrap_or_else(|_| "[]".into())
 }
 
-/// Search key ids met in one write transaction (a key is shared by many rows, which carry the small integer
-/// instead of the path); a miss reads `search_keys` and interns the key if it is new.
-#[derive(Default)]
-struct KeyIds {
+/// Ids of interned texts met in one write transaction: search keys (shared by many rows, which carry the
+/// small integer instead of the path) or entity refs (named by many relation rows). A miss reads the table and
+/// interns the text if it is new.
+struct Interned {
+    select: &'static str,
+    insert: &'static str,
     ids: HashMap<String, i64>,
 }
 
-impl KeyIds {
-    fn id(&mut self, conn: &Connection, key: &str) -> Result<i64, StoreError> {
-        if let Some(id) = self.ids.get(key) {
+impl Interned {
+    fn search_keys() -> Self {
+        Interned {
+            select: SELECT_SEARCH_KEY,
+            insert: INSERT_SEARCH_KEY,
+            ids: HashMap::new(),
+        }
+    }
+
+    fn refs() -> Self {
+        Interned {
+            select: SELECT_REF_ID,
+            insert: INSERT_REF,
+            ids: HashMap::new(),
+        }
+    }
+
+    fn id(&mut self, conn: &Connection, text: &str) -> Result<i64, StoreError> {
+        if let Some(id) = self.ids.get(text) {
             return Ok(*id);
         }
-        let id = intern(conn, SELECT_SEARCH_KEY, INSERT_SEARCH_KEY, key)?;
-        self.ids.insert(key.to_string(), id);
+        let id = intern(conn, self.select, self.insert, text)?;
+        self.ids.insert(text.to_string(), id);
         Ok(id)
     }
 }
@@ -285,24 +303,6 @@ fn intern(conn: &Connection, select: &str, insert: &str, text: &str) -> Result<i
                 .map_err(db)?;
             Ok(conn.last_insert_rowid())
         }
-    }
-}
-
-/// Ref ids met in one write transaction (a ref is named by many relation rows); a miss reads `refs` and
-/// interns the ref if it is new.
-#[derive(Default)]
-struct RefIds {
-    ids: HashMap<String, i64>,
-}
-
-impl RefIds {
-    fn id(&mut self, conn: &Connection, entity_ref: &str) -> Result<i64, StoreError> {
-        if let Some(id) = self.ids.get(entity_ref) {
-            return Ok(*id);
-        }
-        let id = intern(conn, SELECT_REF_ID, INSERT_REF, entity_ref)?;
-        self.ids.insert(entity_ref.to_string(), id);
-        Ok(id)
     }
 }
 
@@ -332,8 +332,8 @@ fn apply(
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(db)?;
     let mut stats = WriteStats::default();
-    let mut keys = KeyIds::default();
-    let mut refs = RefIds::default();
+    let mut keys = Interned::search_keys();
+    let mut refs = Interned::refs();
     let mut stored: HashMap<String, StoredState> = HashMap::new();
     {
         let mut stmt = tx.prepare_cached(SELECT_ORIGIN_STATE).map_err(db)?;
@@ -599,8 +599,8 @@ fn prepare(pe: &ProcessedEntity, entity_ref: &str, uid: String) -> Result<Prepar
 #[allow(clippy::too_many_arguments)]
 fn write_entity(
     tx: &rusqlite::Transaction<'_>,
-    keys: &mut KeyIds,
-    refs: &mut RefIds,
+    keys: &mut Interned,
+    refs: &mut Interned,
     existing_id: Option<i64>,
     entity_ref: &str,
     pe: &ProcessedEntity,
@@ -694,7 +694,7 @@ fn lowercase(text: &str) -> std::borrow::Cow<'_, str> {
 
 fn insert_search_rows(
     conn: &Connection,
-    keys: &mut KeyIds,
+    keys: &mut Interned,
     id: i64,
     rows: &[SearchRow],
 ) -> Result<(), StoreError> {
