@@ -23,6 +23,14 @@ pub enum PortalError {
 }
 
 impl PortalError {
+    /// Backstage's 404 for a by-name lookup: `No entity named '<n>' found, with kind '<k>' in namespace '<ns>'`.
+    pub fn entity_not_found(entity_ref: &crate::entity::EntityRef) -> Self {
+        PortalError::NotFound(format!(
+            "No entity named '{}' found, with kind '{}' in namespace '{}'",
+            entity_ref.name, entity_ref.kind, entity_ref.namespace
+        ))
+    }
+
     /// Backstage's error name, as sent in `{"error": {"name": ...}}`.
     pub fn name(&self) -> &'static str {
         match self {

@@ -305,7 +305,7 @@ impl Portal for LocalPortal {
             }
             let Some(entity) = self.store.entity_by_ref(&r).await? else {
                 if items.is_empty() {
-                    return Err(not_found(entity_ref));
+                    return Err(PortalError::entity_not_found(entity_ref));
                 }
                 break;
             };
@@ -339,7 +339,7 @@ impl Portal for LocalPortal {
                     .store
                     .provenance(entity_ref)
                     .await?
-                    .ok_or_else(|| not_found(entity_ref))?;
+                    .ok_or_else(|| PortalError::entity_not_found(entity_ref))?;
                 let roots: Vec<RootLocation> = all
                     .into_iter()
                     .filter(|r| r.key() == provenance.origin)
@@ -456,11 +456,4 @@ impl Portal for LocalPortal {
         relation_rows(&entity)?;
         Ok(())
     }
-}
-
-fn not_found(entity_ref: &EntityRef) -> PortalError {
-    PortalError::NotFound(format!(
-        "No entity named '{}' found, with kind '{}' in namespace '{}'",
-        entity_ref.name, entity_ref.kind, entity_ref.namespace
-    ))
 }

@@ -156,11 +156,7 @@ fn entity_ref(kind: &str, namespace: &str, name: &str) -> EntityRef {
 }
 
 fn not_found(r: &EntityRef) -> ApiError {
-    PortalError::NotFound(format!(
-        "No entity named '{}' found, with kind '{}' in namespace '{}'",
-        r.name, r.kind, r.namespace
-    ))
-    .into()
+    PortalError::entity_not_found(r).into()
 }
 
 // ---- entities ----
