@@ -17,8 +17,8 @@ use crate::portal::{
     RefreshRequest,
 };
 use crate::store::{
-    EntityPage, EntityPredicate, EntityQuery, Facets, LocationIngest, LocationRecord, SqliteStore,
-    Store,
+    EntityPage, EntityPredicate, EntityQuery, Facets, LocationIngest, LocationRecord, PgOptions,
+    PostgresStore, SqliteStore, Store,
 };
 
 /// Location types `POST /locations` accepts when `catalog.allowedLocationTypes` is not set (Backstage's
@@ -36,16 +36,18 @@ pub struct LocalPortal {
 }
 
 impl LocalPortal {
-    /// Opens the store `backend.database` names (SQLite file or `:memory:`) and prepares the catalog from
+    /// Opens the store `backend.database` names (SQLite file or `:memory:`, or PostgreSQL) and prepares the catalog from
     /// `config`. Nothing is ingested until [`Portal::refresh`] (or [`LocalPortal::start_refresh_loop`]).
     pub fn from_config(config: Config) -> Result<LocalPortal, PortalError> {
         let store: Arc<dyn Store> = match config.database().map_err(config_error)? {
-            DatabaseConfig::Sqlite(SqliteLocation::Memory) => Arc::new(SqliteStore::open_in_memory()?),
-            DatabaseConfig::Sqlite(SqliteLocation::File(path)) => Arc::new(SqliteStore::open(&path)?),
-            DatabaseConfig::Postgres { .. } => {
-                return Err(PortalError::Input(
-                    "backend.database.client 'pg' is not supported by this build yet; use better-sqlite3".into(),
-                ))
+            DatabaseConfig::Sqlite(SqliteLocation::Memory) => {
+                Arc::new(SqliteStore::open_in_memory()?)
+            }
+            DatabaseConfig::Sqlite(SqliteLocation::File(path)) => {
+                Arc::new(SqliteStore::open(&path)?)
+            }
+            DatabaseConfig::Postgres { url } => {
+                Arc::new(PostgresStore::connect(&PgOptions::new(url))?)
             }
         };
         Self::with_store(store, &config)

@@ -1,6 +1,8 @@
 //! Shared helpers for stagedoor's cross-crate tests: fixture paths, portal configurations, and a tiny HTTP
 //! server on 127.0.0.1 for `url` locations.
 
+pub mod pg;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};

@@ -1,6 +1,7 @@
 //! The Portal contract, written once over `&dyn Portal` and run against the embedded `LocalPortal` and
 //! against `HttpPortal` talking real HTTP to stagedoor's own server (`stagedoor_server::api::router` on
-//! 127.0.0.1:0, behind a static token). Both must give identical results.
+//! 127.0.0.1:0, behind a static token), each on SQLite and on PostgreSQL (when `STAGEDOOR_TEST_POSTGRES` is
+//! set). All must give identical results.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use stagedoor_core::{EntityRef, LocalPortal, Portal, PortalError};
 use stagedoor_server::api::{router, ApiSettings, AuthPolicy, StaticToken};
 use stagedoor_server::client::HttpPortal;
 use stagedoor_tests::config;
+use stagedoor_tests::pg::TestDatabase;
 
 fn r(text: &str) -> EntityRef {
     EntityRef::parse(text).unwrap()
@@ -62,13 +64,18 @@ fn write_catalog(dir: &Path) -> std::path::PathBuf {
 }
 
 async fn seeded() -> (tempfile::TempDir, Arc<LocalPortal>) {
+    seeded_on(None).await
+}
+
+/// The seeded catalog on SQLite, or on the given PostgreSQL database.
+async fn seeded_on(pg: Option<&TestDatabase>) -> (tempfile::TempDir, Arc<LocalPortal>) {
     let dir = tempfile::tempdir().unwrap();
     let root = write_catalog(dir.path());
-    let cfg = config(
-        &[("file", &root.display().to_string())],
-        dir.path(),
-        json!({"catalog": {"allowedLocationTypes": ["file", "url"]}}),
-    );
+    let mut extra = json!({"catalog": {"allowedLocationTypes": ["file", "url"]}});
+    if let Some(db) = pg {
+        extra["backend"] = json!({"database": {"client": "pg", "connection": db.url}});
+    }
+    let cfg = config(&[("file", &root.display().to_string())], dir.path(), extra);
     let portal = LocalPortal::from_config(cfg).unwrap();
     let report = portal.refresh(RefreshRequest::default()).await.unwrap();
     assert!(report.problems.is_empty(), "{:#?}", report.problems);
@@ -529,6 +536,77 @@ async fn local_and_http_write_the_same() {
             .replace(&dir.display().to_string(), "<dir>")
     };
     assert_eq!(mask(direct, dir_a.path()), mask(remote, dir_b.path()));
+}
+
+/// A transcript without what differs between two stores holding the same catalog: uids, etags and the
+/// temporary directory.
+fn comparable(t: &[Value], dir: &Path, uids: &[(String, String)]) -> String {
+    let mut text = serde_json::to_string(t)
+        .unwrap()
+        .replace(&dir.display().to_string(), "<dir>");
+    for (uid, name) in uids {
+        text = text.replace(uid, name);
+    }
+    let text = regex::Regex::new(r#""etag":"[0-9a-f]{32}""#)
+        .unwrap()
+        .replace_all(&text, r#""etag":"<etag>""#)
+        .into_owned();
+    // Generated Location names hash their target, which holds the temporary directory.
+    regex::Regex::new("generated-[0-9a-f]{40}")
+        .unwrap()
+        .replace_all(&text, "generated-<hash>")
+        .into_owned()
+}
+
+/// `(uid, ref)` of every stored entity, so transcripts name entities by ref instead of by random uid.
+async fn uid_names(p: &dyn Portal) -> Vec<(String, String)> {
+    let page = p
+        .query_entities(EntityQuery {
+            limit: Some(1000),
+            ..EntityQuery::default()
+        })
+        .await
+        .unwrap();
+    page.items
+        .iter()
+        .map(|e| {
+            (
+                e.uid().unwrap_or_default().to_string(),
+                e.entity_ref().canonical(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn sqlite_and_postgres_read_the_same_embedded_and_over_http() {
+    let Some(db) = TestDatabase::create("the portal read contract") else {
+        return;
+    };
+    let (dir_a, sqlite) = seeded().await;
+    let expected = read_contract(sqlite.as_ref(), dir_a.path()).await;
+    let expected = comparable(&expected, dir_a.path(), &uid_names(sqlite.as_ref()).await);
+    let (dir_b, postgres) = seeded_on(Some(&db)).await;
+    let uids = uid_names(postgres.as_ref()).await;
+    let direct = read_contract(postgres.as_ref(), dir_b.path()).await;
+    assert_eq!(expected, comparable(&direct, dir_b.path(), &uids));
+    let http = over_http(postgres.clone()).await;
+    let remote = read_contract(&http, dir_b.path()).await;
+    assert_eq!(expected, comparable(&remote, dir_b.path(), &uids));
+}
+
+#[tokio::test]
+async fn sqlite_and_postgres_write_the_same() {
+    let Some(db) = TestDatabase::create("the portal write contract") else {
+        return;
+    };
+    let (dir_a, sqlite) = seeded().await;
+    let expected = write_contract(sqlite.as_ref(), dir_a.path()).await;
+    let expected = comparable(&expected, dir_a.path(), &[]);
+    let (dir_b, postgres) = seeded_on(Some(&db)).await;
+    let http = over_http(postgres).await;
+    let remote = write_contract(&http, dir_b.path()).await;
+    assert_eq!(expected, comparable(&remote, dir_b.path(), &[]));
 }
 
 #[tokio::test]

@@ -1,10 +1,13 @@
-//! The catalog's storage seam: the [`Store`] trait every backend (SQLite now, PostgreSQL next) implements,
+//! The catalog's storage seam: the [`Store`] trait every backend (SQLite, PostgreSQL) implements,
 //! and the query, write and record types that cross it.
 
 pub mod filter;
 pub mod migrations;
+pub mod postgres;
 pub mod query;
 pub mod search_rows;
+pub mod sql;
+pub mod sql_store;
 pub mod sqlite;
 
 use std::collections::BTreeMap;
@@ -16,6 +19,8 @@ use crate::entity::{Entity, EntityRef};
 use crate::error::{PortalError, SerializedError};
 
 pub use filter::{EntityPredicate, FieldMatch};
+pub use postgres::{PgOptions, PostgresStore};
+pub use sql_store::SqlStore;
 pub use sqlite::SqliteStore;
 
 /// A storage failure. `Conflict` and `NotFound` are user-visible outcomes; the rest are faults.

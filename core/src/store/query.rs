@@ -1,7 +1,7 @@
 //! Turns [`super::EntityQuery`] and filters into SQL, and encodes and decodes by-query cursors.
 //!
-//! All SQL here is plain (`?` placeholders, text parameters, `LIKE ... ESCAPE`, no SQLite-only functions) so a
-//! PostgreSQL store can reuse the builders by renumbering the placeholders. Filters test membership in the
+//! All SQL here is plain (`?` placeholders, text parameters, `LIKE ... ESCAPE`, no SQLite-only functions) and
+//! runs through [`SqlConn`], so SQLite and PostgreSQL answer the same queries. Filters test membership in the
 //! `search` table (`e.id IN (...)`) or, for `relations.<type>` keys, the `relations` table
 //! (`e.id IN (...)`, relations name refs by id: an entity's id is its ref's id). Pages are keyset-paged on `(sort value, id)` (on `uid` alone when sorting by
 //! `metadata.uid`), entities lacking the sort field last. `id` is the entities' integer key: search rows join
@@ -11,12 +11,11 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use base64::Engine;
-use rusqlite::{params_from_iter, Connection};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::filter::{EntityPredicate, FieldMatch};
-use super::migrations::db;
+use super::sql::{Param, SqlConn};
 use super::{
     EntityPage, EntityQuery, FacetCount, Facets, FullTextFilter, OrderField, PageInfo, SortOrder,
     StoreError,
@@ -198,7 +197,7 @@ pub(crate) fn set_selective_rows(n: i64) {
 
 /// A cheap upper bound on how many entities `predicate` matches, capped at [`SELECTIVE_ROWS`]; each field
 /// test reads at most that many index entries.
-fn estimate(conn: &Connection, predicate: &EntityPredicate) -> Result<i64, StoreError> {
+fn estimate(conn: &mut dyn SqlConn, predicate: &EntityPredicate) -> Result<i64, StoreError> {
     let cap = selective_rows();
     Ok(match predicate {
         EntityPredicate::All(items) if items.is_empty() => cap,
@@ -252,9 +251,7 @@ fn estimate(conn: &Connection, predicate: &EntityPredicate) -> Result<i64, Store
                 params.extend(values);
             }
             sql.push_str(&format!(" LIMIT {cap}) t"));
-            let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
-            stmt.query_row(params_from_iter(params.iter()), |r| r.get(0))
-                .map_err(db)?
+            conn.query_int(&sql, &text_params(&params))?
         }
     })
 }
@@ -414,7 +411,7 @@ fn set_path(map: &mut Map<String, Value>, segments: &[&str], value: Value) {
 /// commit, by this connection or another, moves the stamp). A UI asks for the same count on every page.
 #[derive(Debug, Default)]
 pub struct QueryCache {
-    stamp: Option<(i64, u64)>,
+    stamp: Option<String>,
     counts: HashMap<(String, Vec<String>), u64>,
     facets: HashMap<(String, Vec<String>), Vec<FacetCount>>,
 }
@@ -424,12 +421,9 @@ const CACHE_ENTRIES: usize = 256;
 
 impl QueryCache {
     /// Drops everything if the database changed since the last call.
-    pub fn validate(&mut self, conn: &Connection) -> Result<(), StoreError> {
-        let data_version: i64 = conn
-            .query_row("PRAGMA data_version", [], |r| r.get(0))
-            .map_err(db)?;
-        let stamp = (data_version, conn.total_changes());
-        if self.stamp != Some(stamp) {
+    pub fn validate(&mut self, conn: &mut dyn SqlConn) -> Result<(), StoreError> {
+        let stamp = conn.change_stamp()?;
+        if self.stamp.as_ref() != Some(&stamp) {
             self.counts.clear();
             self.facets.clear();
             self.stamp = Some(stamp);
@@ -439,11 +433,16 @@ impl QueryCache {
 }
 
 /// Loads one stitched entity by its row id (the store's read path).
-pub type EntityLoader<'a> = &'a dyn Fn(&Connection, i64) -> Result<Option<Entity>, StoreError>;
+pub type EntityLoader<'a> = &'a dyn Fn(&mut dyn SqlConn, i64) -> Result<Option<Entity>, StoreError>;
+
+/// Text parameters as the connection binds them.
+fn text_params(params: &[String]) -> Vec<Param<'_>> {
+    params.iter().map(Param::from).collect()
+}
 
 /// Runs a by-query request: filter, order, full text, keyset or offset paging, count, projection.
 pub fn query_entities(
-    conn: &Connection,
+    conn: &mut dyn SqlConn,
     cache: &mut QueryCache,
     query: &EntityQuery,
     load: EntityLoader<'_>,
@@ -633,17 +632,14 @@ fn row_values(row: &Row) -> Vec<Option<String>> {
     vec![row.sort.clone(), Some(row.tiebreaker.clone())]
 }
 
-fn count(conn: &Connection, condition: &SqlCondition) -> Result<u64, StoreError> {
+fn count(conn: &mut dyn SqlConn, condition: &SqlCondition) -> Result<u64, StoreError> {
     let sql = format!("SELECT COUNT(*) FROM entities e WHERE {}", condition.sql);
-    let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
-    let n: i64 = stmt
-        .query_row(params_from_iter(condition.params.iter()), |r| r.get(0))
-        .map_err(db)?;
+    let n = conn.query_int(&sql, &text_params(&condition.params))?;
     Ok(n.max(0) as u64)
 }
 
 fn fetch_rows(
-    conn: &Connection,
+    conn: &mut dyn SqlConn,
     condition: &SqlCondition,
     order: &OrderField,
     after: &[Option<String>],
@@ -698,24 +694,16 @@ fn fetch_rows(
         ));
         sql
     };
-    let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
-    let rows = stmt
-        .query_map(params_from_iter(params.iter()), |r| {
-            let id: i64 = r.get(0)?;
-            let tiebreaker = match r.get_ref(1)? {
-                rusqlite::types::ValueRef::Integer(i) => i.to_string(),
-                _ => r.get::<_, String>(1)?,
-            };
+    conn.query(&sql, &text_params(&params))?
+        .iter()
+        .map(|r| {
             Ok(Row {
-                id,
-                tiebreaker,
-                sort: r.get::<_, Option<String>>(2)?,
+                id: r.int(0)?,
+                tiebreaker: r.any_text(1)?,
+                sort: r.opt_text(2)?,
             })
         })
-        .map_err(db)?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(db)?;
-    Ok(rows)
+        .collect()
 }
 
 // In the `MIN(value)` sort-value subqueries, `+key_id` keeps the planner on the entity's own rows (a seek
@@ -731,7 +719,7 @@ const ALWAYS_PRESENT: [&str; 3] = ["kind", "metadata.name", "metadata.namespace"
 /// Entities lacking the field follow in id order (before them when paging backwards). An entity with
 /// several values sorts by its smallest, as in `fetch_rows`.
 fn fetch_walk(
-    conn: &Connection,
+    conn: &mut dyn SqlConn,
     condition: &SqlCondition,
     order: &OrderField,
     after: &[Option<String>],
@@ -807,27 +795,21 @@ fn fetch_walk(
             ));
             sql
         };
-        let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
-        let found = stmt
-            .query_map(params_from_iter(params.iter()), |r| {
-                let id: i64 = r.get(0)?;
-                Ok(Row {
-                    id,
-                    tiebreaker: id.to_string(),
-                    sort: r.get::<_, Option<String>>(1)?,
-                })
-            })
-            .map_err(db)?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(db)?;
-        rows.extend(found);
+        for r in conn.query(&sql, &text_params(&params))? {
+            let id = r.int(0)?;
+            rows.push(Row {
+                id,
+                tiebreaker: id.to_string(),
+                sort: r.opt_text(1)?,
+            });
+        }
     }
     Ok(rows.into_iter().skip(offset).collect())
 }
 
 /// Value counts per facet among entities matching `filter`, most frequent first, then by value.
 pub fn facets(
-    conn: &Connection,
+    conn: &mut dyn SqlConn,
     cache: &mut QueryCache,
     facets: &[String],
     filter: Option<&EntityPredicate>,
@@ -884,17 +866,16 @@ pub fn facets(
             out.insert(facet.clone(), hit.clone());
             continue;
         }
-        let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
-        let counts = stmt
-            .query_map(params_from_iter(params.iter()), |r| {
+        let counts = conn
+            .query(&sql, &text_params(&params))?
+            .iter()
+            .map(|r| {
                 Ok(FacetCount {
-                    value: r.get(0)?,
-                    count: r.get::<_, i64>(1)?.max(0) as u64,
+                    value: r.text(0)?,
+                    count: r.int(1)?.max(0) as u64,
                 })
             })
-            .map_err(db)?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(db)?;
+            .collect::<Result<Vec<_>, StoreError>>()?;
         if cache.facets.len() >= CACHE_ENTRIES {
             cache.facets.clear();
         }

@@ -1,23 +1,21 @@
-//! [`SqliteStore`]: the [`Store`] on rusqlite, WAL mode, migrations at open.
+//! [`SqliteStore`]: the catalog store on rusqlite (bundled SQLite), WAL mode, migrations at open.
 //!
-//! One writer connection behind a mutex and, for a file database, a few read connections (WAL lets readers
-//! proceed while a refresh writes). Every call runs on tokio's blocking pool so a long refresh transaction never
-//! stalls the async runtime. An in-memory database has a single connection for everything.
+//! [`SqliteConn`] adapts a rusqlite connection to [`SqlConn`]; the store's logic is [`SqlStore`]'s. A file
+//! database gets one writer and a few read connections (WAL lets readers proceed while a refresh writes);
+//! an in-memory database has a single connection for everything.
 
-use std::collections::{HashMap, HashSet};
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
 
-use async_trait::async_trait;
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
-use serde_json::{Map, Value};
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{params_from_iter, Connection};
 
 use super::migrations::{self, db};
-use super::query;
-use super::search_rows::{build_search_rows, orphan_key, SearchRow};
-use super::*;
-use crate::entity::ANNOTATION_ORPHAN;
+use super::sql::{Cell, ColumnType, Dialect, Param, SqlConn, SqlRow};
+use super::sql_store::SqlStore;
+use super::StoreError;
+
+/// The SQLite catalog store.
+pub type SqliteStore = SqlStore<SqliteConn>;
 
 /// Read connections opened beside the writer for a file database.
 const READERS: usize = 2;
@@ -30,88 +28,114 @@ const SORTER_THREADS: i64 = 1;
 /// 16 MiB) and cost 200 MB more memory.
 const WRITER_CACHE_KIB: i64 = -32_768;
 
-// The fixed statements of the store; the dynamic ones (filters, paging, facets) are built in `query`.
-const SELECT_ORIGIN_STATE: &str =
-    "SELECT entity_ref, id, hash, errors, location_key, orphan, uid FROM entities WHERE origin = ?1";
-const SELECT_CLAIM: &str = "SELECT location_key, origin FROM entities WHERE entity_ref = ?1";
-const INSERT_ENTITY: &str =
-    "INSERT INTO entities (id, uid, entity_ref, body, hash, etag, location_key, \
-     origin, parent_ref, errors, search_error, orphan) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 0)";
-const SELECT_REF_ID: &str = "SELECT id FROM refs WHERE entity_ref = ?1";
-const INSERT_REF: &str = "INSERT INTO refs (entity_ref) VALUES (?1)";
-const UPDATE_ENTITY: &str =
-    "UPDATE entities SET body = ?2, hash = ?3, etag = ?4, location_key = ?5, \
-     origin = ?6, parent_ref = ?7, errors = ?8, search_error = ?9, orphan = 0 WHERE id = ?1";
-const UPDATE_ERRORS: &str = "UPDATE entities SET errors = ?2, etag = ?3 WHERE id = ?1";
-const MARK_ORPHAN: &str = "UPDATE entities SET orphan = 1, etag = ?2 WHERE id = ?1";
-const DELETE_SEARCH: &str = "DELETE FROM search WHERE entity_id = ?1";
-const DELETE_RELATIONS: &str = "DELETE FROM relations WHERE origin_id = ?1";
-const DELETE_ENTITY: &str = "DELETE FROM entities WHERE id = ?1";
-const SELECT_ID_BY_UID: &str = "SELECT id FROM entities WHERE uid = ?1";
-const INSERT_SEARCH: &str = "INSERT INTO search (entity_id, seq, key_id, value, original_value) \
-     VALUES (?1, ?2, ?3, ?4, ?5)";
-const INSERT_SEARCH_LAST: &str =
-    "INSERT INTO search (entity_id, seq, key_id, value, original_value) \
-     VALUES (?1, (SELECT COALESCE(MAX(seq), -1) + 1 FROM search WHERE entity_id = ?1), ?2, ?3, ?4)";
-const SELECT_SEARCH_KEY: &str = "SELECT id FROM search_keys WHERE key = ?1";
-const INSERT_SEARCH_KEY: &str = "INSERT INTO search_keys (key) VALUES (?1)";
-const INSERT_RELATION: &str =
-    "INSERT INTO relations (origin_id, seq, source_id, type, type_key, target_id) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
-const SELECT_ENTITY_COLUMNS: &str =
-    "SELECT uid, entity_ref, body, etag, errors, search_error, orphan, id FROM entities";
-const SELECT_RELATIONS_OF: &str = "SELECT DISTINCT r.type, t.entity_ref FROM relations r \
-     JOIN refs t ON t.id = r.target_id WHERE r.source_id = ?1 ORDER BY r.type, t.entity_ref";
-const SELECT_PROVENANCE: &str =
-    "SELECT entity_ref, location_key, origin, parent_ref FROM entities WHERE entity_ref = ?1";
-const SELECT_ORIGINS: &str = "SELECT DISTINCT origin FROM entities ORDER BY origin";
-const SELECT_DANGLING: &str =
-    "SELECT DISTINCT sr.entity_ref, r.type, tr.entity_ref FROM relations r \
-     JOIN refs sr ON sr.id = r.source_id JOIN refs tr ON tr.id = r.target_id \
-     WHERE EXISTS (SELECT 1 FROM entities s WHERE s.id = r.source_id) \
-     AND NOT EXISTS (SELECT 1 FROM entities t WHERE t.id = r.target_id) \
-     ORDER BY sr.entity_ref, r.type, tr.entity_ref";
-const COUNT_ENTITIES: &str = "SELECT COUNT(*) FROM entities";
-const SELECT_LOCATIONS: &str = "SELECT id, type, target FROM locations ORDER BY type, target, id";
-const SELECT_LOCATION: &str = "SELECT id, type, target FROM locations WHERE id = ?1";
-const SELECT_LOCATION_BY_KEY: &str = "SELECT id FROM locations WHERE type = ?1 AND target = ?2";
-const INSERT_LOCATION: &str = "INSERT INTO locations (id, type, target) VALUES (?1, ?2, ?3)";
-const DELETE_LOCATION: &str = "DELETE FROM locations WHERE id = ?1";
+/// A rusqlite connection as the store's [`SqlConn`]. Statements are prepared once and cached.
+pub struct SqliteConn(pub(crate) Connection);
 
-/// A connection with the query cache that belongs to it.
-struct Slot {
-    conn: Connection,
-    cache: query::QueryCache,
+impl rusqlite::ToSql for Param<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self {
+            Param::Null => ToSqlOutput::Borrowed(ValueRef::Null),
+            Param::Int(v) => ToSqlOutput::Borrowed(ValueRef::Integer(*v)),
+            Param::Text(t) => ToSqlOutput::Borrowed(ValueRef::Text(t.as_bytes())),
+        })
+    }
 }
 
-impl Slot {
-    fn new(conn: Connection) -> Self {
-        Slot {
-            conn,
-            cache: query::QueryCache::default(),
+fn cell(value: ValueRef<'_>) -> Cell {
+    match value {
+        ValueRef::Null => Cell::Null,
+        ValueRef::Integer(v) => Cell::Int(v),
+        ValueRef::Real(v) => Cell::Text(v.to_string()),
+        ValueRef::Text(t) | ValueRef::Blob(t) => {
+            Cell::Text(String::from_utf8_lossy(t).into_owned())
         }
     }
 }
 
-type Shared = Arc<Mutex<Slot>>;
+impl SqlConn for SqliteConn {
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
 
-/// The SQLite catalog store. Cheap to share behind an `Arc`.
-pub struct SqliteStore {
-    writer: Shared,
-    readers: Vec<Shared>,
-    next_reader: AtomicUsize,
-}
+    fn execute(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64, StoreError> {
+        let n = self
+            .0
+            .prepare_cached(sql)
+            .map_err(db)?
+            .execute(params_from_iter(params.iter()))
+            .map_err(db)?;
+        Ok(n as u64)
+    }
 
-impl std::fmt::Debug for SqliteStore {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteStore")
-            .field("readers", &self.readers.len())
-            .finish_non_exhaustive()
+    fn query(&mut self, sql: &str, params: &[Param<'_>]) -> Result<Vec<SqlRow>, StoreError> {
+        let mut stmt = self.0.prepare_cached(sql).map_err(db)?;
+        let width = stmt.column_count();
+        let mut rows = stmt.query(params_from_iter(params.iter())).map_err(db)?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(db)? {
+            let mut cells = Vec::with_capacity(width);
+            for i in 0..width {
+                cells.push(cell(row.get_ref(i).map_err(db)?));
+            }
+            out.push(SqlRow(cells));
+        }
+        Ok(out)
+    }
+
+    fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
+        self.0.execute_batch(sql).map_err(db)
+    }
+
+    fn begin(&mut self, write: bool) -> Result<(), StoreError> {
+        // Immediate: a writer takes the lock before it reads, so two writers never both read and then
+        // deadlock upgrading.
+        self.batch(if write { "BEGIN IMMEDIATE" } else { "BEGIN" })
+    }
+
+    fn commit(&mut self) -> Result<(), StoreError> {
+        self.batch("COMMIT")
+    }
+
+    fn rollback(&mut self) -> Result<(), StoreError> {
+        if self.0.is_autocommit() {
+            return Ok(());
+        }
+        self.batch("ROLLBACK")
+    }
+
+    fn change_stamp(&mut self) -> Result<String, StoreError> {
+        // `data_version` moves on commits by other connections, `total_changes` on this one's.
+        let data_version: i64 = self
+            .0
+            .query_row("PRAGMA data_version", [], |r| r.get(0))
+            .map_err(db)?;
+        Ok(format!("{data_version}:{}", self.0.total_changes()))
+    }
+
+    fn insert_rows(
+        &mut self,
+        table: &str,
+        columns: &[(&str, ColumnType)],
+        values: &[Param<'_>],
+    ) -> Result<(), StoreError> {
+        if columns.is_empty() || values.is_empty() {
+            return Ok(());
+        }
+        let names: Vec<&str> = columns.iter().map(|(name, _)| *name).collect();
+        let marks = vec!["?"; columns.len()].join(", ");
+        let sql = format!(
+            "INSERT INTO {table} ({}) VALUES ({marks})",
+            names.join(", ")
+        );
+        let mut stmt = self.0.prepare_cached(&sql).map_err(db)?;
+        for row in values.chunks(columns.len()) {
+            stmt.execute(params_from_iter(row.iter())).map_err(db)?;
+        }
+        Ok(())
     }
 }
 
-impl SqliteStore {
+impl SqlStore<SqliteConn> {
     /// Opens (creating if needed) a database file, applying migrations; refuses a newer schema.
     /// `:memory:` opens a private in-memory database.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
@@ -126,7 +150,7 @@ impl SqliteStore {
         let shown = path.display().to_string();
         let open =
             || Connection::open(path).map_err(|e| StoreError::Database(format!("{shown}: {e}")));
-        let mut writer = open()?;
+        let writer = open()?;
         configure(&writer, false)?;
         writer
             .pragma_update(None, "journal_mode", "WAL")
@@ -141,88 +165,29 @@ impl SqliteStore {
         writer
             .pragma_update(None, "threads", SORTER_THREADS)
             .map_err(db)?;
+        let mut writer = SqliteConn(writer);
         migrations::migrate(&mut writer, &shown)?;
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
             let reader = open()?;
             configure(&reader, true)?;
-            readers.push(Arc::new(Mutex::new(Slot::new(reader))));
+            readers.push(SqliteConn(reader));
         }
-        Ok(SqliteStore {
-            writer: Arc::new(Mutex::new(Slot::new(writer))),
-            readers,
-            next_reader: AtomicUsize::new(0),
-        })
+        Ok(Self::from_connections(writer, readers))
     }
 
     pub fn open_in_memory() -> Result<Self, StoreError> {
-        let mut conn = Connection::open_in_memory().map_err(db)?;
+        let conn = Connection::open_in_memory().map_err(db)?;
         configure(&conn, false)?;
+        let mut conn = SqliteConn(conn);
         migrations::migrate(&mut conn, ":memory:")?;
-        Ok(SqliteStore {
-            writer: Arc::new(Mutex::new(Slot::new(conn))),
-            readers: Vec::new(),
-            next_reader: AtomicUsize::new(0),
-        })
-    }
-
-    fn reader(&self) -> Shared {
-        if self.readers.is_empty() {
-            return self.writer.clone();
-        }
-        // Prefer an idle reader; otherwise queue on the next one in turn.
-        for r in &self.readers {
-            if let Ok(guard) = r.try_lock() {
-                drop(guard);
-                return r.clone();
-            }
-        }
-        let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len();
-        self.readers[i].clone()
-    }
-
-    async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut Slot) -> Result<T, StoreError> + Send + 'static,
-    {
-        run(self.reader(), f).await
-    }
-
-    async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut Slot) -> Result<T, StoreError> + Send + 'static,
-    {
-        run(self.writer.clone(), f).await
+        Ok(Self::from_connections(conn, Vec::new()))
     }
 
     /// Rows changed through the writer since open (tests use it to prove a refresh wrote nothing).
     pub async fn total_changes(&self) -> Result<u64, StoreError> {
-        self.write(|s| Ok(s.conn.total_changes())).await
+        self.write(|s| Ok(s.conn.0.total_changes())).await
     }
-}
-
-async fn run<T, F>(conn: Shared, f: F) -> Result<T, StoreError>
-where
-    T: Send + 'static,
-    F: FnOnce(&mut Slot) -> Result<T, StoreError> + Send + 'static,
-{
-    tokio::task::spawn_blocking(move || {
-        // A panic while holding the lock leaves nothing half-done: an open transaction rolled back when it
-        // was dropped. So a poisoned lock is recovered rather than failing every later call.
-        let mut guard = match conn.lock() {
-            Ok(guard) => guard,
-            Err(poisoned) => {
-                let mut guard = poisoned.into_inner();
-                guard.cache = query::QueryCache::default();
-                guard
-            }
-        };
-        f(&mut guard)
-    })
-    .await
-    .map_err(|e| StoreError::Database(format!("store task failed: {e}")))?
 }
 
 fn configure(conn: &Connection, read_only: bool) -> Result<(), StoreError> {
@@ -238,825 +203,13 @@ fn configure(conn: &Connection, read_only: bool) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn new_id() -> String {
-    uuid::Uuid::new_v4().to_string()
-}
-
-fn new_etag() -> String {
-    uuid::Uuid::new_v4().simple().to_string()
-}
-
-fn errors_json(errors: &[ProcessingError]) -> String {
-    serde_json::to_string(errors).unwrap_or_else(|_| "[]".into())
-}
-
-/// Ids of interned texts met in one write transaction: search keys (shared by many rows, which carry the
-/// small integer instead of the path) or entity refs (named by many relation rows). A miss reads the table and
-/// interns the text if it is new.
-struct Interned {
-    select: &'static str,
-    insert: &'static str,
-    ids: HashMap<String, i64>,
-}
-
-impl Interned {
-    fn search_keys() -> Self {
-        Interned {
-            select: SELECT_SEARCH_KEY,
-            insert: INSERT_SEARCH_KEY,
-            ids: HashMap::new(),
-        }
-    }
-
-    fn refs() -> Self {
-        Interned {
-            select: SELECT_REF_ID,
-            insert: INSERT_REF,
-            ids: HashMap::new(),
-        }
-    }
-
-    fn id(&mut self, conn: &Connection, text: &str) -> Result<i64, StoreError> {
-        if let Some(id) = self.ids.get(text) {
-            return Ok(*id);
-        }
-        let id = intern(conn, self.select, self.insert, text)?;
-        self.ids.insert(text.to_string(), id);
-        Ok(id)
-    }
-}
-
-/// The id of `text` in a `(id INTEGER PRIMARY KEY, <text> UNIQUE)` table, inserting it when missing.
-fn intern(conn: &Connection, select: &str, insert: &str, text: &str) -> Result<i64, StoreError> {
-    let found = conn
-        .prepare_cached(select)
-        .map_err(db)?
-        .query_row(params![text], |r| r.get::<_, i64>(0))
-        .optional()
-        .map_err(db)?;
-    match found {
-        Some(id) => Ok(id),
-        None => {
-            conn.prepare_cached(insert)
-                .map_err(db)?
-                .execute(params![text])
-                .map_err(db)?;
-            Ok(conn.last_insert_rowid())
-        }
-    }
-}
-
-/// What the store knows about an entity of the origin being applied.
-struct StoredState {
-    id: i64,
-    uid: String,
-    hash: String,
-    errors: String,
-    location_key: String,
-    orphan: bool,
-}
-
-impl StoredState {
-    /// Nothing to write: same hash, same errors, and not marked orphaned.
-    fn unchanged(&self, pe: &ProcessedEntity) -> bool {
-        self.hash == pe.hash && !self.orphan && self.errors == errors_json(&pe.errors)
-    }
-}
-
-fn apply(
-    conn: &mut Connection,
-    ingest: LocationIngest,
-    orphans: OrphanStrategy,
-) -> Result<WriteStats, StoreError> {
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(db)?;
-    let mut stats = WriteStats::default();
-    let mut keys = Interned::search_keys();
-    let mut refs = Interned::refs();
-    let mut stored: HashMap<String, StoredState> = HashMap::new();
-    {
-        let mut stmt = tx.prepare_cached(SELECT_ORIGIN_STATE).map_err(db)?;
-        let rows = stmt
-            .query_map(params![ingest.origin], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    StoredState {
-                        id: r.get(1)?,
-                        hash: r.get(2)?,
-                        errors: r.get(3)?,
-                        location_key: r.get(4)?,
-                        orphan: r.get::<_, i64>(5)? != 0,
-                        uid: r.get(6)?,
-                    },
-                ))
-            })
-            .map_err(db)?;
-        for row in rows {
-            let (entity_ref, state) = row.map_err(db)?;
-            stored.insert(entity_ref, state);
-        }
-    }
-
-    // A large write into a small catalog (a first import, a new big root) drops the secondary indexes and
-    // builds them again from sorted rows at the end; readers keep their snapshot meanwhile.
-    let new_entities = ingest
-        .entities
-        .iter()
-        .filter(|pe| !stored.contains_key(&pe.entity_ref.to_lowercase()))
-        .count();
-    let bulk = new_entities >= BULK_MIN_ENTITIES && {
-        let existing: i64 = tx
-            .prepare_cached(COUNT_ENTITIES)
-            .map_err(db)?
-            .query_row([], |r| r.get(0))
-            .map_err(db)?;
-        new_entities as i64 >= existing
-    };
-    if bulk {
-        for (name, _) in migrations::BULK_INDEXES {
-            tx.execute_batch(&format!("DROP INDEX {name}"))
-                .map_err(db)?;
-        }
-    }
-
-    // Serialising bodies and flattening search rows is about as costly as writing them: a second thread
-    // prepares entity N+1.. while this one writes entity N. It sends one item per entity, in order.
-    let (send, receive) =
-        mpsc::sync_channel::<Option<Result<Prepared, StoreError>>>(PIPELINE_DEPTH);
-    let stored_ref = &stored;
-    let entities = &ingest.entities;
-    let mut emitted: HashMap<String, String> = HashMap::new();
-    std::thread::scope(|scope| -> Result<(), StoreError> {
-        scope.spawn(move || {
-            let mut seen: HashSet<String> = HashSet::with_capacity(entities.len());
-            for pe in entities {
-                let entity_ref = pe.entity_ref.to_lowercase();
-                let item = if seen.contains(&entity_ref) {
-                    None
-                } else {
-                    let prepared = match stored_ref.get(&entity_ref) {
-                        Some(s) if s.unchanged(pe) => None,
-                        Some(s) => Some(prepare(pe, &entity_ref, s.uid.clone())),
-                        None => Some(prepare(pe, &entity_ref, new_id())),
-                    };
-                    seen.insert(entity_ref);
-                    prepared
-                };
-                if send.send(item).is_err() {
-                    return; // the writer stopped on an error
-                }
-            }
-        });
-        for pe in entities {
-            let prepared = receive.recv().map_err(|_| {
-                StoreError::Database("the entity preparation thread stopped".into())
-            })?;
-            let entity_ref = pe.entity_ref.to_lowercase();
-            if let Some(first_key) = emitted.get(&entity_ref) {
-                stats
-                    .conflicts
-                    .push(conflict_message(&entity_ref, first_key, &pe.location_key));
-                continue;
-            }
-            emitted.insert(entity_ref.clone(), pe.location_key.clone());
-            let errors = errors_json(&pe.errors);
-            let stored_state = stored.get(&entity_ref);
-            let Some(prepared) = prepared else {
-                stats.unchanged += 1;
-                continue;
-            };
-            let prepared = prepared?;
-            if let Some(s) = stored_state {
-                write_entity(
-                    &tx,
-                    &mut keys,
-                    &mut refs,
-                    Some(s.id),
-                    &entity_ref,
-                    pe,
-                    prepared,
-                    &ingest.origin,
-                    &errors,
-                )?;
-                stats.updated += 1;
-                continue;
-            }
-            let claim = tx
-                .prepare_cached(SELECT_CLAIM)
-                .map_err(db)?
-                .query_row(params![entity_ref], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-                })
-                .optional()
-                .map_err(db)?;
-            match claim {
-                Some((other_key, _other_origin)) => stats.conflicts.push(conflict_message(
-                    &entity_ref,
-                    &other_key,
-                    &pe.location_key,
-                )),
-                None => {
-                    write_entity(
-                        &tx,
-                        &mut keys,
-                        &mut refs,
-                        None,
-                        &entity_ref,
-                        pe,
-                        prepared,
-                        &ingest.origin,
-                        &errors,
-                    )?;
-                    stats.inserted += 1;
-                }
-            }
-        }
-        Ok(())
-    })?;
-    if bulk {
-        for (_, create) in migrations::BULK_INDEXES {
-            tx.execute_batch(create).map_err(db)?;
-        }
-    }
-
-    let failed_keys: HashSet<&str> = ingest
-        .failed_location_keys
-        .iter()
-        .map(String::as_str)
-        .collect();
-    let failed_entities: HashMap<String, &FailedEntity> = ingest
-        .failed_entities
-        .iter()
-        .map(|f| (f.entity_ref.to_lowercase(), f))
-        .collect();
-    let mut gone: Vec<(&String, &StoredState)> = stored
-        .iter()
-        .filter(|(r, _)| !emitted.contains_key(*r))
-        .collect();
-    // A stable order keeps the transaction's effects deterministic.
-    gone.sort_by(|a, b| a.0.cmp(b.0));
-    for (entity_ref, s) in gone {
-        // A failed entity keeps its stored version and shows why; checked before the failed-file rule
-        // because a failing document also marks its whole file as failed.
-        if let Some(failed) = failed_entities.get(entity_ref) {
-            let errors = errors_json(&failed.errors);
-            if errors != s.errors {
-                tx.prepare_cached(UPDATE_ERRORS)
-                    .map_err(db)?
-                    .execute(params![s.id, errors, new_etag()])
-                    .map_err(db)?;
-                stats.updated += 1;
-            }
-            continue;
-        }
-        if failed_keys.contains(s.location_key.as_str()) {
-            continue;
-        }
-        match orphans {
-            OrphanStrategy::Keep if s.orphan => {}
-            OrphanStrategy::Keep => {
-                tx.prepare_cached(MARK_ORPHAN)
-                    .map_err(db)?
-                    .execute(params![s.id, new_etag()])
-                    .map_err(db)?;
-                let key_id = keys.id(&tx, &orphan_key())?;
-                tx.prepare_cached(INSERT_SEARCH_LAST)
-                    .map_err(db)?
-                    .execute(params![s.id, key_id, "true", None::<&str>])
-                    .map_err(db)?;
-                stats.orphaned += 1;
-            }
-            OrphanStrategy::Delete => {
-                delete_entity(&tx, s.id)?;
-                stats.deleted += 1;
-            }
-        }
-    }
-    tx.commit().map_err(db)?;
-    Ok(stats)
-}
-
-fn conflict_message(entity_ref: &str, existing_key: &str, new_key: &str) -> String {
-    format!(
-        "Detected conflicting entityRef {entity_ref} already referenced by {existing_key} and now also {new_key}"
-    )
-}
-
-/// The body as stored: the processed entity without what the store stitches in.
-fn body_of(entity: &Entity) -> Entity {
-    let mut body = entity.clone();
-    body.0.remove("relations");
-    body.0.remove("status");
-    if let Some(Value::Object(meta)) = body.0.get_mut("metadata") {
-        meta.remove("uid");
-        meta.remove("etag");
-    }
-    body
-}
-
-/// The fewest new entities for which `apply` rebuilds the secondary indexes instead of growing them.
-const BULK_MIN_ENTITIES: usize = 2000;
-
-/// Entities prepared ahead of the writer (see `apply`).
-const PIPELINE_DEPTH: usize = 256;
-
-/// What writing an entity needs beyond the processed entity, computed off the writer's thread.
-struct Prepared {
-    uid: String,
-    body_text: String,
-    rows: Vec<SearchRow>,
-    search_error: Option<String>,
-}
-
-fn prepare(pe: &ProcessedEntity, entity_ref: &str, uid: String) -> Result<Prepared, StoreError> {
-    let body = body_of(&pe.entity);
-    let (rows, search_error) = match build_search_rows(&body, &uid, false) {
-        Ok(rows) => (rows, None),
-        Err(message) => {
-            // Index what identifies the entity so it stays findable, and show why the rest is missing.
-            let mut minimal = Map::new();
-            minimal.insert("kind".into(), Value::String(body.kind().to_string()));
-            minimal.insert(
-                "metadata".into(),
-                serde_json::json!({"name": body.name(), "namespace": body.namespace()}),
-            );
-            let rows = build_search_rows(&Entity(minimal), &uid, false).unwrap_or_default();
-            let err = ProcessingError::new("InputError", message);
-            (rows, Some(errors_json(std::slice::from_ref(&err))))
-        }
-    };
-    let body_text = serde_json::to_string(&body)
-        .map_err(|e| StoreError::Database(format!("cannot serialise {entity_ref}: {e}")))?;
-    Ok(Prepared {
-        uid,
-        body_text,
-        rows,
-        search_error,
-    })
-}
-
-#[allow(clippy::too_many_arguments)]
-fn write_entity(
-    tx: &rusqlite::Transaction<'_>,
-    keys: &mut Interned,
-    refs: &mut Interned,
-    existing_id: Option<i64>,
-    entity_ref: &str,
-    pe: &ProcessedEntity,
-    prepared: Prepared,
-    origin: &str,
-    errors: &str,
-) -> Result<(), StoreError> {
-    let Prepared {
-        uid,
-        body_text,
-        rows,
-        search_error,
-    } = prepared;
-    let id = match existing_id {
-        Some(id) => {
-            tx.prepare_cached(DELETE_SEARCH)
-                .map_err(db)?
-                .execute(params![id])
-                .map_err(db)?;
-            tx.prepare_cached(DELETE_RELATIONS)
-                .map_err(db)?
-                .execute(params![id])
-                .map_err(db)?;
-            tx.prepare_cached(UPDATE_ENTITY)
-                .map_err(db)?
-                .execute(params![
-                    id,
-                    body_text,
-                    pe.hash,
-                    new_etag(),
-                    pe.location_key,
-                    origin,
-                    pe.parent_ref,
-                    errors,
-                    search_error
-                ])
-                .map_err(db)?;
-            id
-        }
-        None => {
-            let id = refs.id(tx, entity_ref)?;
-            tx.prepare_cached(INSERT_ENTITY)
-                .map_err(db)?
-                .execute(params![
-                    id,
-                    uid,
-                    entity_ref,
-                    body_text,
-                    pe.hash,
-                    new_etag(),
-                    pe.location_key,
-                    origin,
-                    pe.parent_ref,
-                    errors,
-                    search_error
-                ])
-                .map_err(db)?;
-            id
-        }
-    };
-    insert_search_rows(tx, keys, id, &rows)?;
-    let mut stmt = tx.prepare_cached(INSERT_RELATION).map_err(db)?;
-    for (seq, rel) in pe.relations.iter().enumerate() {
-        let source = refs.id(tx, &lowercase(&rel.source))?;
-        let target = refs.id(tx, &lowercase(&rel.target))?;
-        stmt.execute(params![
-            id,
-            seq as i64,
-            source,
-            rel.relation_type,
-            lowercase(&rel.relation_type),
-            target
-        ])
-        .map_err(db)?;
-    }
-    Ok(())
-}
-
-/// Lowercases without allocating when the text is already lowercase ASCII (refs and relation types nearly
-/// always are).
-fn lowercase(text: &str) -> std::borrow::Cow<'_, str> {
-    if text
-        .bytes()
-        .any(|b| !b.is_ascii() || b.is_ascii_uppercase())
-    {
-        std::borrow::Cow::Owned(text.to_lowercase())
-    } else {
-        std::borrow::Cow::Borrowed(text)
-    }
-}
-
-fn insert_search_rows(
-    conn: &Connection,
-    keys: &mut Interned,
-    id: i64,
-    rows: &[SearchRow],
-) -> Result<(), StoreError> {
-    let mut stmt = conn.prepare_cached(INSERT_SEARCH).map_err(db)?;
-    for (seq, row) in rows.iter().enumerate() {
-        let key_id = keys.id(conn, &row.key)?;
-        stmt.execute(params![
-            id,
-            seq as i64,
-            key_id,
-            row.value,
-            row.original_value
-        ])
-        .map_err(db)?;
-    }
-    Ok(())
-}
-
-fn delete_entity(conn: &Connection, id: i64) -> Result<bool, StoreError> {
-    conn.prepare_cached(DELETE_SEARCH)
-        .map_err(db)?
-        .execute(params![id])
-        .map_err(db)?;
-    conn.prepare_cached(DELETE_RELATIONS)
-        .map_err(db)?
-        .execute(params![id])
-        .map_err(db)?;
-    let n = conn
-        .prepare_cached(DELETE_ENTITY)
-        .map_err(db)?
-        .execute(params![id])
-        .map_err(db)?;
-    Ok(n > 0)
-}
-
-/// A stored entity row before stitching.
-struct StoredEntity {
-    id: i64,
-    uid: String,
-    entity_ref: String,
-    body: String,
-    etag: String,
-    errors: String,
-    search_error: Option<String>,
-    orphan: bool,
-}
-
-fn load_where(
-    conn: &Connection,
-    column: &str,
-    value: impl rusqlite::ToSql,
-) -> Result<Option<Entity>, StoreError> {
-    let sql = format!("{SELECT_ENTITY_COLUMNS} WHERE {column} = ?1");
-    let row = conn
-        .prepare_cached(&sql)
-        .map_err(db)?
-        .query_row(params![value], |r| {
-            Ok(StoredEntity {
-                uid: r.get(0)?,
-                entity_ref: r.get(1)?,
-                body: r.get(2)?,
-                etag: r.get(3)?,
-                errors: r.get(4)?,
-                search_error: r.get(5)?,
-                orphan: r.get::<_, i64>(6)? != 0,
-                id: r.get(7)?,
-            })
-        })
-        .optional()
-        .map_err(db)?;
-    row.map(|row| stitch(conn, row)).transpose()
-}
-
-pub(crate) fn load_by_uid(conn: &Connection, uid: &str) -> Result<Option<Entity>, StoreError> {
-    load_where(conn, "uid", uid)
-}
-
-/// Loads by the internal row id (the by-query read path).
-pub(crate) fn load_by_id(conn: &Connection, id: i64) -> Result<Option<Entity>, StoreError> {
-    load_where(conn, "id", id)
-}
-
-fn load_by_ref(conn: &Connection, entity_ref: &str) -> Result<Option<Entity>, StoreError> {
-    load_where(conn, "entity_ref", entity_ref)
-}
-
-/// The final entity: body + uid/etag + relations (always, possibly empty) + status (only with errors) +
-/// the orphan annotation, as Backstage's stitcher outputs it.
-fn stitch(conn: &Connection, row: StoredEntity) -> Result<Entity, StoreError> {
-    let corrupt = |what: &str, e: serde_json::Error| {
-        StoreError::Database(format!(
-            "stored {what} of {} is corrupt: {e}",
-            row.entity_ref
-        ))
-    };
-    let body: Value = serde_json::from_str(&row.body).map_err(|e| corrupt("body", e))?;
-    let mut entity = Entity::from_value(body).ok_or_else(|| {
-        StoreError::Database(format!(
-            "stored body of {} is not an object",
-            row.entity_ref
-        ))
-    })?;
-    {
-        let meta = entity.metadata_mut();
-        meta.insert("uid".into(), Value::String(row.uid.clone()));
-        meta.insert("etag".into(), Value::String(row.etag.clone()));
-    }
-    if row.orphan {
-        entity.set_annotation(ANNOTATION_ORPHAN, "true");
-    }
-    let mut stmt = conn.prepare_cached(SELECT_RELATIONS_OF).map_err(db)?;
-    let relations = stmt
-        .query_map(params![row.id], |r| {
-            Ok(serde_json::json!({"type": r.get::<_, String>(0)?, "targetRef": r.get::<_, String>(1)?}))
-        })
-        .map_err(db)?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(db)?;
-    entity.0.insert("relations".into(), Value::Array(relations));
-    let mut errors: Vec<ProcessingError> =
-        serde_json::from_str(&row.errors).map_err(|e| corrupt("errors", e))?;
-    if let Some(extra) = &row.search_error {
-        let extra: Vec<ProcessingError> =
-            serde_json::from_str(extra).map_err(|e| corrupt("errors", e))?;
-        errors.extend(extra);
-    }
-    if !errors.is_empty() {
-        let items: Vec<Value> = errors.iter().map(ProcessingError::to_status_item).collect();
-        entity
-            .0
-            .insert("status".into(), serde_json::json!({"items": items}));
-    }
-    Ok(entity)
-}
-
-fn location_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<LocationRecord> {
-    Ok(LocationRecord {
-        id: r.get(0)?,
-        location_type: r.get(1)?,
-        target: r.get(2)?,
-    })
-}
-
-#[async_trait]
-impl Store for SqliteStore {
-    async fn apply_location(
-        &self,
-        ingest: LocationIngest,
-        orphans: OrphanStrategy,
-    ) -> Result<WriteStats, StoreError> {
-        self.write(move |s| apply(&mut s.conn, ingest, orphans))
-            .await
-    }
-
-    async fn origins(&self) -> Result<Vec<String>, StoreError> {
-        self.read(|s| {
-            let mut stmt = s.conn.prepare_cached(SELECT_ORIGINS).map_err(db)?;
-            let rows = stmt
-                .query_map([], |r| r.get::<_, String>(0))
-                .map_err(db)?
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(db)?;
-            Ok(rows)
-        })
-        .await
-    }
-
-    async fn query_entities(&self, query: &EntityQuery) -> Result<EntityPage, StoreError> {
-        let query = query.clone();
-        self.read(move |s| query::query_entities(&s.conn, &mut s.cache, &query, &load_by_id))
-            .await
-    }
-
-    async fn entity_by_ref(&self, entity_ref: &EntityRef) -> Result<Option<Entity>, StoreError> {
-        let key = entity_ref.canonical();
-        self.read(move |s| load_by_ref(&s.conn, &key)).await
-    }
-
-    async fn entity_by_uid(&self, uid: &str) -> Result<Option<Entity>, StoreError> {
-        let uid = uid.to_string();
-        self.read(move |s| load_by_uid(&s.conn, &uid)).await
-    }
-
-    async fn entities_by_refs(
-        &self,
-        refs: &[EntityRef],
-        fields: &[String],
-    ) -> Result<Vec<Option<Entity>>, StoreError> {
-        let fields = query::parse_fields(fields)?;
-        let keys: Vec<String> = refs.iter().map(EntityRef::canonical).collect();
-        self.read(move |s| {
-            keys.iter()
-                .map(|k| Ok(load_by_ref(&s.conn, k)?.map(|e| query::project(e, &fields))))
-                .collect()
-        })
-        .await
-    }
-
-    async fn facets(
-        &self,
-        facets: &[String],
-        filter: Option<&EntityPredicate>,
-    ) -> Result<Facets, StoreError> {
-        let facets = facets.to_vec();
-        let filter = filter.cloned();
-        self.read(move |s| query::facets(&s.conn, &mut s.cache, &facets, filter.as_ref()))
-            .await
-    }
-
-    async fn provenance(
-        &self,
-        entity_ref: &EntityRef,
-    ) -> Result<Option<EntityProvenance>, StoreError> {
-        let key = entity_ref.canonical();
-        self.read(move |s| {
-            s.conn
-                .prepare_cached(SELECT_PROVENANCE)
-                .map_err(db)?
-                .query_row(params![key], |r| {
-                    Ok(EntityProvenance {
-                        entity_ref: r.get(0)?,
-                        location_key: r.get(1)?,
-                        origin: r.get(2)?,
-                        parent_ref: r.get(3)?,
-                    })
-                })
-                .optional()
-                .map_err(db)
-        })
-        .await
-    }
-
-    async fn delete_entity_by_uid(&self, uid: &str) -> Result<bool, StoreError> {
-        let uid = uid.to_string();
-        self.write(move |s| {
-            let tx = s.conn.transaction().map_err(db)?;
-            let id = tx
-                .prepare_cached(SELECT_ID_BY_UID)
-                .map_err(db)?
-                .query_row(params![uid], |r| r.get::<_, i64>(0))
-                .optional()
-                .map_err(db)?;
-            let deleted = match id {
-                Some(id) => delete_entity(&tx, id)?,
-                None => false,
-            };
-            tx.commit().map_err(db)?;
-            Ok(deleted)
-        })
-        .await
-    }
-
-    async fn add_location(
-        &self,
-        location_type: &str,
-        target: &str,
-    ) -> Result<LocationRecord, StoreError> {
-        let location_type = location_type.to_string();
-        let target = target.to_string();
-        self.write(move |s| {
-            let tx = s.conn.transaction().map_err(db)?;
-            let existing = tx
-                .prepare_cached(SELECT_LOCATION_BY_KEY)
-                .map_err(db)?
-                .query_row(params![location_type, target], |r| r.get::<_, String>(0))
-                .optional()
-                .map_err(db)?;
-            if existing.is_some() {
-                return Err(StoreError::Conflict(format!(
-                    "Location {location_type}:{target} already exists"
-                )));
-            }
-            let record = LocationRecord {
-                id: new_id(),
-                location_type,
-                target,
-            };
-            tx.prepare_cached(INSERT_LOCATION)
-                .map_err(db)?
-                .execute(params![record.id, record.location_type, record.target])
-                .map_err(db)?;
-            tx.commit().map_err(db)?;
-            Ok(record)
-        })
-        .await
-    }
-
-    async fn locations(&self) -> Result<Vec<LocationRecord>, StoreError> {
-        self.read(|s| {
-            let mut stmt = s.conn.prepare_cached(SELECT_LOCATIONS).map_err(db)?;
-            let rows = stmt
-                .query_map([], location_row)
-                .map_err(db)?
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(db)?;
-            Ok(rows)
-        })
-        .await
-    }
-
-    async fn location(&self, id: &str) -> Result<Option<LocationRecord>, StoreError> {
-        let id = id.to_string();
-        self.read(move |s| {
-            s.conn
-                .prepare_cached(SELECT_LOCATION)
-                .map_err(db)?
-                .query_row(params![id], location_row)
-                .optional()
-                .map_err(db)
-        })
-        .await
-    }
-
-    async fn delete_location(&self, id: &str) -> Result<bool, StoreError> {
-        let id = id.to_string();
-        self.write(move |s| {
-            let n = s
-                .conn
-                .prepare_cached(DELETE_LOCATION)
-                .map_err(db)?
-                .execute(params![id])
-                .map_err(db)?;
-            Ok(n > 0)
-        })
-        .await
-    }
-
-    async fn entity_count(&self) -> Result<u64, StoreError> {
-        self.read(|s| {
-            let n: i64 = s
-                .conn
-                .prepare_cached(COUNT_ENTITIES)
-                .map_err(db)?
-                .query_row([], |r| r.get(0))
-                .map_err(db)?;
-            Ok(n.max(0) as u64)
-        })
-        .await
-    }
-
-    async fn dangling_relations(&self) -> Result<Vec<RelationRow>, StoreError> {
-        self.read(|s| {
-            let mut stmt = s.conn.prepare_cached(SELECT_DANGLING).map_err(db)?;
-            let rows = stmt
-                .query_map([], |r| {
-                    Ok(RelationRow {
-                        source: r.get(0)?,
-                        relation_type: r.get(1)?,
-                        target: r.get(2)?,
-                    })
-                })
-                .map_err(db)?;
-            rows.collect::<Result<Vec<_>, _>>().map_err(db)
-        })
-        .await
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::*;
     use super::*;
-    use serde_json::json;
+    use crate::entity::{Entity, EntityRef, ANNOTATION_ORPHAN};
+    use serde_json::{json, Value};
+    use std::collections::HashMap;
 
     /// A processed entity as ingest would hand it over; the hash covers everything the store compares.
     fn pe(value: Value, location_key: &str, relations: &[(&str, &str, &str)]) -> ProcessedEntity {
@@ -1694,7 +847,9 @@ mod tests {
         let store = SqliteStore::open_in_memory().unwrap();
         let failed = store
             .write(|s| -> Result<(), StoreError> {
-                let _tx = s.conn.transaction().map_err(db)?;
+                // Left open by the panic: the next call must roll it back, not fail on a nested BEGIN.
+                s.conn.begin(true)?;
+                s.conn.execute("DELETE FROM locations", &[])?;
                 panic!("boom")
             })
             .await;
