@@ -1,5 +1,5 @@
 //! Shared helpers for stagedoor's cross-crate tests: fixture paths, portal configurations, and a tiny HTTP
-//! server on 127.0.0.1 for `url` locations.
+//! server on 127.0.0.1 for `url` locations; [`stores`] gives fresh stores of every backend for contract tests.
 
 pub mod pg;
 
@@ -11,6 +11,8 @@ use serde_json::{json, Value};
 use stagedoor_core::config::Config;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
+
+pub mod stores;
 
 /// `../shared/fixtures`, beside the repository (CI lays it out the same way).
 pub fn fixtures() -> PathBuf {
