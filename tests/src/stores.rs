@@ -1,22 +1,24 @@
 //! Fresh, empty [`Store`]s of every backend, for the cross-backend contract suite (`tests/store_contract.rs`),
 //! and builders for what ingest hands a store.
 //!
-//! Backends: `sqlite-memory` and `sqlite-file` always; `postgres` when `STAGEDOOR_TEST_POSTGRES` is set and
-//! [`postgres_store`] is wired up (see there).
+//! Backends: `sqlite-memory` and `sqlite-file` always; `postgres` when `STAGEDOOR_TEST_POSTGRES` is set.
 
 use std::sync::Arc;
 
 use serde_json::Value;
-use stagedoor_core::store::{LocationIngest, ProcessedEntity, RelationRow, SqliteStore, Store};
+use stagedoor_core::store::{
+    LocationIngest, PgOptions, PostgresStore, ProcessedEntity, RelationRow, SqliteStore, Store,
+};
 use stagedoor_core::Entity;
-use tempfile::TempDir;
+
+use crate::pg::TestDatabase;
 
 /// One fresh, empty store. `name` goes into every assertion message so a failure names its backend.
 pub struct TestStore {
     pub name: String,
     pub store: Arc<dyn Store>,
-    /// Whatever must outlive the store (the directory of a file database); dropped after it.
-    pub _guard: Option<TempDir>,
+    /// Whatever must outlive the store (the directory of a file database, a test database); dropped after it.
+    pub _guard: Option<Box<dyn std::any::Any + Send>>,
 }
 
 impl std::fmt::Debug for TestStore {
@@ -53,35 +55,22 @@ pub fn sqlite_file() -> TestStore {
     TestStore {
         name: "sqlite-file".into(),
         store: Arc::new(store),
-        _guard: Some(dir),
+        _guard: Some(Box::new(dir)),
     }
 }
 
-/// The environment variable naming the PostgreSQL server the suite may use (a connection URL).
-pub const POSTGRES_ENV: &str = "STAGEDOOR_TEST_POSTGRES";
-
-// ---------------------------------------------------------------------------------------------------------
-// POSTGRES BACKEND: the one place the PostgreSQL store joins the contract suite.
-// ---------------------------------------------------------------------------------------------------------
-/// A fresh, empty PostgreSQL store, or `None` (with a note on stderr) when `STAGEDOOR_TEST_POSTGRES` is unset
-/// or empty.
-///
-/// PostgresStore lands in core next. When it does, the integrator builds it here from the URL in
-/// `STAGEDOOR_TEST_POSTGRES`, in a schema (or database) of its own per call, since tests run in parallel and
-/// each one expects an empty store, and returns `Some(TestStore { name: "postgres".into(), store, _guard })`
-/// (a guard that drops the schema, if any). Until then a set variable also gives `None`.
+/// A fresh, empty PostgreSQL store in a database of its own (tests run in parallel and each expects an empty
+/// store), dropped with the returned guard; `None`, with a note on stderr, when `STAGEDOOR_TEST_POSTGRES` is
+/// not set.
 pub async fn postgres_store() -> Option<TestStore> {
-    let url = match std::env::var(POSTGRES_ENV) {
-        Ok(url) if !url.trim().is_empty() => url,
-        _ => {
-            eprintln!("skipped postgres: {POSTGRES_ENV} is not set");
-            return None;
-        }
-    };
-    // PostgresStore lands in core next; it is not there yet, so there is nothing to connect to `url` with.
-    let _ = url;
-    eprintln!("skipped postgres: {POSTGRES_ENV} is set but this build has no PostgreSQL store yet");
-    None
+    let db = TestDatabase::create("the store contract")?;
+    let store = PostgresStore::connect(&PgOptions::new(db.url.clone()))
+        .unwrap_or_else(|e| panic!("open the PostgreSQL store: {e}"));
+    Some(TestStore {
+        name: "postgres".into(),
+        store: Arc::new(store),
+        _guard: Some(Box::new(db)),
+    })
 }
 
 /// A processed entity as ingest hands it over: its ref from the entity, `location_key` as given, the relation

@@ -10,6 +10,7 @@ use std::fmt::Debug;
 
 use serde_json::{json, Value};
 use stagedoor_core::entity::{Relation, ANNOTATION_ORPHAN};
+use stagedoor_core::store::query::set_selective_rows;
 use stagedoor_core::store::{
     EntityPage, EntityPredicate, EntityProvenance, EntityQuery, FacetCount, FailedEntity,
     FullTextFilter, OrderField, OrphanStrategy, PageInfo, ProcessedEntity, ProcessingError,
@@ -2532,12 +2533,19 @@ async fn cursor_paging_visits_every_entity_once_in_order() {
                 m.namespace == "tie"
             }),
         ];
-        for (order_fields, predicate, wanted) in cases {
+        // Both query plans (index walk for unselective filters, sorted matches for selective ones).
+        for (threshold, (order_fields, predicate, wanted)) in [2000, 1]
+            .into_iter()
+            .flat_map(|t| cases.iter().map(move |c| (t, c.clone())))
+        {
+            set_selective_rows(threshold);
             let expected: Vec<&Many> = all.iter().filter(|m| wanted(m)).collect();
             let total = expected.len();
             assert!(total > 0);
             for limit in [7, 50, 1000] {
-                let label = format!("{name}: {order_fields:?} {predicate:?} limit {limit}");
+                let label = format!(
+                    "{name}: {order_fields:?} {predicate:?} limit {limit} threshold {threshold}"
+                );
                 let pages = walk(
                     &*store,
                     &name,
@@ -2580,6 +2588,7 @@ async fn cursor_paging_visits_every_entity_once_in_order() {
             }
         }
 
+        set_selective_rows(2000);
         // Without a limit a page holds Backstage's default of 200.
         let page = store
             .query_entities(&EntityQuery {

@@ -190,8 +190,10 @@ fn selective_rows() -> i64 {
     SELECTIVE_ROWS.load(Ordering::Relaxed)
 }
 
-#[cfg(test)]
-pub(crate) fn set_selective_rows(n: i64) {
+/// Sets the threshold between the two plans. For tests only: both plans return the same rows, so a suite
+/// can run once with each (the setting is process-wide, and harmless to tests running beside it).
+#[doc(hidden)]
+pub fn set_selective_rows(n: i64) {
     SELECTIVE_ROWS.store(n, Ordering::Relaxed);
 }
 
@@ -1423,99 +1425,6 @@ mod tests {
                 .await
                 .unwrap();
             assert_eq!((skipped.total_items, skipped.items.len()), (0, 6));
-        }
-
-        #[tokio::test]
-        async fn facets_count_original_values() {
-            let store = store().await;
-            let f = store
-                .facets(
-                    &[
-                        "kind".into(),
-                        "metadata.tags".into(),
-                        "relations.ownedBy".into(),
-                    ],
-                    None,
-                )
-                .await
-                .unwrap();
-            let pairs = |k: &str| -> Vec<(String, u64)> {
-                f[k].iter().map(|c| (c.value.clone(), c.count)).collect()
-            };
-            assert_eq!(
-                pairs("kind"),
-                vec![
-                    ("Component".into(), 4),
-                    ("API".into(), 1),
-                    ("Group".into(), 1)
-                ]
-            );
-            assert_eq!(
-                pairs("metadata.tags"),
-                vec![
-                    ("java".into(), 2),
-                    ("data".into(), 1),
-                    ("javascript".into(), 1)
-                ]
-            );
-            assert_eq!(
-                pairs("relations.ownedBy"),
-                vec![
-                    ("group:default/team-a".into(), 3),
-                    ("group:default/team-b".into(), 1)
-                ]
-            );
-            let filter = EntityPredicate::from_filter_params(&["kind=component".into()]).unwrap();
-            let f = store
-                .facets(
-                    &["spec.type".into(), "relations.ownedBy".into()],
-                    filter.as_ref(),
-                )
-                .await
-                .unwrap();
-            assert_eq!(
-                f["spec.type"],
-                vec![
-                    FacetCount {
-                        value: "service".into(),
-                        count: 3
-                    },
-                    FacetCount {
-                        value: "website".into(),
-                        count: 1
-                    }
-                ]
-            );
-            assert_eq!(f["relations.ownedBy"].len(), 2);
-            assert_eq!(f["relations.ownedBy"][0].count, 2);
-        }
-
-        #[tokio::test]
-        async fn entities_by_refs_keep_input_order() {
-            let store = store().await;
-            let refs: Vec<EntityRef> = [
-                "component:default/playback-order",
-                "component:default/missing",
-                "Component:Other/shadow",
-            ]
-            .iter()
-            .map(|r| EntityRef::parse(r).unwrap())
-            .collect();
-            let items = store
-                .entities_by_refs(&refs, &["metadata.name".into()])
-                .await
-                .unwrap();
-            assert_eq!(
-                items
-                    .into_iter()
-                    .map(|e| e.map(Entity::into_value))
-                    .collect::<Vec<_>>(),
-                vec![
-                    Some(json!({"metadata": {"name": "playback-order"}})),
-                    None,
-                    Some(json!({"metadata": {"name": "Shadow"}})),
-                ]
-            );
         }
     }
 }
