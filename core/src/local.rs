@@ -2,10 +2,13 @@
 //! embedded mode and behind the HTTP API.
 
 use std::collections::HashSet;
+use std::future::Future;
 use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
+use crate::config::catalog::DEFAULT_PROCESSING_INTERVAL;
 use crate::config::{CatalogConfig, Config, DatabaseConfig, SqliteLocation};
 use crate::entity::validation::validate_entity;
 use crate::entity::{Entity, EntityRef};
@@ -25,14 +28,23 @@ use crate::store::{
 /// default).
 const DEFAULT_ALLOWED_LOCATION_TYPES: [&str; 1] = ["url"];
 
+/// How long a claim on an origin's refresh lasts if its holder dies without releasing it.
+const CLAIM_LEASE: Duration = Duration::from_secs(600);
+/// How long a requested (not periodic) refresh waits for another process to finish the same origin.
+const CLAIM_WAIT: Duration = Duration::from_secs(60);
+const CLAIM_RETRY: Duration = Duration::from_millis(50);
+
 /// The embedded portal.
 pub struct LocalPortal {
     store: Arc<dyn Store>,
     catalog: CatalogConfig,
     ingestor: Ingestor,
     allowed_location_types: Vec<String>,
-    /// One refresh at a time: two walks of the same root would race on its entities.
+    /// One refresh at a time in this process: two walks of the same root would race on its entities.
     refresh_lock: tokio::sync::Mutex<()>,
+    /// This portal's name in refresh claims, which keep other processes sharing the database off the roots
+    /// it is processing.
+    holder: String,
 }
 
 impl LocalPortal {
@@ -84,6 +96,7 @@ impl LocalPortal {
             catalog,
             allowed_location_types,
             refresh_lock: tokio::sync::Mutex::new(()),
+            holder: uuid::Uuid::new_v4().to_string(),
         })
     }
 
@@ -105,7 +118,11 @@ impl LocalPortal {
             loop {
                 tokio::time::sleep(interval).await;
                 let Some(portal) = weak.upgrade() else { break };
-                match portal.refresh(RefreshRequest::default()).await {
+                let request = RefreshRequest {
+                    periodic: true,
+                    ..RefreshRequest::default()
+                };
+                match portal.refresh(request).await {
                     Ok(report) => tracing::debug!(
                         entities = report.entities,
                         problems = report.problems.len(),
@@ -158,21 +175,34 @@ impl LocalPortal {
             ..RefreshReport::default()
         };
         for root in roots {
-            let RootOutcome { ingest, problems } = self.ingestor.ingest_root(root).await;
-            let origin = ingest.origin.clone();
-            let emitted = ingest.entities.len();
-            report.entities += emitted;
-            report.locations += ingest
-                .entities
-                .iter()
-                .filter(|e| e.entity.kind().eq_ignore_ascii_case("location"))
-                .count();
-            report.problems.extend(problems);
-            let stats = self
-                .store
-                .apply_location(ingest, self.catalog.orphan_strategy)
+            let origin = root.key();
+            let done = self
+                .claimed(&origin, request.periodic, || async {
+                    let RootOutcome { ingest, problems } = self.ingestor.ingest_root(root).await;
+                    let emitted = ingest.entities.len();
+                    let locations = ingest
+                        .entities
+                        .iter()
+                        .filter(|e| e.entity.kind().eq_ignore_ascii_case("location"))
+                        .count();
+                    let stats = self
+                        .store
+                        .apply_location(ingest, self.catalog.orphan_strategy)
+                        .await?;
+                    Ok((emitted, locations, problems, stats))
+                })
                 .await?;
-            report.stats.add(&stats);
+            // None: another process refreshed this root moments ago, or is refreshing it now.
+            let emitted = match done {
+                Some((emitted, locations, problems, stats)) => {
+                    report.entities += emitted;
+                    report.locations += locations;
+                    report.problems.extend(problems);
+                    report.stats.add(&stats);
+                    emitted
+                }
+                None => 0,
+            };
             progress(RefreshProgress::RootDone {
                 origin,
                 entities: emitted,
@@ -182,17 +212,9 @@ impl LocalPortal {
             let live: HashSet<String> = roots.iter().map(RootLocation::key).collect();
             for origin in self.store.origins().await? {
                 if !live.contains(&origin) {
-                    let stats = self
-                        .store
-                        .apply_location(
-                            LocationIngest {
-                                origin,
-                                ..LocationIngest::default()
-                            },
-                            self.catalog.orphan_strategy,
-                        )
-                        .await?;
-                    report.stats.add(&stats);
+                    if let Some(stats) = self.remove_origin(&origin, request.periodic).await? {
+                        report.stats.add(&stats);
+                    }
                 }
             }
         }
@@ -204,6 +226,73 @@ impl LocalPortal {
             .map(|r| (r.source, r.relation_type, r.target))
             .collect();
         Ok(report)
+    }
+
+    /// Runs `work` on root `origin` under this process's claim on it, so no other process sharing the
+    /// database processes it at the same time. A periodic refresh skips (`None`) an origin that is claimed or
+    /// not due; a requested one waits for the other holder, up to [`CLAIM_WAIT`].
+    async fn claimed<T, F, Fut>(
+        &self,
+        origin: &str,
+        periodic: bool,
+        work: F,
+    ) -> Result<Option<T>, PortalError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, PortalError>>,
+    {
+        let deadline = Instant::now() + CLAIM_WAIT;
+        while !self
+            .store
+            .claim_origin(origin, &self.holder, CLAIM_LEASE, periodic)
+            .await?
+        {
+            if periodic {
+                tracing::debug!(origin, "refresh skipped: claimed elsewhere or not due");
+                return Ok(None);
+            }
+            if Instant::now() >= deadline {
+                return Err(PortalError::Conflict(format!(
+                    "{origin} is being refreshed by another stagedoor server; try again later"
+                )));
+            }
+            tokio::time::sleep(CLAIM_RETRY).await;
+        }
+        tracing::debug!(origin, holder = %self.holder, "refresh claimed");
+        let outcome = work().await;
+        tracing::debug!(origin, holder = %self.holder, "refresh releasing");
+        let next_in = self
+            .catalog
+            .processing_interval
+            .unwrap_or(DEFAULT_PROCESSING_INTERVAL);
+        let released = self
+            .store
+            .release_origin(origin, &self.holder, next_in)
+            .await;
+        let value = outcome?;
+        released?;
+        Ok(Some(value))
+    }
+
+    /// Applies an empty ingest to `origin` (its root is gone): its entities are orphaned or deleted.
+    async fn remove_origin(
+        &self,
+        origin: &str,
+        periodic: bool,
+    ) -> Result<Option<crate::store::WriteStats>, PortalError> {
+        self.claimed(origin, periodic, || async {
+            Ok(self
+                .store
+                .apply_location(
+                    LocationIngest {
+                        origin: origin.to_string(),
+                        ..LocationIngest::default()
+                    },
+                    self.catalog.orphan_strategy,
+                )
+                .await?)
+        })
+        .await
     }
 
     fn ensure_writable(&self) -> Result<(), PortalError> {
@@ -408,17 +497,21 @@ impl Portal for LocalPortal {
             .await?;
         let refs: Vec<EntityRef> = {
             let _guard = self.refresh_lock.lock().await;
-            let outcome = self.ingestor.ingest_root(&root).await;
-            let refs = outcome
-                .ingest
-                .entities
-                .iter()
-                .map(|p| p.entity.entity_ref())
-                .collect();
-            self.store
-                .apply_location(outcome.ingest, self.catalog.orphan_strategy)
-                .await?;
-            refs
+            self.claimed(&root.key(), false, || async {
+                let outcome = self.ingestor.ingest_root(&root).await;
+                let refs = outcome
+                    .ingest
+                    .entities
+                    .iter()
+                    .map(|p| p.entity.entity_ref())
+                    .collect();
+                self.store
+                    .apply_location(outcome.ingest, self.catalog.orphan_strategy)
+                    .await?;
+                Ok(refs)
+            })
+            .await?
+            .unwrap_or_default()
         };
         let entities = self
             .store
@@ -439,15 +532,7 @@ impl Portal for LocalPortal {
         let location = self.location(id).await?;
         self.store.delete_location(id).await?;
         let _guard = self.refresh_lock.lock().await;
-        self.store
-            .apply_location(
-                LocationIngest {
-                    origin: location.key(),
-                    ..LocationIngest::default()
-                },
-                self.catalog.orphan_strategy,
-            )
-            .await?;
+        self.remove_origin(&location.key(), false).await?;
         Ok(())
     }
 

@@ -47,6 +47,9 @@ pub enum RefreshProgress {
 #[derive(Debug, Clone, Default)]
 pub struct RefreshRequest {
     pub entity_ref: Option<EntityRef>,
+    /// The background loop's refresh: roots another process refreshed within the processing interval, or is
+    /// refreshing now, are skipped instead of waited for.
+    pub periodic: bool,
     pub progress: Option<mpsc::UnboundedSender<RefreshProgress>>,
 }
 

@@ -136,6 +136,7 @@ async fn refreshing_one_entity_rereads_its_root_only() {
         .refresh(RefreshRequest {
             entity_ref: Some(r("component:default/a")),
             progress: None,
+            periodic: false,
         })
         .await
         .unwrap();
@@ -156,6 +157,7 @@ async fn refreshing_one_entity_rereads_its_root_only() {
         .refresh(RefreshRequest {
             entity_ref: Some(r("component:default/nope")),
             progress: None,
+            periodic: false,
         })
         .await
         .unwrap_err();

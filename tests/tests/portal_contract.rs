@@ -490,6 +490,7 @@ async fn write_contract(p: &dyn Portal, dir: &Path) -> Vec<Value> {
     p.refresh(RefreshRequest {
         entity_ref: Some(r("component:default/svc-a")),
         progress: None,
+        periodic: false,
     })
     .await
     .unwrap();
@@ -502,6 +503,7 @@ async fn write_contract(p: &dyn Portal, dir: &Path) -> Vec<Value> {
         .refresh(RefreshRequest {
             entity_ref: Some(r("component:default/nope")),
             progress: None,
+            periodic: false,
         })
         .await
         .unwrap_err();

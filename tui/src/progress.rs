@@ -54,6 +54,7 @@ pub async fn refresh(portal: &dyn Portal) -> Result<RefreshReport, PortalError> 
         .refresh(RefreshRequest {
             entity_ref: None,
             progress: Some(tx),
+            periodic: false,
         })
         .await;
     // The portal may hold on to a sender; the bar has nothing left to show once the refresh returned.

@@ -25,9 +25,10 @@ use crate::sql_params;
 const PG_MIGRATION_LOCK: i64 = 0x5374_6167_6544_6f6f; // "StageDoo"
 
 /// `(version, SQL)` in ascending order. Never edit an entry once released; add a new one.
-pub const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    "
+pub const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        "
 CREATE TABLE refs (
     id         INTEGER PRIMARY KEY,
     entity_ref TEXT NOT NULL UNIQUE
@@ -83,7 +84,19 @@ CREATE TABLE locations (
     UNIQUE (type, target)
 );
 ",
-)];
+    ),
+    (
+        2,
+        "
+CREATE TABLE refresh_claims (
+    origin        TEXT PRIMARY KEY,
+    holder        TEXT NOT NULL,
+    claimed_until INTEGER NOT NULL,
+    next_due      INTEGER NOT NULL
+);
+",
+    ),
+];
 
 /// The secondary indexes a bulk write may drop and rebuild (see `sqlite::apply`): `(name, CREATE statement)`,
 /// exactly as the migrations create them. Building an index from sorted rows is several times faster than

@@ -11,6 +11,7 @@ pub mod sql_store;
 pub mod sqlite;
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -338,4 +339,30 @@ pub trait Store: Send + Sync {
 
     /// Relation rows from a stored entity to one that is not stored, sorted.
     async fn dangling_relations(&self) -> Result<Vec<RelationRow>, StoreError>;
+
+    /// Claims the refresh of root `origin` for `holder` (one per process) for `lease`, so processes sharing
+    /// the database never process one origin at once. Refused (false) while another holder's claim is live,
+    /// and, with `due_only` (periodic refreshes), while the origin is not due again after its last refresh.
+    async fn claim_origin(
+        &self,
+        origin: &str,
+        holder: &str,
+        lease: Duration,
+        due_only: bool,
+    ) -> Result<bool, StoreError>;
+
+    /// Ends `holder`'s claim on `origin`; a periodic refresh is due again after `next_in`.
+    async fn release_origin(
+        &self,
+        origin: &str,
+        holder: &str,
+        next_in: Duration,
+    ) -> Result<(), StoreError>;
+}
+
+/// Milliseconds since the Unix epoch, the clock refresh claims are kept in.
+pub(crate) fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }

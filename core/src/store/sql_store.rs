@@ -83,6 +83,15 @@ const SELECT_LOCATION: &str = "SELECT id, type, target FROM locations WHERE id =
 const SELECT_LOCATION_BY_KEY: &str = "SELECT id FROM locations WHERE type = ?1 AND target = ?2";
 const INSERT_LOCATION: &str = "INSERT INTO locations (id, type, target) VALUES (?1, ?2, ?3)";
 const DELETE_LOCATION: &str = "DELETE FROM locations WHERE id = ?1";
+// One statement, so the check and the claim are atomic: on PostgreSQL the upsert holds the claim row's lock,
+// and a second process's upsert waits for it and then sees the live claim.
+const CLAIM_ORIGIN: &str =
+    "INSERT INTO refresh_claims (origin, holder, claimed_until, next_due) VALUES (?1, ?2, ?3, 0) \
+     ON CONFLICT (origin) DO UPDATE SET holder = excluded.holder, claimed_until = excluded.claimed_until \
+     WHERE refresh_claims.claimed_until <= ?4 AND (?5 = 0 OR refresh_claims.next_due <= ?4) \
+     RETURNING holder";
+const RELEASE_ORIGIN: &str = "UPDATE refresh_claims SET claimed_until = 0, next_due = ?3 \
+     WHERE origin = ?1 AND holder = ?2";
 
 /// A connection with the query cache that belongs to it.
 pub struct Slot<C> {
@@ -724,6 +733,10 @@ fn stitch(conn: &mut dyn SqlConn, row: StoredEntity) -> Result<Entity, StoreErro
     Ok(entity)
 }
 
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
 fn location_row(r: &SqlRow) -> Result<LocationRecord, StoreError> {
     Ok(LocationRecord {
         id: r.text(0)?,
@@ -893,6 +906,44 @@ impl<C: SqlConn + 'static> Store for SqlStore<C> {
     async fn entity_count(&self) -> Result<u64, StoreError> {
         self.read(|s| Ok(s.conn.query_int(COUNT_ENTITIES, &[])?.max(0) as u64))
             .await
+    }
+
+    async fn claim_origin(
+        &self,
+        origin: &str,
+        holder: &str,
+        lease: Duration,
+        due_only: bool,
+    ) -> Result<bool, StoreError> {
+        let origin = origin.to_string();
+        let holder = holder.to_string();
+        self.write(move |s| {
+            let now = now_millis();
+            let until = now.saturating_add(millis(lease));
+            let claimed = s.conn.query_opt(
+                CLAIM_ORIGIN,
+                sql_params![&origin, &holder, until, now, i64::from(due_only)],
+            )?;
+            Ok(claimed.is_some())
+        })
+        .await
+    }
+
+    async fn release_origin(
+        &self,
+        origin: &str,
+        holder: &str,
+        next_in: Duration,
+    ) -> Result<(), StoreError> {
+        let origin = origin.to_string();
+        let holder = holder.to_string();
+        self.write(move |s| {
+            let next_due = now_millis().saturating_add(millis(next_in));
+            s.conn
+                .execute(RELEASE_ORIGIN, sql_params![&origin, &holder, next_due])?;
+            Ok(())
+        })
+        .await
     }
 
     async fn dangling_relations(&self) -> Result<Vec<RelationRow>, StoreError> {

@@ -568,6 +568,7 @@ async fn post_refresh(
         .refresh(RefreshRequest {
             entity_ref: Some(r),
             progress: None,
+            periodic: false,
         })
         .await
         .map_err(portal_err)?;
@@ -692,6 +693,7 @@ async fn refresh_location(portal: &dyn Portal, location_type: &str, target: &str
         .refresh(RefreshRequest {
             entity_ref,
             progress: None,
+            periodic: false,
         })
         .await
         .map_err(portal_err)?;
