@@ -27,22 +27,16 @@ pub use serve::{serve, serve_on, shutdown_signal};
 pub struct ApiSettings {
     pub auth: AuthPolicy,
     pub limits: Limits,
-    /// `backend.baseUrl`, used for absolute `Link` headers; relative links when `None`.
-    pub base_url: Option<String>,
 }
 
 impl ApiSettings {
-    /// Reads `backend.auth` and `backend.baseUrl` from the configuration; limits keep their defaults.
+    /// Reads `backend.auth` from the configuration; limits keep their defaults.
     pub fn from_config(
         config: &stagedoor_core::config::Config,
     ) -> Result<ApiSettings, stagedoor_core::PortalError> {
         Ok(ApiSettings {
             auth: AuthPolicy::from_config(config)?,
             limits: Limits::default(),
-            base_url: config
-                .get("backend.baseUrl")
-                .and_then(|v| v.as_str())
-                .map(|s| s.trim_end_matches('/').to_string()),
         })
     }
 }

@@ -79,10 +79,16 @@ async fn legacy_entities_page_with_link_headers() {
             break;
         };
         let link = link.to_str().unwrap();
+        // Backstage's link is relative to the catalog router's mount (`req.url` in Express), with the
+        // query re-serialised form-encoded and `after` replaced in place or appended.
+        assert!(
+            link.starts_with(
+                "</entities?limit=2&order=asc%3Ametadata.name&filter=kind%3Dcomponent%2Ckind%3Dapi%2Ckind%3Dgroup&after="
+            ),
+            "{link}"
+        );
         assert!(link.ends_with(">; rel=\"next\""), "{link}");
-        assert!(link.contains("after="), "{link}");
-        assert!(link.contains("limit=2"), "{link}");
-        uri = link[1..link.find('>').unwrap()].to_string();
+        uri = format!("/api/catalog{}", &link[1..link.find('>').unwrap()]);
     }
     assert_eq!(
         seen,
@@ -91,6 +97,40 @@ async fn legacy_entities_page_with_link_headers() {
 
     let r = call(&f.app, Method::GET, "/api/catalog/entities?limit=2&offset=5&order=asc:metadata.name&filter=kind=component,kind=api,kind=group", None).await;
     assert_eq!(names(&r.body), ["team-a"]);
+
+    // `offset` is dropped from the link and `after` takes the place of the first one.
+    let r = call(
+        &f.app,
+        Method::GET,
+        "/api/catalog/entities?offset=1&limit=1&fields=metadata.name&order=asc:metadata.name",
+        None,
+    )
+    .await;
+    let link = r.headers[header::LINK].to_str().unwrap().to_string();
+    let (head, tail) = link.split_once("&after=").unwrap();
+    assert_eq!(
+        head,
+        "</entities?limit=1&fields=metadata.name&order=asc%3Ametadata.name"
+    );
+    assert!(
+        tail.ends_with(">; rel=\"next\"") && !tail.contains('&'),
+        "{link}"
+    );
+    let after = &link[link.find("&after=").unwrap() + 7..link.find('>').unwrap()];
+    let r = call(
+        &f.app,
+        Method::GET,
+        &format!("/api/catalog/entities?after={after}&limit=1&after=x&fields=metadata.name"),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let link = r.headers[header::LINK].to_str().unwrap();
+    assert!(link.starts_with("</entities?after="), "{link}");
+    assert!(
+        link.ends_with("&limit=1&fields=metadata.name>; rel=\"next\""),
+        "{link}"
+    );
 }
 
 #[tokio::test]

@@ -207,20 +207,7 @@ async fn get_entities(
             .map_err(portal_err)?;
         let mut response = Json(page.items).into_response();
         if let Some(next) = page.page_info.next_cursor {
-            // As Backstage builds it: the request's query without `offset`, `after` set to the next cursor.
-            let mut link_params: Vec<(String, String)> = params
-                .0
-                .iter()
-                .filter(|(k, _)| k != "after" && k != "offset")
-                .cloned()
-                .collect();
-            link_params.push(("after".into(), next));
-            let qs = url::form_urlencoded::Serializer::new(String::new())
-                .extend_pairs(link_params)
-                .finish();
-            let base = state.settings.base_url.clone().unwrap_or_default();
-            let link = format!("<{base}/api/catalog/entities?{qs}>; rel=\"next\"");
-            if let Ok(value) = HeaderValue::from_str(&link) {
+            if let Ok(value) = HeaderValue::from_str(&next_link(&params, &next)) {
                 response.headers_mut().insert(header::LINK, value);
             }
         }
@@ -241,6 +228,33 @@ async fn get_entities(
         }
     }
     Ok(Json(items).into_response())
+}
+
+/// The `Link` header of a paged `GET /entities`, exactly as Backstage's router writes it: from `req.url`,
+/// which Express gives relative to where the catalog router is mounted (so `/entities?…`, without
+/// `/api/catalog`), with `offset` deleted and `after` set through `URLSearchParams` (which replaces the
+/// first `after` in place, drops any others, or appends one) and the query re-serialised form-encoded.
+fn next_link(params: &Params, next: &str) -> String {
+    let mut pairs: Vec<(String, String)> = Vec::with_capacity(params.0.len() + 1);
+    let mut set = false;
+    for (k, v) in &params.0 {
+        match k.as_str() {
+            "offset" => {}
+            "after" if set => {}
+            "after" => {
+                pairs.push((k.clone(), next.to_string()));
+                set = true;
+            }
+            _ => pairs.push((k.clone(), v.clone())),
+        }
+    }
+    if !set {
+        pairs.push(("after".into(), next.to_string()));
+    }
+    let qs = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish();
+    format!("</entities?{qs}>; rel=\"next\"")
 }
 
 fn total_items(value: Option<&str>) -> ApiResult<bool> {
