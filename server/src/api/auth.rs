@@ -354,5 +354,9 @@ mod tests {
             catalog_permission(&Method::POST, "/api/catalog/entities/by-query").1,
             "read"
         );
+        assert_eq!(
+            catalog_permission(&Method::POST, "/api/catalog/locations/by-query"),
+            ("catalog.location.read", "read")
+        );
     }
 }

@@ -21,6 +21,7 @@ use stagedoor_core::{Entity, EntityRef, PortalError};
 use super::body;
 use super::errors::{ApiError, Preformed};
 use super::ApiSettings;
+use crate::locations::LocationQueryRequest;
 
 type ApiResult<T> = Result<T, ApiError>;
 
@@ -50,6 +51,15 @@ pub fn routes(portal: Arc<dyn Portal>, settings: Arc<ApiSettings>) -> Router {
         .route("/entity-facets", get(get_facets).post(post_facets))
         .route("/refresh", post(post_refresh))
         .route("/locations", get(get_locations).post(post_location))
+        .route(
+            "/locations/by-query",
+            post(post_locations_by_query)
+                .get(|s: State<AppState>| get_location(s, Path(BY_QUERY.into())))
+                .put(|s: State<AppState>, h: HeaderMap, b: Bytes| {
+                    put_location(s, Path(BY_QUERY.into()), h, b)
+                })
+                .delete(|s: State<AppState>| delete_location(s, Path(BY_QUERY.into()))),
+        )
         .route(
             "/locations/{id}",
             get(get_location).put(put_location).delete(delete_location),
@@ -604,6 +614,24 @@ async fn get_locations(State(state): State<AppState>) -> ApiResult<Response> {
         .map(|l| json!({ "data": location_json(l) }))
         .collect();
     Ok(Json(items).into_response())
+}
+
+/// The static segment of `/locations/by-query`. Backstage's router reaches `/locations/:id` with this id for
+/// the other methods; axum would answer 405 instead, so those methods are routed to the id handlers.
+const BY_QUERY: &str = "by-query";
+
+/// `POST /locations/by-query`: the registered locations, filtered and paged in memory (see
+/// [`crate::locations`]).
+async fn post_locations_by_query(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> ApiResult<Response> {
+    let request: LocationQueryRequest = body::parse(&headers, &bytes, true)?;
+    let parsed = request.parse().map_err(input)?;
+    let locations = state.portal.locations().await.map_err(portal_err)?;
+    let page = parsed.page(locations, state.settings.limits.max_page_limit);
+    Ok(Json(page).into_response())
 }
 
 #[derive(Deserialize)]
