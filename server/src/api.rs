@@ -6,7 +6,9 @@ mod auth;
 mod body;
 mod catalog;
 mod errors;
+mod external;
 mod health;
+mod jwks;
 mod limits;
 mod listen;
 mod serve;
@@ -18,6 +20,8 @@ use stagedoor_core::portal::Portal;
 
 pub use auth::{AccessRestriction, AuthPolicy, StaticToken};
 pub use errors::ApiError;
+pub use external::ExternalAccess;
+pub use jwks::JwksError;
 pub use limits::Limits;
 pub use listen::{listen_address, DEFAULT_PORT};
 pub use serve::{serve, serve_on, shutdown_signal};
@@ -26,23 +30,20 @@ pub use serve::{serve, serve_on, shutdown_signal};
 #[derive(Debug, Clone, Default)]
 pub struct ApiSettings {
     pub auth: AuthPolicy,
+    /// The `legacy` and `jwks` callers of `backend.auth`.
+    pub external: ExternalAccess,
     pub limits: Limits,
-    /// `backend.baseUrl`, used for absolute `Link` headers; relative links when `None`.
-    pub base_url: Option<String>,
 }
 
 impl ApiSettings {
-    /// Reads `backend.auth` and `backend.baseUrl` from the configuration; limits keep their defaults.
+    /// Reads `backend.auth` from the configuration; limits keep their defaults.
     pub fn from_config(
         config: &stagedoor_core::config::Config,
     ) -> Result<ApiSettings, stagedoor_core::PortalError> {
         Ok(ApiSettings {
             auth: AuthPolicy::from_config(config)?,
+            external: ExternalAccess::from_config(config)?,
             limits: Limits::default(),
-            base_url: config
-                .get("backend.baseUrl")
-                .and_then(|v| v.as_str())
-                .map(|s| s.trim_end_matches('/').to_string()),
         })
     }
 }

@@ -18,6 +18,8 @@ use stagedoor_core::store::{
 };
 use url::Url;
 
+use crate::locations::{LocationPage, LocationQueryRequest};
+
 /// How long to wait for a TCP connection before calling the backend unreachable.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Upper bound on one whole request; registering a large location can take a while.
@@ -176,6 +178,24 @@ impl HttpPortal {
             let info = &page.page_info;
             set.extend(info.next_cursor.iter().chain(&info.prev_cursor).cloned());
         }
+    }
+
+    /// `POST /locations/by-query`, as Backstage's `CatalogClient.queryLocations`: one page of registered
+    /// locations matching `request`; follow `page_info.next_cursor` with a request holding only the
+    /// cursor. Not a [`Portal`] method: the embedded portal lists its few locations whole.
+    pub async fn query_locations(
+        &self,
+        request: &LocationQueryRequest,
+    ) -> Result<LocationPage, PortalError> {
+        let body = serde_json::to_value(request)
+            .map_err(|e| PortalError::Internal(format!("Could not encode the query: {e}")))?;
+        self.json(
+            Method::POST,
+            self.url(&["locations", "by-query"]),
+            &[],
+            Some(&body),
+        )
+        .await
     }
 
     fn by_name_url(&self, entity_ref: &EntityRef, tail: Option<&str>) -> Url {
@@ -802,6 +822,67 @@ mod tests {
         assert_eq!(
             without.locations().await.unwrap_err(),
             PortalError::Authentication("bad \"\"".into())
+        );
+    }
+
+    #[tokio::test]
+    async fn query_locations_posts_the_body_and_reads_the_page() {
+        let app = axum::Router::new().route(
+            "/api/catalog/locations/by-query",
+            axum::routing::post(|axum::Json(body): axum::Json<Value>| async move {
+                if body == json!({"limit": 50, "query": {"type": "url"}}) {
+                    (
+                        axum::http::StatusCode::OK,
+                        // A newer Backstage adds `entityRef`; it is ignored.
+                        axum::Json(json!({
+                            "items": [{"id": "1", "type": "url", "target": "https://x/y", "entityRef": "location:default/x"}],
+                            "totalItems": 3,
+                            "pageInfo": {"nextCursor": "next"}
+                        })),
+                    )
+                } else if body == json!({"cursor": "bad"}) {
+                    (
+                        axum::http::StatusCode::BAD_REQUEST,
+                        axum::Json(json!({"error": {"name": "InputError", "message": "Malformed cursor, unknown encoding"}})),
+                    )
+                } else {
+                    (
+                        axum::http::StatusCode::OK,
+                        axum::Json(json!({"items": [], "totalItems": 3, "pageInfo": {}})),
+                    )
+                }
+            }),
+        );
+        let p = HttpPortal::new(&serve(app).await, None).unwrap();
+        let page = p
+            .query_locations(&LocationQueryRequest {
+                limit: Some(50.into()),
+                query: Some(json!({"type": "url"})),
+                cursor: None,
+            })
+            .await
+            .unwrap();
+        assert_eq!(page.total_items, 3);
+        assert_eq!(page.items[0].target, "https://x/y");
+        assert_eq!(page.page_info.next_cursor.as_deref(), Some("next"));
+        let last = p
+            .query_locations(&LocationQueryRequest {
+                cursor: Some("next".into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert!(last.items.is_empty() && last.page_info.next_cursor.is_none());
+        let e = p
+            .query_locations(&LocationQueryRequest {
+                cursor: Some("bad".into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(
+            e,
+            PortalError::Input("Malformed cursor, unknown encoding".into())
         );
     }
 

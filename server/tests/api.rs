@@ -79,10 +79,16 @@ async fn legacy_entities_page_with_link_headers() {
             break;
         };
         let link = link.to_str().unwrap();
+        // Backstage's link is relative to the catalog router's mount (`req.url` in Express), with the
+        // query re-serialised form-encoded and `after` replaced in place or appended.
+        assert!(
+            link.starts_with(
+                "</entities?limit=2&order=asc%3Ametadata.name&filter=kind%3Dcomponent%2Ckind%3Dapi%2Ckind%3Dgroup&after="
+            ),
+            "{link}"
+        );
         assert!(link.ends_with(">; rel=\"next\""), "{link}");
-        assert!(link.contains("after="), "{link}");
-        assert!(link.contains("limit=2"), "{link}");
-        uri = link[1..link.find('>').unwrap()].to_string();
+        uri = format!("/api/catalog{}", &link[1..link.find('>').unwrap()]);
     }
     assert_eq!(
         seen,
@@ -91,6 +97,40 @@ async fn legacy_entities_page_with_link_headers() {
 
     let r = call(&f.app, Method::GET, "/api/catalog/entities?limit=2&offset=5&order=asc:metadata.name&filter=kind=component,kind=api,kind=group", None).await;
     assert_eq!(names(&r.body), ["team-a"]);
+
+    // `offset` is dropped from the link and `after` takes the place of the first one.
+    let r = call(
+        &f.app,
+        Method::GET,
+        "/api/catalog/entities?offset=1&limit=1&fields=metadata.name&order=asc:metadata.name",
+        None,
+    )
+    .await;
+    let link = r.headers[header::LINK].to_str().unwrap().to_string();
+    let (head, tail) = link.split_once("&after=").unwrap();
+    assert_eq!(
+        head,
+        "</entities?limit=1&fields=metadata.name&order=asc%3Ametadata.name"
+    );
+    assert!(
+        tail.ends_with(">; rel=\"next\"") && !tail.contains('&'),
+        "{link}"
+    );
+    let after = &link[link.find("&after=").unwrap() + 7..link.find('>').unwrap()];
+    let r = call(
+        &f.app,
+        Method::GET,
+        &format!("/api/catalog/entities?after={after}&limit=1&after=x&fields=metadata.name"),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let link = r.headers[header::LINK].to_str().unwrap();
+    assert!(link.starts_with("</entities?after="), "{link}");
+    assert!(
+        link.ends_with("&limit=1&fields=metadata.name>; rel=\"next\""),
+        "{link}"
+    );
 }
 
 #[tokio::test]
@@ -633,6 +673,195 @@ async fn put_location_replaces_it() {
     )
     .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
+
+/// Registers `n` file locations, each holding one component `loc-svc-<i>`; returns their ids.
+async fn register_locations(f: &Fixture, n: usize) -> Vec<String> {
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let path = f.path(&format!("loc-{i}.yaml"));
+        std::fs::write(
+            &path,
+            format!(
+                "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {{name: loc-svc-{i}}}\nspec: {{type: service, lifecycle: production, owner: team-a}}\n"
+            ),
+        )
+        .unwrap();
+        let r = call(
+            &f.app,
+            Method::POST,
+            "/api/catalog/locations",
+            Some(json!({"type": "file", "target": path})),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        ids.push(r.body["location"]["id"].as_str().unwrap().to_string());
+    }
+    ids
+}
+
+#[tokio::test]
+async fn locations_by_query_filters_and_pages() {
+    let f = fixture().await;
+    let mut ids = register_locations(&f, 5).await;
+    ids.sort();
+    let uri = "/api/catalog/locations/by-query";
+
+    // No body at all: every location, in id order, Backstage's shape.
+    let r = call(&f.app, Method::POST, uri, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["totalItems"], 5);
+    assert_eq!(r.body["pageInfo"], json!({}));
+    let got: Vec<&str> = r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(got, ids);
+    assert_eq!(r.body["items"][0]["type"], "file");
+    assert!(r.body["items"][0].get("data").is_none());
+
+    // Paged with a predicate (matched case-insensitively); the cursor carries it.
+    let mut body = json!({
+        "limit": 2,
+        "query": {"$all": [
+            {"TYPE": "FILE"},
+            {"target": {"$hasPrefix": f.dir.path().display().to_string().to_uppercase()}},
+            {"$not": {"target": {"$in": [f.path("loc-4.yaml").display().to_string()]}}}
+        ]}
+    });
+    let mut seen = Vec::new();
+    for page in 0.. {
+        assert!(page < 5, "paging does not end");
+        let r = call(&f.app, Method::POST, uri, Some(body)).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        assert_eq!(r.body["totalItems"], 4);
+        assert!(r.body["items"].as_array().unwrap().len() <= 2);
+        seen.extend(
+            r.body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| l["target"].as_str().unwrap().to_string()),
+        );
+        match r.body["pageInfo"]["nextCursor"].as_str() {
+            Some(cursor) => body = json!({ "cursor": cursor }),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 4);
+    assert!(!seen.iter().any(|t| t.ends_with("loc-4.yaml")));
+
+    let r = call(
+        &f.app,
+        Method::POST,
+        uri,
+        Some(json!({"query": {"id": ids[3]}})),
+    )
+    .await;
+    assert_eq!(r.body["items"][0]["id"], ids[3].as_str());
+    assert_eq!(r.body["totalItems"], 1);
+}
+
+#[tokio::test]
+async fn locations_by_query_through_the_client() {
+    use stagedoor_server::client::HttpPortal;
+    use stagedoor_server::locations::LocationQueryRequest;
+    let f = fixture().await;
+    let mut ids = register_locations(&f, 3).await;
+    ids.sort();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = f.app.clone();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let client = HttpPortal::new(&format!("http://{addr}"), Some(TOKEN.into())).unwrap();
+    let mut request = LocationQueryRequest {
+        limit: Some(2.into()),
+        query: Some(json!({"type": "file"})),
+        cursor: None,
+    };
+    let mut seen = Vec::new();
+    loop {
+        let page = client.query_locations(&request).await.unwrap();
+        assert_eq!(page.total_items, 3);
+        seen.extend(page.items.into_iter().map(|l| l.id));
+        match page.page_info.next_cursor {
+            Some(cursor) => {
+                request = LocationQueryRequest {
+                    cursor: Some(cursor),
+                    ..Default::default()
+                }
+            }
+            None => break,
+        }
+    }
+    assert_eq!(seen, ids);
+}
+
+#[tokio::test]
+async fn locations_by_query_errors_are_backstage_input_errors() {
+    let f = fixture().await;
+    let uri = "/api/catalog/locations/by-query";
+    for (body, message) in [
+        (json!({"limit": 0}), "Limit must be a positive integer >= 1"),
+        (
+            json!({"limit": 1.5}),
+            "Limit must be a positive integer >= 1",
+        ),
+        (json!({"query": "file"}), "Query must be an object"),
+        (json!({"cursor": ""}), "Cursor cannot be empty"),
+        (
+            json!({"cursor": "!!not-base64!!"}),
+            "Malformed cursor, unknown encoding",
+        ),
+    ] {
+        let r = call(&f.app, Method::POST, uri, Some(body)).await;
+        assert_eq!(r.error(400, "InputError"), message);
+    }
+    let r = call(
+        &f.app,
+        Method::POST,
+        uri,
+        Some(json!({"query": {"type": {"$regex": "x"}}})),
+    )
+    .await;
+    assert!(r.error(400, "InputError").starts_with("Invalid query: "));
+    let r = call(&f.app, Method::POST, uri, Some(json!({"bogus": 1}))).await;
+    r.error(400, "InputError");
+    // The other methods reach `/locations/:id` with the id `by-query`, as in Backstage's router.
+    let r = call(&f.app, Method::GET, uri, None).await;
+    r.error(404, "NotFoundError");
+}
+
+#[tokio::test]
+async fn locations_by_query_is_a_read() {
+    // Allowed for a read-only token and in readonly mode.
+    let f = fixture_with(json!({"catalog": {"readonly": true}}), |_| {}).await;
+    let r = call_as(
+        &f.app,
+        Some(READ_TOKEN),
+        Method::POST,
+        "/api/catalog/locations/by-query",
+        Some(json!({"query": {"type": "url"}})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(
+        r.body,
+        json!({"items": [], "totalItems": 0, "pageInfo": {}})
+    );
+    let r = call_as(
+        &f.app,
+        None,
+        Method::POST,
+        "/api/catalog/locations/by-query",
+        Some(json!({})),
+    )
+    .await;
+    r.error(401, "AuthenticationError");
 }
 
 #[tokio::test]

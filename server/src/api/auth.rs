@@ -2,6 +2,8 @@
 //! entries of `type: static` with `options: {token, subject}` and optional `accessRestrictions`
 //! (`[{plugin, permission?, permissionAttribute?: {action?}}]`). Tokens are compared in constant time and
 //! never logged; `backend.auth.dangerouslyDisableDefaultAuthPolicy: true` lets every request through.
+//! JWT callers (`type: legacy` and `type: jwks`) are verified by [`super::external`] and restricted the
+//! same way.
 
 use std::sync::Arc;
 
@@ -15,6 +17,7 @@ use stagedoor_core::PortalError;
 use subtle::ConstantTimeEq;
 
 use super::errors::ApiError;
+use super::external::Verified;
 use super::ApiSettings;
 
 /// One `accessRestrictions` entry.
@@ -94,8 +97,26 @@ fn restriction(value: &Value, at: &str) -> Result<AccessRestriction, PortalError
     })
 }
 
+/// An entry's `accessRestrictions` (`None`: unrestricted); `at` names the entry in errors.
+pub(super) fn access_restrictions(
+    entry: &Value,
+    at: &str,
+) -> Result<Option<Vec<AccessRestriction>>, PortalError> {
+    match entry.get("accessRestrictions") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Array(items)) => items
+            .iter()
+            .enumerate()
+            .map(|(j, r)| restriction(r, &format!("{at}.accessRestrictions[{j}]")))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some),
+        Some(_) => Err(bad(format!("{at}.accessRestrictions must be a list"))),
+    }
+}
+
 impl AuthPolicy {
-    /// Reads `backend.auth`. Entries of other types than `static` are skipped (we cannot verify them).
+    /// Reads `backend.auth`'s static tokens; `legacy` and `jwks` entries are read by
+    /// [`ExternalAccess`](super::ExternalAccess), other types are skipped with a warning.
     pub fn from_config(config: &Config) -> Result<AuthPolicy, PortalError> {
         let disabled = matches!(
             config.get("backend.auth.dangerouslyDisableDefaultAuthPolicy"),
@@ -109,9 +130,15 @@ impl AuthPolicy {
         };
         for (i, entry) in entries.iter().enumerate() {
             let at = format!("backend.auth.externalAccess[{i}]");
-            if entry.get("type").and_then(Value::as_str) != Some("static") {
-                tracing::warn!("{at}: only type 'static' is supported; entry ignored");
-                continue;
+            match entry.get("type").and_then(Value::as_str) {
+                Some("static") => {}
+                Some("legacy" | "jwks") => continue,
+                _ => {
+                    tracing::warn!(
+                        "{at}: only types 'static', 'legacy' and 'jwks' are supported; entry ignored"
+                    );
+                    continue;
+                }
             }
             let options = entry.get("options");
             let token = options
@@ -143,17 +170,7 @@ impl AuthPolicy {
                     "Static externalAccess token was declared more than once".into(),
                 ));
             }
-            let restrictions = match entry.get("accessRestrictions") {
-                None | Some(Value::Null) => None,
-                Some(Value::Array(items)) => Some(
-                    items
-                        .iter()
-                        .enumerate()
-                        .map(|(j, r)| restriction(r, &format!("{at}.accessRestrictions[{j}]")))
-                        .collect::<Result<Vec<_>, _>>()?,
-                ),
-                Some(_) => return Err(bad(format!("{at}.accessRestrictions must be a list"))),
-            };
+            let restrictions = access_restrictions(entry, &at)?;
             tokens.push(StaticToken {
                 token: token.to_string(),
                 subject: subject.to_string(),
@@ -239,19 +256,25 @@ pub async fn require_credentials(
         .then_some(token)
     });
     // A token that is sent must be valid even when anonymous requests are allowed, as in Backstage.
-    let token = match bearer {
+    let caller = match bearer {
         Some(t) => match policy.find(t) {
-            Some(found) => Some(found),
-            None => return unauthenticated("Illegal token"),
+            Some(found) => Some(Verified {
+                subject: found.subject.clone(),
+                restrictions: found.restrictions.as_deref(),
+            }),
+            None => match settings.external.verify(t).await {
+                Ok(Some(verified)) => Some(verified),
+                Ok(None) => return unauthenticated("Illegal token"),
+                Err(message) => return unauthenticated(&message),
+            },
         },
         None if policy.disabled => None,
         None => return unauthenticated("Missing credentials"),
     };
-    if let Some(StaticToken {
+    if let Some(Verified {
         subject,
         restrictions: Some(restrictions),
-        ..
-    }) = token
+    }) = caller
     {
         let plugins: Vec<String> = restrictions
             .iter()
@@ -353,6 +376,10 @@ mod tests {
         assert_eq!(
             catalog_permission(&Method::POST, "/api/catalog/entities/by-query").1,
             "read"
+        );
+        assert_eq!(
+            catalog_permission(&Method::POST, "/api/catalog/locations/by-query"),
+            ("catalog.location.read", "read")
         );
     }
 }

@@ -21,6 +21,7 @@ use stagedoor_core::{Entity, EntityRef, PortalError};
 use super::body;
 use super::errors::{ApiError, Preformed};
 use super::ApiSettings;
+use crate::locations::LocationQueryRequest;
 
 type ApiResult<T> = Result<T, ApiError>;
 
@@ -50,6 +51,15 @@ pub fn routes(portal: Arc<dyn Portal>, settings: Arc<ApiSettings>) -> Router {
         .route("/entity-facets", get(get_facets).post(post_facets))
         .route("/refresh", post(post_refresh))
         .route("/locations", get(get_locations).post(post_location))
+        .route(
+            "/locations/by-query",
+            post(post_locations_by_query)
+                .get(|s: State<AppState>| get_location(s, Path(BY_QUERY.into())))
+                .put(|s: State<AppState>, h: HeaderMap, b: Bytes| {
+                    put_location(s, Path(BY_QUERY.into()), h, b)
+                })
+                .delete(|s: State<AppState>| delete_location(s, Path(BY_QUERY.into()))),
+        )
         .route(
             "/locations/{id}",
             get(get_location).put(put_location).delete(delete_location),
@@ -207,20 +217,7 @@ async fn get_entities(
             .map_err(portal_err)?;
         let mut response = Json(page.items).into_response();
         if let Some(next) = page.page_info.next_cursor {
-            // As Backstage builds it: the request's query without `offset`, `after` set to the next cursor.
-            let mut link_params: Vec<(String, String)> = params
-                .0
-                .iter()
-                .filter(|(k, _)| k != "after" && k != "offset")
-                .cloned()
-                .collect();
-            link_params.push(("after".into(), next));
-            let qs = url::form_urlencoded::Serializer::new(String::new())
-                .extend_pairs(link_params)
-                .finish();
-            let base = state.settings.base_url.clone().unwrap_or_default();
-            let link = format!("<{base}/api/catalog/entities?{qs}>; rel=\"next\"");
-            if let Ok(value) = HeaderValue::from_str(&link) {
+            if let Ok(value) = HeaderValue::from_str(&next_link(&params, &next)) {
                 response.headers_mut().insert(header::LINK, value);
             }
         }
@@ -241,6 +238,33 @@ async fn get_entities(
         }
     }
     Ok(Json(items).into_response())
+}
+
+/// The `Link` header of a paged `GET /entities`, exactly as Backstage's router writes it: from `req.url`,
+/// which Express gives relative to where the catalog router is mounted (so `/entities?…`, without
+/// `/api/catalog`), with `offset` deleted and `after` set through `URLSearchParams` (which replaces the
+/// first `after` in place, drops any others, or appends one) and the query re-serialised form-encoded.
+fn next_link(params: &Params, next: &str) -> String {
+    let mut pairs: Vec<(String, String)> = Vec::with_capacity(params.0.len() + 1);
+    let mut set = false;
+    for (k, v) in &params.0 {
+        match k.as_str() {
+            "offset" => {}
+            "after" if set => {}
+            "after" => {
+                pairs.push((k.clone(), next.to_string()));
+                set = true;
+            }
+            _ => pairs.push((k.clone(), v.clone())),
+        }
+    }
+    if !set {
+        pairs.push(("after".into(), next.to_string()));
+    }
+    let qs = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish();
+    format!("</entities?{qs}>; rel=\"next\"")
 }
 
 fn total_items(value: Option<&str>) -> ApiResult<bool> {
@@ -591,6 +615,24 @@ async fn get_locations(State(state): State<AppState>) -> ApiResult<Response> {
         .map(|l| json!({ "data": location_json(l) }))
         .collect();
     Ok(Json(items).into_response())
+}
+
+/// The static segment of `/locations/by-query`. Backstage's router reaches `/locations/:id` with this id for
+/// the other methods; axum would answer 405 instead, so those methods are routed to the id handlers.
+const BY_QUERY: &str = "by-query";
+
+/// `POST /locations/by-query`: the registered locations, filtered and paged in memory (see
+/// [`crate::locations`]).
+async fn post_locations_by_query(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> ApiResult<Response> {
+    let request: LocationQueryRequest = body::parse(&headers, &bytes, true)?;
+    let parsed = request.parse().map_err(input)?;
+    let locations = state.portal.locations().await.map_err(portal_err)?;
+    let page = parsed.page(locations, state.settings.limits.max_page_limit);
+    Ok(Json(page).into_response())
 }
 
 #[derive(Deserialize)]

@@ -60,6 +60,8 @@ pub async fn serve_on(
             "backend.auth.dangerouslyDisableDefaultAuthPolicy is set: /api needs no credentials"
         );
     }
+    // Unreachable key sets are reported now rather than at the first token they should verify.
+    settings.external.prefetch().await;
     let portal = Arc::new(LocalPortal::from_config(config)?);
     match portal.refresh(RefreshRequest::default()).await {
         Ok(report) => tracing::info!(
