@@ -339,6 +339,9 @@ fn apply_in(
     let entities = &ingest.entities;
     let mut emitted: HashMap<String, String> = HashMap::new();
     std::thread::scope(|scope| -> Result<(), StoreError> {
+        // Owned here, so an early error return drops it and unblocks the preparing thread's `send`, which
+        // `scope` then joins; left outside, the two would wait on each other forever.
+        let receive = receive;
         scope.spawn(move || {
             let mut seen: HashSet<String> = HashSet::with_capacity(entities.len());
             for pe in entities {

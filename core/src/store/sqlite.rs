@@ -537,6 +537,57 @@ mod tests {
 
     /// The Backstage example catalog: every document stores, indexes cleanly and pages back whole.
 
+    #[test]
+    fn a_write_failing_mid_refresh_rolls_back_and_returns() {
+        // A runtime of the test's own, shut down with a timeout: a hung apply then fails the test instead of
+        // hanging it (the blocking thread is abandoned).
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let store = std::sync::Arc::new(SqliteStore::open_in_memory().unwrap());
+        let applied = runtime.block_on({
+            let store = store.clone();
+            async move {
+                // Fails the 10th of 1000 inserts, while the preparing thread is far ahead (its channel full).
+                store
+                    .write(|s| {
+                        s.conn.batch(
+                            "CREATE TRIGGER boom BEFORE INSERT ON entities \
+                             WHEN NEW.entity_ref = 'component:default/c-9' \
+                             BEGIN SELECT RAISE(ABORT, 'boom'); END",
+                        )
+                    })
+                    .await
+                    .unwrap();
+                let many: Vec<ProcessedEntity> = (0..1000)
+                    .map(|i| pe(component(&format!("c-{i}"), json!({})), FILE_A, &[]))
+                    .collect();
+                tokio::time::timeout(
+                    std::time::Duration::from_secs(30),
+                    store.apply_location(ingest(ORIGIN, many), OrphanStrategy::Delete),
+                )
+                .await
+            }
+        });
+        let Ok(applied) = applied else {
+            runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+            panic!("apply hung after a failed write");
+        };
+        match applied {
+            Err(StoreError::Database(message)) => assert!(message.contains("boom"), "{message}"),
+            other => panic!("{other:?}"),
+        }
+        runtime.block_on(async {
+            assert_eq!(store.entity_count().await.unwrap(), 0);
+            let stats = store
+                .apply_location(ingest(ORIGIN, two()), OrphanStrategy::Delete)
+                .await
+                .unwrap();
+            assert_eq!(stats.inserted, 2);
+        });
+    }
+
     #[tokio::test]
     async fn a_panic_inside_a_call_does_not_break_the_store() {
         let store = SqliteStore::open_in_memory().unwrap();
