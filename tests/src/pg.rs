@@ -39,6 +39,17 @@ impl TestDatabase {
         Some(TestDatabase { url, name, server })
     }
 
+    /// Ends every session connected to this database (what a server restart or failover does to clients).
+    pub fn terminate_connections(&self) {
+        admin(
+            &self.server,
+            &format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}'",
+                self.name
+            ),
+        );
+    }
+
     /// A URL for the same server naming another, not yet existing database (the store must create it).
     pub fn sibling_url(&self, suffix: &str) -> (String, TestDatabase) {
         let name = format!("{}_{suffix}", self.name);

@@ -106,11 +106,16 @@ impl Driver {
     }
 }
 
-/// One PostgreSQL connection as the store's [`SqlConn`].
+/// One PostgreSQL connection as the store's [`SqlConn`]. A connection the server closed (a restart, a
+/// failover, an idle timeout) is opened again on its next use.
 pub struct PgConn {
     client: Client,
     driver: Arc<Driver>,
+    options: Arc<PgOptions>,
     statements: HashMap<(String, Vec<Type>), Statement>,
+    /// Inside a transaction a lost connection is an error, never a silent reconnect: the statements after it
+    /// would run outside the transaction.
+    in_transaction: bool,
 }
 
 fn pg(e: tokio_postgres::Error) -> StoreError {
@@ -174,7 +179,26 @@ fn cell(row: &tokio_postgres::Row, i: usize) -> Result<Cell, StoreError> {
 }
 
 impl PgConn {
+    /// Reconnects when the connection is gone. Prepared statements belonged to the old session.
+    fn ensure_open(&mut self) -> Result<(), StoreError> {
+        if !self.client.is_closed() {
+            return Ok(());
+        }
+        if self.in_transaction {
+            return Err(StoreError::Database(
+                "PostgreSQL: the connection was lost during a transaction, which was rolled back"
+                    .into(),
+            ));
+        }
+        tracing::warn!(url = %redacted(&self.options.url), "PostgreSQL connection lost; reconnecting");
+        let fresh = connect_one(&self.driver, &self.options)?;
+        self.client = fresh.client;
+        self.statements.clear();
+        Ok(())
+    }
+
     fn statement(&mut self, sql: &str, types: Vec<Type>) -> Result<Statement, StoreError> {
+        self.ensure_open()?;
         let key = (sql.to_string(), types);
         if let Some(statement) = self.statements.get(&key) {
             return Ok(statement.clone());
@@ -228,6 +252,7 @@ impl SqlConn for PgConn {
     }
 
     fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
+        self.ensure_open()?;
         self.driver
             .handle
             .block_on(self.client.batch_execute(sql))
@@ -235,14 +260,23 @@ impl SqlConn for PgConn {
     }
 
     fn begin(&mut self, _write: bool) -> Result<(), StoreError> {
-        self.batch("BEGIN")
+        self.batch("BEGIN")?;
+        self.in_transaction = true;
+        Ok(())
     }
 
     fn commit(&mut self) -> Result<(), StoreError> {
-        self.batch("COMMIT")
+        let committed = self.batch("COMMIT");
+        self.in_transaction = false;
+        committed
     }
 
     fn rollback(&mut self) -> Result<(), StoreError> {
+        self.in_transaction = false;
+        if self.client.is_closed() {
+            // The server discarded the transaction with the session.
+            return Ok(());
+        }
         // Outside a transaction PostgreSQL only warns.
         self.batch("ROLLBACK")
     }
@@ -406,7 +440,7 @@ fn ensure_database(driver: &Arc<Driver>, options: &PgOptions) -> Result<(), Stor
     }
 }
 
-fn connect_one(driver: &Arc<Driver>, options: &PgOptions) -> Result<PgConn, StoreError> {
+fn connect_one(driver: &Arc<Driver>, options: &Arc<PgOptions>) -> Result<PgConn, StoreError> {
     let config = parse_config(options)?;
     let (client, connection) = driver
         .handle
@@ -420,7 +454,9 @@ fn connect_one(driver: &Arc<Driver>, options: &PgOptions) -> Result<PgConn, Stor
     let mut conn = PgConn {
         client,
         driver: driver.clone(),
+        options: options.clone(),
         statements: HashMap::new(),
+        in_transaction: false,
     };
     if let Some(schema) = &options.schema {
         conn.batch(&format!(
@@ -444,10 +480,11 @@ impl SqlStore<PgConn> {
                 .spawn(|| {
                     let driver = Driver::start()?;
                     ensure_database(&driver, options)?;
-                    let mut writer = connect_one(&driver, options)?;
+                    let options = Arc::new(options.clone());
+                    let mut writer = connect_one(&driver, &options)?;
                     migrations::migrate(&mut writer, &redacted(&options.url))?;
                     let readers = (0..options.readers)
-                        .map(|_| connect_one(&driver, options))
+                        .map(|_| connect_one(&driver, &options))
                         .collect::<Result<Vec<_>, _>>()?;
                     Ok(Self::from_connections(writer, readers))
                 })
