@@ -1671,6 +1671,15 @@ enum F {
 
 #[tokio::test]
 async fn query_filters_match_as_backstage_does() {
+    // Through both query plans (see `set_selective_rows`).
+    for threshold in [2000, 1] {
+        set_selective_rows(threshold);
+        query_filters_match(threshold).await;
+    }
+    set_selective_rows(2000);
+}
+
+async fn query_filters_match(threshold: i64) {
     let cases: Vec<(F, Vec<&str>)> = vec![
         (
             F::Get(&["kind=component"]),
@@ -1800,6 +1809,7 @@ async fn query_filters_match_as_backstage_does() {
     } in stores().await
     {
         small_catalog(&*store, &name).await;
+        let name = format!("{name} (plan threshold {threshold})");
         for (case, expected) in &cases {
             let (label, predicate) = match case {
                 F::Get(params) => (format!("{params:?}"), filter(params)),
@@ -1832,6 +1842,15 @@ async fn query_filters_match_as_backstage_does() {
 
 #[tokio::test]
 async fn query_order_offset_projection_and_full_text() {
+    // Through both query plans (see `set_selective_rows`).
+    for threshold in [2000, 1] {
+        set_selective_rows(threshold);
+        query_order_offset_projection(threshold).await;
+    }
+    set_selective_rows(2000);
+}
+
+async fn query_order_offset_projection(threshold: i64) {
     for TestStore {
         name,
         store,
@@ -1839,6 +1858,7 @@ async fn query_order_offset_projection_and_full_text() {
     } in stores().await
     {
         small_catalog(&*store, &name).await;
+        let name = format!("{name} (plan threshold {threshold})");
         let q = |order_fields, offset, limit| EntityQuery {
             order_fields,
             offset,
@@ -2128,6 +2148,15 @@ async fn walk(
 
 #[tokio::test]
 async fn cursors_page_forward_and_back() {
+    // Through both query plans (see `set_selective_rows`).
+    for threshold in [2000, 1] {
+        set_selective_rows(threshold);
+        cursors_page(threshold).await;
+    }
+    set_selective_rows(2000);
+}
+
+async fn cursors_page(threshold: i64) {
     for TestStore {
         name,
         store,
@@ -2135,6 +2164,7 @@ async fn cursors_page_forward_and_back() {
     } in stores().await
     {
         small_catalog(&*store, &name).await;
+        let name = format!("{name} (plan threshold {threshold})");
         for (order_fields, predicate) in [
             (by("metadata.name", SortOrder::Asc), None),
             (by("metadata.name", SortOrder::Desc), None),

@@ -736,10 +736,6 @@ fn stitch(conn: &mut dyn SqlConn, row: StoredEntity) -> Result<Entity, StoreErro
     Ok(entity)
 }
 
-fn millis(d: Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
-}
-
 fn location_row(r: &SqlRow) -> Result<LocationRecord, StoreError> {
     Ok(LocationRecord {
         id: r.text(0)?,
