@@ -1,16 +1,24 @@
 //! Catalog benchmarks against the budgets in DESIGN.md: ingesting generated catalogs of 10,000 and 100,000
-//! entities into a fresh SQLite file, and, at 100,000 entities, a filtered by-query page, a get by ref and
-//! facets.
+//! entities into a fresh database, and, at 100,000 entities, a filtered by-query page, a get by ref and
+//! facets. Every benchmark runs on SQLite (a new file in a temp directory) and, when
+//! `STAGEDOOR_BENCH_POSTGRES` names a server (`postgres://postgres@127.0.0.1:5432/test`), on PostgreSQL too:
+//! each run gets a new database `stagedoor_bench_<pid>_<n>` on that server, which the store creates and the
+//! benchmark drops afterwards. Benchmark ids carry the backend (`ingest/sqlite/10k`,
+//! `read_10k/postgres/entity_by_ref`).
 //!
 //! `cargo bench -p stagedoor-core --bench catalog`; `STAGEDOOR_BENCH_SMALL=1` skips the 100,000-entity
 //! ingest and runs the read benchmarks at 10,000 entities, for quick runs.
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion, SamplingMode};
-use stagedoor_core::devgen::{catalog_config, generate_catalog};
+use criterion::measurement::WallTime;
+use criterion::{
+    criterion_group, criterion_main, BatchSize, BenchmarkGroup, Criterion, SamplingMode,
+};
+use stagedoor_core::devgen::{catalog_config, catalog_config_postgres, generate_catalog};
 use stagedoor_core::portal::RefreshRequest;
 use stagedoor_core::store::{EntityPredicate, EntityQuery, OrderField, SortOrder};
 use stagedoor_core::{LocalPortal, Portal};
@@ -49,17 +57,137 @@ fn runtime() -> Runtime {
         .expect("tokio runtime")
 }
 
-/// A portal over a new SQLite file in `db_dir` that allows every kind and reads the generated catalog.
-fn portal(catalog_root: &Path, db_dir: &Path) -> LocalPortal {
-    LocalPortal::from_config(catalog_config(catalog_root, db_dir)).expect("open portal")
+/// The variable naming the PostgreSQL server to benchmark on, e.g. `postgres://postgres@127.0.0.1:5432/test`.
+const POSTGRES_ENV: &str = "STAGEDOOR_BENCH_POSTGRES";
+
+/// Where a benchmark's catalog database lives.
+enum Backend {
+    Sqlite,
+    /// A fresh database per run on the server this URL names.
+    Postgres(String),
+}
+
+impl Backend {
+    /// SQLite, and PostgreSQL when `STAGEDOOR_BENCH_POSTGRES` is set (saying so when it is not).
+    fn configured() -> Vec<Backend> {
+        let mut backends = vec![Backend::Sqlite];
+        match std::env::var(POSTGRES_ENV) {
+            Ok(url) if !url.trim().is_empty() => backends.push(Backend::Postgres(url)),
+            _ => eprintln!(
+                "PostgreSQL benches skipped: {POSTGRES_ENV} is not set (e.g. postgres://postgres@127.0.0.1:5432/test)"
+            ),
+        }
+        backends
+    }
+
+    fn label(&self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
+    }
+}
+
+/// A database made for one run: a temp directory holding the SQLite file, or a PostgreSQL database dropped
+/// (with any connections still open) when this is dropped.
+enum BenchDatabase {
+    Sqlite { _dir: TempDir },
+    Postgres { server: String, name: String },
+}
+
+impl Drop for BenchDatabase {
+    fn drop(&mut self) {
+        if let BenchDatabase::Postgres { server, name } = self {
+            pg_admin(
+                server,
+                &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+            );
+        }
+    }
+}
+
+/// A portal over a fresh database; the portal is dropped (its connections closed) before the database.
+struct Opened {
+    portal: LocalPortal,
+    _db: BenchDatabase,
+}
+
+/// A portal over a new database on `backend` that allows every kind and reads the generated catalog.
+fn open(backend: &Backend, catalog_root: &Path) -> Opened {
+    static RUNS: AtomicUsize = AtomicUsize::new(0);
+    let (config, db) = match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            (
+                catalog_config(catalog_root, dir.path()),
+                BenchDatabase::Sqlite { _dir: dir },
+            )
+        }
+        Backend::Postgres(server) => {
+            let name = format!(
+                "stagedoor_bench_{}_{}",
+                std::process::id(),
+                RUNS.fetch_add(1, Ordering::Relaxed)
+            );
+            // A database left by an earlier run with the same pid would not be fresh.
+            pg_admin(
+                server,
+                &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+            );
+            let url = with_database(server, &name);
+            let db = BenchDatabase::Postgres {
+                server: server.clone(),
+                name,
+            };
+            // The store creates the database, as Backstage's ensureExists does.
+            (catalog_config_postgres(catalog_root, &url), db)
+        }
+    };
+    let portal = LocalPortal::from_config(config).expect("open portal");
+    Opened { portal, _db: db }
+}
+
+/// `server` with its database path replaced by `name`.
+fn with_database(server: &str, name: &str) -> String {
+    let (base, query) = match server.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (server, String::new()),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let host_end = base[scheme_end..]
+        .find('/')
+        .map_or(base.len(), |i| scheme_end + i);
+    format!("{}/{name}{query}", &base[..host_end])
+}
+
+/// Runs one statement on the server URL's own database, on a thread and runtime of its own.
+fn pg_admin(server: &str, sql: &str) {
+    let (server, sql) = (server.to_string(), sql.to_string());
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        runtime.block_on(async {
+            let (client, connection) = tokio_postgres::connect(&server, tokio_postgres::NoTls)
+                .await
+                .unwrap_or_else(|e| panic!("cannot connect to {POSTGRES_ENV}: {e}"));
+            tokio::spawn(connection);
+            client
+                .batch_execute(&sql)
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        });
+    })
+    .join()
+    .expect("PostgreSQL admin statement");
 }
 
 /// A portal with the catalog ingested, checked to hold every generated entity without problems.
-fn ingested(rt: &Runtime, catalog: &Generated) -> (TempDir, LocalPortal) {
-    let db = tempfile::tempdir().expect("temp dir");
-    let portal = portal(&catalog.root, db.path());
+fn ingested(rt: &Runtime, backend: &Backend, catalog: &Generated) -> Opened {
+    let opened = open(backend, &catalog.root);
     let report = rt
-        .block_on(portal.refresh(RefreshRequest::default()))
+        .block_on(opened.portal.refresh(RefreshRequest::default()))
         .expect("refresh");
     // The refresh also emits the Location Backstage generates for the configured root.
     assert!(
@@ -69,39 +197,66 @@ fn ingested(rt: &Runtime, catalog: &Generated) -> (TempDir, LocalPortal) {
         catalog.entities,
         report.problems.first()
     );
-    (db, portal)
+    opened
 }
 
-fn bench_ingest(c: &mut Criterion, rt: &Runtime, catalog: &Generated, label: &str, secs: u64) {
+fn bench_ingest(
+    c: &mut Criterion,
+    rt: &Runtime,
+    backends: &[Backend],
+    catalog: &Generated,
+    label: &str,
+    secs: u64,
+) {
     let mut group = c.benchmark_group("ingest");
     group
         .sample_size(10)
         .sampling_mode(SamplingMode::Flat)
         .warm_up_time(Duration::from_millis(1))
         .measurement_time(Duration::from_secs(secs));
-    group.bench_function(label, |b| {
-        b.iter_batched(
-            || {
-                let db = tempfile::tempdir().expect("temp dir");
-                let portal = portal(&catalog.root, db.path());
-                (db, portal)
-            },
-            |(db, portal)| {
-                let report = rt
-                    .block_on(portal.refresh(RefreshRequest::default()))
-                    .expect("refresh");
-                black_box(report.entities);
-                // Returned so that closing the database and deleting the file are not timed.
-                (db, portal)
-            },
-            BatchSize::PerIteration,
-        )
-    });
+    for backend in backends {
+        // Opening (creating the database and its schema) is set-up, not timed.
+        group.bench_function(format!("{}/{label}", backend.label()), |b| {
+            b.iter_batched(
+                || open(backend, &catalog.root),
+                |opened| {
+                    let report = rt
+                        .block_on(opened.portal.refresh(RefreshRequest::default()))
+                        .expect("refresh");
+                    black_box(report.entities);
+                    // Returned so that closing and dropping the database are not timed.
+                    opened
+                },
+                BatchSize::PerIteration,
+            )
+        });
+    }
     group.finish();
 }
 
-fn bench_reads(c: &mut Criterion, rt: &Runtime, catalog: &Generated, label: &str) {
-    let (_db, portal) = ingested(rt, catalog);
+fn bench_reads(
+    c: &mut Criterion,
+    rt: &Runtime,
+    backends: &[Backend],
+    catalog: &Generated,
+    label: &str,
+) {
+    let mut group = c.benchmark_group(format!("read_{label}"));
+    for backend in backends {
+        bench_reads_on(&mut group, rt, backend, catalog);
+    }
+    group.finish();
+}
+
+fn bench_reads_on(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    rt: &Runtime,
+    backend: &Backend,
+    catalog: &Generated,
+) {
+    let opened = ingested(rt, backend, catalog);
+    let portal = &opened.portal;
+    let b_label = backend.label();
     let query = EntityQuery {
         filter: EntityPredicate::from_filter_params(&["kind=component".to_string()])
             .expect("filter"),
@@ -118,14 +273,13 @@ fn bench_reads(c: &mut Criterion, rt: &Runtime, catalog: &Generated, label: &str
     assert_eq!(first.items.len(), 50, "a page of 50 components");
     let entity_ref = first.items[25].entity_ref();
 
-    let mut group = c.benchmark_group(format!("read_{label}"));
-    group.bench_function("by_query_kind_component_page_50", |b| {
+    group.bench_function(format!("{b_label}/by_query_kind_component_page_50"), |b| {
         b.iter(|| {
             rt.block_on(portal.query_entities(black_box(query.clone())))
                 .expect("query")
         })
     });
-    group.bench_function("entity_by_ref", |b| {
+    group.bench_function(format!("{b_label}/entity_by_ref"), |b| {
         b.iter(|| {
             rt.block_on(portal.entity_by_ref(black_box(&entity_ref)))
                 .expect("get")
@@ -133,36 +287,36 @@ fn bench_reads(c: &mut Criterion, rt: &Runtime, catalog: &Generated, label: &str
         })
     });
     let kind = vec!["kind".to_string()];
-    group.bench_function("facets_kind", |b| {
+    group.bench_function(format!("{b_label}/facets_kind"), |b| {
         b.iter(|| {
             rt.block_on(portal.facets(black_box(&kind), None))
                 .expect("facets")
         })
     });
     let spec_type = vec!["spec.type".to_string()];
-    group.bench_function("facets_spec_type", |b| {
+    group.bench_function(format!("{b_label}/facets_spec_type"), |b| {
         b.iter(|| {
             rt.block_on(portal.facets(black_box(&spec_type), None))
                 .expect("facets")
         })
     });
-    group.finish();
 }
 
 fn catalog_benches(c: &mut Criterion) {
     let rt = runtime();
+    let backends = Backend::configured();
     let small = generated(10_000);
     // Measurement times are ten samples of one ingest at the budget (2 s and 15 s); when an ingest is slower,
     // criterion warns and still takes one ingest per sample.
-    bench_ingest(c, &rt, &small, "10k", 25);
+    bench_ingest(c, &rt, &backends, &small, "10k", 25);
     if small_only() {
-        bench_reads(c, &rt, &small, "10k");
+        bench_reads(c, &rt, &backends, &small, "10k");
         return;
     }
     drop(small);
     let large = generated(100_000);
-    bench_ingest(c, &rt, &large, "100k", 160);
-    bench_reads(c, &rt, &large, "100k");
+    bench_ingest(c, &rt, &backends, &large, "100k", 160);
+    bench_reads(c, &rt, &backends, &large, "100k");
 }
 
 criterion_group!(benches, catalog_benches);

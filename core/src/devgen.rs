@@ -747,14 +747,36 @@ pub fn generate_catalog(entities: usize, out: &Path) -> std::io::Result<GenSumma
 /// The configuration that serves a generated catalog from a new SQLite file in `db_dir`: every kind the
 /// generator writes is allowed, and nothing refreshes in the background (benchmarks measure one thing).
 pub fn catalog_config(catalog_root: &Path, db_dir: &Path) -> crate::config::Config {
+    catalog_config_with_database(
+        catalog_root,
+        db_dir,
+        serde_json::json!({
+            "client": "better-sqlite3",
+            "connection": {"directory": db_dir.display().to_string()}
+        }),
+    )
+}
+
+/// As [`catalog_config`], on the PostgreSQL database `url` names (the store creates it if it is missing).
+pub fn catalog_config_postgres(catalog_root: &Path, url: &str) -> crate::config::Config {
+    let base_dir = catalog_root.parent().unwrap_or(catalog_root);
+    catalog_config_with_database(
+        catalog_root,
+        base_dir,
+        serde_json::json!({"client": "pg", "connection": url}),
+    )
+}
+
+/// As [`catalog_config`], with `database` as the `backend.database` section and `base_dir` as the directory
+/// relative paths in the configuration resolve against.
+pub fn catalog_config_with_database(
+    catalog_root: &Path,
+    base_dir: &Path,
+    database: Value,
+) -> crate::config::Config {
     crate::config::Config::from_value(
         serde_json::json!({
-            "backend": {
-                "database": {
-                    "client": "better-sqlite3",
-                    "connection": {"directory": db_dir.display().to_string()}
-                }
-            },
+            "backend": {"database": database},
             "catalog": {
                 "rules": [{"allow": [
                     "Component", "API", "Location", "System", "Domain", "Group", "User", "Resource", "Template"
@@ -763,7 +785,7 @@ pub fn catalog_config(catalog_root: &Path, db_dir: &Path) -> crate::config::Conf
                 "processingInterval": false
             }
         }),
-        db_dir.to_path_buf(),
+        base_dir.to_path_buf(),
     )
 }
 

@@ -1,22 +1,25 @@
 //! A bounded load test of the HTTP API on loopback, against the budgets in DESIGN.md (a filtered by-query
 //! page of 50 at 100k entities: p50 < 5 ms over HTTP; get by ref: >= 15,000 requests/s).
 //!
-//! For 10,000 and 100,000 generated entities: ingest into a fresh SQLite in a temp directory, serve
+//! For 10,000 and 100,000 generated entities and each backend: ingest into a fresh database, serve
 //! `router(...)` with auth disabled on 127.0.0.1:0 in this process (its own multi-thread runtime), then
 //! drive it from a second runtime with N keep-alive connections for a fixed time per scenario, and print
 //! requests/s, latency percentiles and errors (non-2xx responses and transport failures).
+//!
+//! Backends: SQLite (a new file in a temp directory) always; PostgreSQL too when `STAGEDOOR_BENCH_POSTGRES`
+//! names a server (`postgres://postgres@127.0.0.1:5432/test`): each server gets a new database
+//! `stagedoor_bench_<pid>_<n>` there, which the store creates and the benchmark drops afterwards.
 //!
 //! `cargo bench -p stagedoor-server --bench http_load`. Environment: `STAGEDOOR_BENCH_SMALL=1` skips 100k;
 //! `STAGEDOOR_BENCH_SECS` (default 5) seconds per scenario; `STAGEDOOR_BENCH_CONNECTIONS` (default 32);
 //! `STAGEDOOR_BENCH_MAX_REQUESTS` (default 1,000,000) caps each scenario's request count.
 
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use stagedoor_core::devgen::{catalog_config, generate_catalog};
+use stagedoor_core::devgen::{catalog_config, catalog_config_postgres, generate_catalog};
 use stagedoor_core::portal::{Portal, RefreshRequest};
 use stagedoor_core::store::{EntityPredicate, EntityQuery, OrderField, SortOrder};
 use stagedoor_core::LocalPortal;
@@ -47,20 +50,137 @@ fn runtime(name: &str) -> Runtime {
         .expect("tokio runtime")
 }
 
-fn portal(catalog_root: &Path, db_dir: &Path) -> LocalPortal {
-    LocalPortal::from_config(catalog_config(catalog_root, db_dir)).expect("open portal")
+/// The variable naming the PostgreSQL server to benchmark on, e.g. `postgres://postgres@127.0.0.1:5432/test`.
+const POSTGRES_ENV: &str = "STAGEDOOR_BENCH_POSTGRES";
+
+/// Where the served portal's catalog database lives.
+enum Backend {
+    Sqlite,
+    /// A fresh database per server on the PostgreSQL server this URL names.
+    Postgres(String),
 }
 
-/// A running server; dropping it shuts the server down and removes its files.
+impl Backend {
+    /// SQLite, and PostgreSQL when `STAGEDOOR_BENCH_POSTGRES` is set (saying so when it is not).
+    fn configured() -> Vec<Backend> {
+        let mut backends = vec![Backend::Sqlite];
+        match std::env::var(POSTGRES_ENV) {
+            Ok(url) if !url.trim().is_empty() => backends.push(Backend::Postgres(url)),
+            _ => eprintln!(
+                "PostgreSQL benches skipped: {POSTGRES_ENV} is not set (e.g. postgres://postgres@127.0.0.1:5432/test)"
+            ),
+        }
+        backends
+    }
+
+    fn label(&self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
+    }
+}
+
+/// A database made for one server: a temp directory holding the SQLite file, or a PostgreSQL database
+/// dropped (with any connections still open) when this is dropped.
+enum BenchDatabase {
+    Sqlite { _dir: tempfile::TempDir },
+    Postgres { server: String, name: String },
+}
+
+impl Drop for BenchDatabase {
+    fn drop(&mut self) {
+        if let BenchDatabase::Postgres { server, name } = self {
+            pg_admin(
+                server,
+                &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+            );
+        }
+    }
+}
+
+/// A portal over a new database on `backend` that allows every kind and reads the generated catalog.
+fn portal(backend: &Backend, catalog_root: &std::path::Path) -> (LocalPortal, BenchDatabase) {
+    static RUNS: AtomicUsize = AtomicUsize::new(0);
+    let (config, db) = match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            (
+                catalog_config(catalog_root, dir.path()),
+                BenchDatabase::Sqlite { _dir: dir },
+            )
+        }
+        Backend::Postgres(server) => {
+            let name = format!(
+                "stagedoor_bench_{}_{}",
+                std::process::id(),
+                RUNS.fetch_add(1, Ordering::Relaxed)
+            );
+            // A database left by an earlier run with the same pid would not be fresh.
+            pg_admin(
+                server,
+                &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+            );
+            let url = with_database(server, &name);
+            let db = BenchDatabase::Postgres {
+                server: server.clone(),
+                name,
+            };
+            // The store creates the database, as Backstage's ensureExists does.
+            (catalog_config_postgres(catalog_root, &url), db)
+        }
+    };
+    let portal = LocalPortal::from_config(config).expect("open portal");
+    (portal, db)
+}
+
+/// `server` with its database path replaced by `name`.
+fn with_database(server: &str, name: &str) -> String {
+    let (base, query) = match server.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (server, String::new()),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let host_end = base[scheme_end..]
+        .find('/')
+        .map_or(base.len(), |i| scheme_end + i);
+    format!("{}/{name}{query}", &base[..host_end])
+}
+
+/// Runs one statement on the server URL's own database, on a thread and runtime of its own.
+fn pg_admin(server: &str, sql: &str) {
+    let (server, sql) = (server.to_string(), sql.to_string());
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        runtime.block_on(async {
+            let (client, connection) = tokio_postgres::connect(&server, tokio_postgres::NoTls)
+                .await
+                .unwrap_or_else(|e| panic!("cannot connect to {POSTGRES_ENV}: {e}"));
+            tokio::spawn(connection);
+            client
+                .batch_execute(&sql)
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        });
+    })
+    .join()
+    .expect("PostgreSQL admin statement");
+}
+
+/// A running server; dropping it shuts the server down, then removes its database.
 struct Server {
     addr: SocketAddr,
+    backend: &'static str,
     component_names: Vec<String>,
     entities: usize,
     ingest: Duration,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     rt: Option<Runtime>,
-    _catalog: tempfile::TempDir,
-    _db: tempfile::TempDir,
+    // Dropped after `drop` below has shut the runtime (and with it the portal) down.
+    _db: BenchDatabase,
 }
 
 impl Drop for Server {
@@ -74,12 +194,10 @@ impl Drop for Server {
     }
 }
 
-fn start_server(entities: usize) -> Server {
-    let catalog = tempfile::tempdir().expect("temp dir");
-    let summary = generate_catalog(entities, catalog.path()).expect("generate catalog");
-    let db = tempfile::tempdir().expect("temp dir");
+fn start_server(backend: &Backend, catalog_root: &std::path::Path, entities: usize) -> Server {
     let rt = runtime("server");
-    let portal = Arc::new(portal(&summary.root, db.path()));
+    let (portal, db) = portal(backend, catalog_root);
+    let portal = Arc::new(portal);
     let started = Instant::now();
     let report = rt
         .block_on(portal.refresh(RefreshRequest::default()))
@@ -139,12 +257,12 @@ fn start_server(entities: usize) -> Server {
     });
     Server {
         addr,
+        backend: backend.label(),
         component_names,
         entities,
         ingest,
         shutdown: Some(tx),
         rt: Some(rt),
-        _catalog: catalog,
         _db: db,
     }
 }
@@ -326,49 +444,58 @@ fn main() {
     } else {
         &[10_000, 100_000]
     };
+    let backends = Backend::configured();
     let client_rt = runtime("load");
     let mut rows = Vec::new();
     let mut failed = false;
     for &size in sizes {
-        let server = start_server(size);
-        eprintln!(
-            "{} entities ingested in {:.1} s; serving on {}; {} connections, {:?} per scenario",
-            server.entities,
-            server.ingest.as_secs_f64(),
-            server.addr,
-            load.connections,
-            load.duration
-        );
-        for scenario in [Scenario::ByName, Scenario::ByQuery, Scenario::Facets] {
-            let o = drive(&client_rt, &server, scenario, &load, warm_up);
-            if o.errors > 0 {
-                failed = true;
-                eprintln!(
-                    "!!! {} at {size}: {} ERRORS of {} requests; first: {}",
-                    scenario.label(),
-                    o.errors,
-                    o.requests,
-                    o.first_error.as_deref().unwrap_or("?")
-                );
+        // One generated catalog per size, served from a fresh database on each backend in turn.
+        let catalog = tempfile::tempdir().expect("temp dir");
+        let summary = generate_catalog(size, catalog.path()).expect("generate catalog");
+        for backend in &backends {
+            let server = start_server(backend, &summary.root, size);
+            eprintln!(
+                "{}: {} entities ingested in {:.1} s; serving on {}; {} connections, {:?} per scenario",
+                server.backend,
+                server.entities,
+                server.ingest.as_secs_f64(),
+                server.addr,
+                load.connections,
+                load.duration
+            );
+            for scenario in [Scenario::ByName, Scenario::ByQuery, Scenario::Facets] {
+                let o = drive(&client_rt, &server, scenario, &load, warm_up);
+                if o.errors > 0 {
+                    failed = true;
+                    eprintln!(
+                        "!!! {} at {size} on {}: {} ERRORS of {} requests; first: {}",
+                        scenario.label(),
+                        server.backend,
+                        o.errors,
+                        o.requests,
+                        o.first_error.as_deref().unwrap_or("?")
+                    );
+                }
+                rows.push((size, server.backend, scenario, o));
             }
-            rows.push((size, scenario, o));
         }
     }
     println!();
     println!(
-        "HTTP load on loopback, {} keep-alive connections, {:?} per scenario (auth disabled, SQLite)",
+        "HTTP load on loopback, {} keep-alive connections, {:?} per scenario (auth disabled)",
         load.connections, load.duration
     );
     println!(
-        "| entities | scenario                     | requests | req/s    | p50 ms | p95 ms | p99 ms | errors |"
+        "| entities | backend  | scenario                     | requests | req/s    | p50 ms | p95 ms | p99 ms | errors |"
     );
     println!(
-        "|---------:|------------------------------|---------:|---------:|-------:|-------:|-------:|-------:|"
+        "|---------:|----------|------------------------------|---------:|---------:|-------:|-------:|-------:|-------:|"
     );
-    for (size, scenario, o) in &rows {
+    for (size, backend, scenario, o) in &rows {
         println!(
-            "| {:>8} | {:<28} | {:>8} | {:>8.0} | {:>6.2} | {:>6.2} | {:>6.2} | {:>6} |",
+            "| {:>8} | {:<8} | {:<28} | {:>8} | {:>8.0} | {:>6.2} | {:>6.2} | {:>6.2} | {:>6} |",
             size,
+            backend,
             scenario.label(),
             o.requests,
             o.requests as f64 / o.elapsed.as_secs_f64(),
