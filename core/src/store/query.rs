@@ -7,7 +7,7 @@
 //! `metadata.uid`), entities lacking the sort field last. `id` is the entities' integer key: search rows join
 //! on it, so index entries stay short.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use base64::Engine;
@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::filter::{EntityPredicate, FieldMatch};
-use super::sql::{Param, SqlConn};
+use super::sql::{Dialect, Param, SqlConn};
 use super::{
     EntityPage, EntityQuery, FacetCount, Facets, FullTextFilter, OrderField, PageInfo, SortOrder,
     StoreError,
@@ -775,6 +775,10 @@ fn fetch_walk(
             }
             sql.push_str(&format!(" ORDER BY e.id {dir} LIMIT {n}"));
             sql
+        } else if conn.dialect() == Dialect::Postgres {
+            let keyset = keyset.and_then(|(v, id)| v.clone().map(|v| (v, id.clone())));
+            rows.extend(walk_in_batches(conn, condition, &field, asc, keyset, n)?);
+            continue;
         } else {
             params.push(field.clone());
             params.extend(condition.params.iter().cloned());
@@ -807,6 +811,94 @@ fn fetch_walk(
         }
     }
     Ok(rows.into_iter().skip(offset).collect())
+}
+
+/// Index entries read per round trip of [`walk_in_batches`], at least.
+const WALK_BATCH: usize = 256;
+
+/// The non-null phase of [`fetch_walk`] for PostgreSQL. Given the whole walk as one statement, its planner
+/// semi-joins every match and sorts them (160 ms a page at 10,000 entities, minutes at 100,000) instead of
+/// reading the `(key_id, value, entity_id)` index in order as SQLite does. So the walk is driven from here:
+/// read a batch of index entries in order, then keep, in one query, those whose entity passes the filter and
+/// has no smaller value for the key (an entity sorts by its smallest), until `want` rows are found.
+fn walk_in_batches(
+    conn: &mut dyn SqlConn,
+    condition: &SqlCondition,
+    field: &str,
+    asc: bool,
+    mut after: Option<(String, String)>,
+    want: usize,
+) -> Result<Vec<Row>, StoreError> {
+    let (op, dir) = if asc { (">", "ASC") } else { ("<", "DESC") };
+    let Some(key) = conn.query_opt(
+        "SELECT id FROM search_keys WHERE key = ?1",
+        &[Param::Text(field)],
+    )?
+    else {
+        return Ok(Vec::new());
+    };
+    let key_id = key.int(0)?;
+    let batch = want.saturating_mul(2).clamp(WALK_BATCH, 4 * WALK_BATCH);
+    let mut out = Vec::new();
+    while out.len() < want {
+        let mut sql = "SELECT s.entity_id, s.value FROM search s \
+                       WHERE s.key_id = ? AND s.value IS NOT NULL"
+            .to_string();
+        let mut params = vec![Param::Int(key_id)];
+        if let Some((value, id)) = &after {
+            sql.push_str(&format!(
+                " AND (s.value, s.entity_id) {op} (?, CAST(? AS BIGINT))"
+            ));
+            params.push(Param::Text(value));
+            params.push(Param::Text(id));
+        }
+        sql.push_str(&format!(
+            " ORDER BY s.value {dir}, s.entity_id {dir} LIMIT {batch}"
+        ));
+        let entries: Vec<(String, String)> = conn
+            .query(&sql, &params)?
+            .iter()
+            .map(|r| Ok((r.int(0)?.to_string(), r.text(1)?)))
+            .collect::<Result<_, StoreError>>()?;
+        let Some((last_id, last_value)) = entries.last().cloned() else {
+            break;
+        };
+        let pairs = vec!["(CAST(? AS BIGINT), ?)"; entries.len()].join(", ");
+        let keep_sql = format!(
+            "SELECT v.id, v.val FROM (VALUES {pairs}) AS v(id, val) JOIN entities e ON e.id = v.id \
+             WHERE ({}) AND NOT EXISTS (SELECT 1 FROM search s2 \
+             WHERE s2.entity_id = v.id AND s2.key_id = ? AND s2.value < v.val)",
+            condition.sql
+        );
+        let mut keep_params: Vec<Param<'_>> = Vec::new();
+        for (id, value) in &entries {
+            keep_params.push(Param::Text(id));
+            keep_params.push(Param::Text(value));
+        }
+        keep_params.extend(condition.params.iter().map(Param::from));
+        keep_params.push(Param::Int(key_id));
+        // By entry, not by entity: an entity's other values in the same batch are not its sort value.
+        let kept: HashSet<(i64, String)> = conn
+            .query(&keep_sql, &keep_params)?
+            .iter()
+            .map(|r| Ok((r.int(0)?, r.text(1)?)))
+            .collect::<Result<_, StoreError>>()?;
+        for (id, value) in &entries {
+            let Ok(id) = id.parse::<i64>() else { continue };
+            if kept.contains(&(id, value.clone())) && out.len() < want {
+                out.push(Row {
+                    id,
+                    tiebreaker: id.to_string(),
+                    sort: Some(value.clone()),
+                });
+            }
+        }
+        if entries.len() < batch {
+            break;
+        }
+        after = Some((last_value, last_id));
+    }
+    Ok(out)
 }
 
 /// Value counts per facet among entities matching `filter`, most frequent first, then by value.

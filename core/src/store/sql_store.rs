@@ -288,8 +288,19 @@ fn apply(
     ingest: LocationIngest,
     orphans: OrphanStrategy,
 ) -> Result<WriteStats, StoreError> {
-    transaction(conn, true, |tx| apply_in(tx, &ingest, orphans))
+    let stats = transaction(conn, true, |tx| apply_in(tx, &ingest, orphans))?;
+    // PostgreSQL plans from table statistics, which a big import leaves stale until autovacuum gets there;
+    // until then filters are planned as if tables were nearly empty. SQLite plans from its indexes alone.
+    if conn.dialect() == Dialect::Postgres
+        && stats.inserted + stats.updated + stats.deleted >= ANALYZE_AFTER_ROWS
+    {
+        conn.batch("ANALYZE refs, entities, relations, search_keys, search")?;
+    }
+    Ok(stats)
 }
+
+/// Entities written in one apply after which PostgreSQL's statistics are refreshed.
+const ANALYZE_AFTER_ROWS: usize = 1000;
 
 fn apply_in(
     tx: &mut dyn SqlConn,
