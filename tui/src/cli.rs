@@ -6,7 +6,8 @@ use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 /// stagedoor: a terminal-native developer portal that speaks Backstage.
 ///
-/// With no subcommand it refreshes the catalog from `catalog.locations` and prints a summary.
+/// With no subcommand it opens the terminal UI (importing `catalog.locations` first when the catalog is
+/// empty); when stdout is not a terminal it prints a summary of the catalog instead.
 #[derive(Debug, Parser)]
 #[command(name = "stagedoor", version, propagate_version = true)]
 pub struct Cli {
@@ -29,6 +30,11 @@ pub struct Cli {
         global = true
     )]
     pub token: Option<String>,
+
+    /// Colour theme of the terminal UI: dark, light, high-contrast, or a file NAME.yaml in
+    /// $XDG_CONFIG_HOME/stagedoor/themes [default: stagedoor.theme in the configuration, else dark].
+    #[arg(long, value_name = "NAME", global = true)]
+    pub theme: Option<String>,
 
     /// Log to stderr: -v info, -vv debug, -vvv trace (RUST_LOG, when set, decides instead).
     #[arg(long, short = 'v', action = ArgAction::Count, global = true)]
