@@ -337,7 +337,7 @@ impl Default for Keymap {
                     Action::NextPane,
                     vec![Key::plain(K::Tab)],
                     &[Table, Facets, Entity],
-                    "next pane",
+                    "next pane (table / facet filters)",
                     Some("pane"),
                 ),
                 b(
@@ -366,7 +366,8 @@ impl Default for Keymap {
                     vec![Key::char('r')],
                     &[Global],
                     "reload (retry after an error)",
-                    Some("reload"),
+                    // Out of the bar to keep it within 80 columns; error states name the key themselves.
+                    None,
                 ),
                 b(
                     Action::Help,

@@ -199,10 +199,10 @@ const fn col(id: ColumnId) -> Column {
     use ColumnId::*;
     let (title, field, width, keep, sortable) = match id {
         Kind => ("KIND", "kind", 10, 9, true),
-        Name => ("NAME", "metadata.name", 22, 10, true),
-        System => ("SYSTEM", "spec.system", 17, 4, true),
+        Name => ("NAME", "metadata.name", 20, 10, true),
+        System => ("SYSTEM", "spec.system", 16, 4, true),
         Domain => ("DOMAIN", "spec.domain", 17, 4, true),
-        Owner => ("OWNER", "spec.owner", 15, 8, true),
+        Owner => ("OWNER", "spec.owner", 14, 8, true),
         Type => ("TYPE", "spec.type", 9, 7, true),
         Lifecycle => ("LIFECYCLE", "spec.lifecycle", 12, 6, true),
         Parent => ("PARENT", "spec.parent", 15, 5, true),

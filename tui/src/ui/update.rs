@@ -124,8 +124,11 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
                     c.facet_cursor = c.facet_cursor.min(n.saturating_sub(1));
                 }
                 Err(f) => {
-                    let message = format!("cannot count facets: {}", f.message);
-                    app.status = Some(Status::Error(message));
+                    // A connection failure is already on the header and in the table.
+                    if !f.connection {
+                        let message = format!("cannot count facets: {}", f.message);
+                        app.status = Some(Status::Error(message));
+                    }
                 }
             }
             Vec::new()
@@ -240,7 +243,7 @@ fn page_loaded(
                 if first {
                     c.load = Load::Failed(f.message.clone());
                 }
-                failure = Some(f);
+                failure = Some((f, first));
             }
         }
     } else {
@@ -249,9 +252,15 @@ fn page_loaded(
     }
     app.fuzzy = fuzzy;
     match failure {
-        Some(f) => {
+        Some((f, first)) => {
             note_failure(app, &f);
-            app.status = Some(Status::Error(f.message));
+            // A failed first page is shown in the table itself; a later page's failure on the status line.
+            if !first {
+                app.status = Some(Status::Error(format!(
+                    "cannot load more rows: {}",
+                    f.message
+                )));
+            }
             Vec::new()
         }
         None => {
@@ -744,7 +753,7 @@ fn on_mouse(app: &mut App, event: MouseEvent) -> Vec<Effect> {
             let Some(c) = app.catalog_mut() else {
                 return Vec::new();
             };
-            let (table, facets) = views::catalog::panes(body);
+            let (table, facets) = views::catalog::panes(body, c);
             let inside = |r: ratatui::layout::Rect| {
                 event.column >= r.x
                     && event.column < r.x + r.width

@@ -18,16 +18,27 @@ use super::chrome::spinner;
 /// The facet panel's width: narrower on an 80-column terminal so the table keeps its main columns.
 fn facet_width(body: Rect) -> u16 {
     if body.width >= 120 {
-        28
+        24
     } else {
         22
     }
 }
 
-/// (table, facets) areas of the body.
-pub fn panes(body: Rect) -> (Rect, Rect) {
+/// Whether the facet panel is drawn: always on a wide terminal; below 100 columns only while it has focus,
+/// so the table keeps its main columns at 80x24.
+pub fn shows_facets(body: Rect, c: &CatalogState) -> bool {
+    body.width >= 100 || c.pane == Pane::Facets
+}
+
+/// (table, facets) areas of the body; the facets area is empty when the panel is hidden.
+pub fn panes(body: Rect, c: &CatalogState) -> (Rect, Rect) {
+    let facets_width = if shows_facets(body, c) {
+        facet_width(body)
+    } else {
+        0
+    };
     let [facets, table] =
-        Layout::horizontal([Constraint::Length(facet_width(body)), Constraint::Min(0)]).areas(body);
+        Layout::horizontal([Constraint::Length(facets_width), Constraint::Min(0)]).areas(body);
     (table, facets)
 }
 
@@ -60,8 +71,10 @@ pub fn render(frame: &mut Frame, body: Rect, app: &App, c: &CatalogState) {
         render_import(frame, body, app, import);
         return;
     }
-    let (table, facets) = panes(body);
-    render_facets(frame, facets, app, c);
+    let (table, facets) = panes(body, c);
+    if !facets.is_empty() {
+        render_facets(frame, facets, app, c);
+    }
     render_table(frame, table, app, c);
 }
 
@@ -229,6 +242,13 @@ fn render_table(frame: &mut Frame, area: Rect, app: &App, c: &CatalogState) {
         format!("[{}/{}] ", c.visible.len(), c.total),
         t.accent,
     ));
+    let selected_facets: usize = c.facets.iter().map(|g| g.selected.len()).sum();
+    if selected_facets > 0 {
+        title.push(Span::styled(
+            format!("+{selected_facets} facet filters "),
+            t.highlight,
+        ));
+    }
     if c.page_request.is_some() && c.load == Load::Ready {
         title.push(Span::styled(format!("{} ", spinner(app.tick)), t.muted));
     }
@@ -329,34 +349,25 @@ fn render_table(frame: &mut Frame, area: Rect, app: &App, c: &CatalogState) {
     );
 }
 
-/// A failed load: what went wrong and how to retry.
+/// A failed load: what went wrong and how to retry (the retry key first, so a long message never hides it).
 pub fn error_box(frame: &mut Frame, area: Rect, app: &App, message: &str) {
+    use super::super::keymap::Action;
     let t = &app.theme;
-    let [_, body, _] = Layout::vertical([
-        Constraint::Fill(1),
-        Constraint::Length(6),
-        Constraint::Fill(1),
-    ])
-    .areas(area);
+    let [_, body] =
+        Layout::vertical([Constraint::Length(area.height / 4), Constraint::Min(0)]).areas(area);
     let body = body.inner(ratatui::layout::Margin::new(2, 0));
     frame.render_widget(Clear, body);
     let text = vec![
         Line::from(Span::styled("cannot load the catalog", t.error)),
-        Line::from(Span::styled(super::super::text::sanitize(message), t.base)),
-        Line::from(""),
         Line::from(vec![
             Span::styled("press ", t.muted),
-            Span::styled(
-                app.keymap.key_label(super::super::keymap::Action::Refresh),
-                t.accent,
-            ),
+            Span::styled(app.keymap.key_label(Action::Refresh), t.accent),
             Span::styled(" to retry, ", t.muted),
-            Span::styled(
-                app.keymap.key_label(super::super::keymap::Action::Quit),
-                t.accent,
-            ),
+            Span::styled(app.keymap.key_label(Action::Quit), t.accent),
             Span::styled(" to quit", t.muted),
         ]),
+        Line::from(""),
+        Line::from(Span::styled(super::super::text::sanitize(message), t.base)),
     ];
     frame.render_widget(
         Paragraph::new(text)
