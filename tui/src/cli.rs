@@ -195,6 +195,21 @@ mod tests {
     }
 
     #[test]
+    fn bare_stagedoor_takes_theme_and_server() {
+        let cli = Cli::try_parse_from([
+            "stagedoor",
+            "--theme",
+            "light",
+            "--server",
+            "http://localhost:7007",
+        ])
+        .unwrap();
+        assert!(cli.command.is_none());
+        assert_eq!(cli.theme.as_deref(), Some("light"));
+        assert_eq!(cli.server.as_deref(), Some("http://localhost:7007"));
+    }
+
+    #[test]
     fn zero_limit_is_refused() {
         assert!(Cli::try_parse_from(["stagedoor", "catalog", "list", "--limit", "0"]).is_err());
     }

@@ -580,6 +580,33 @@ fn stale_replies_are_dropped() {
     let c = app.catalog().unwrap();
     assert_eq!(c.view.title(), "Systems");
     assert!(c.rows.iter().all(|r| r.kind == "System"));
+    // Two reloads of one table: the first answer arrives last and is dropped.
+    fake.hold = true;
+    press(&mut app, &mut fake, "r");
+    let first = std::mem::take(&mut fake.held);
+    fake.entities.retain(|e| e.name() != "route-planning");
+    press(&mut app, &mut fake, "r");
+    let second = std::mem::take(&mut fake.held);
+    fake.hold = false;
+    for msg in second.into_iter().chain(first) {
+        let effects = update(&mut app, msg);
+        fake.run(&mut app, effects);
+    }
+    let names = names(&app);
+    assert!(!names.contains(&"route-planning".to_string()), "{names:?}");
+    assert_eq!(app.catalog().unwrap().load, Load::Ready);
+}
+
+#[test]
+fn commands_push_history_and_esc_returns() {
+    let (mut app, mut fake) = started(120, 40);
+    press(&mut app, &mut fake, ":api<enter>:sys<enter>");
+    assert_eq!(app.breadcrumbs(), vec!["Components", "APIs", "Systems"]);
+    press(&mut app, &mut fake, ":sys<enter>");
+    assert_eq!(app.screens.len(), 3, "the same table reloads in place");
+    press(&mut app, &mut fake, "<esc><esc>");
+    assert_eq!(app.catalog().unwrap().view.title(), "Components");
+    assert_eq!(app.catalog().unwrap().rows.len(), 11, "kept its rows");
 }
 
 #[test]

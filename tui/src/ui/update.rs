@@ -452,10 +452,20 @@ fn run_command(app: &mut App, line: &str) -> Vec<Effect> {
     }
 }
 
-/// A `:kind` command starts a new history with that table, as k9s does.
+/// How many screens the history keeps; the oldest go first.
+const HISTORY: usize = 32;
+
+/// A `:kind` command pushes that table, so Esc comes back to where the user was; the same table again
+/// just reloads.
 pub fn open_view(app: &mut App, view: KindView) -> Vec<Effect> {
-    app.screens = vec![Screen::Catalog(Box::new(CatalogState::new(view)))];
     app.status = None;
+    if app.catalog().is_none_or(|c| c.view != view) {
+        app.screens
+            .push(Screen::Catalog(Box::new(CatalogState::new(view))));
+        if app.screens.len() > HISTORY {
+            app.screens.remove(0);
+        }
+    }
     load_catalog(app)
 }
 
@@ -625,6 +635,9 @@ pub fn open_entity(app: &mut App, entity_ref: EntityRef) -> Vec<Effect> {
         id,
         error: None,
     });
+    if app.screens.len() > HISTORY {
+        app.screens.remove(0);
+    }
     vec![Effect::LoadEntity { id, entity_ref }]
 }
 
