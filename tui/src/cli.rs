@@ -6,7 +6,8 @@ use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 /// stagedoor: a terminal-native developer portal that speaks Backstage.
 ///
-/// With no subcommand it refreshes the catalog from `catalog.locations` and prints a summary.
+/// With no subcommand it opens the terminal UI (importing `catalog.locations` first when the catalog is
+/// empty); when stdout is not a terminal it prints a summary of the catalog instead.
 #[derive(Debug, Parser)]
 #[command(name = "stagedoor", version, propagate_version = true)]
 pub struct Cli {
@@ -29,6 +30,11 @@ pub struct Cli {
         global = true
     )]
     pub token: Option<String>,
+
+    /// Colour theme of the terminal UI: dark, light, high-contrast, or a file NAME.yaml in
+    /// $XDG_CONFIG_HOME/stagedoor/themes [default: stagedoor.theme in the configuration, else dark].
+    #[arg(long, value_name = "NAME", global = true)]
+    pub theme: Option<String>,
 
     /// Log to stderr: -v info, -vv debug, -vvv trace (RUST_LOG, when set, decides instead).
     #[arg(long, short = 'v', action = ArgAction::Count, global = true)]
@@ -186,6 +192,21 @@ mod tests {
         let help = err.to_string();
         assert!(help.contains("Backstage-compatible HTTP API"), "{help}");
         assert!(help.contains("--config"), "{help}");
+    }
+
+    #[test]
+    fn bare_stagedoor_takes_theme_and_server() {
+        let cli = Cli::try_parse_from([
+            "stagedoor",
+            "--theme",
+            "light",
+            "--server",
+            "http://localhost:7007",
+        ])
+        .unwrap();
+        assert!(cli.command.is_none());
+        assert_eq!(cli.theme.as_deref(), Some("light"));
+        assert_eq!(cli.server.as_deref(), Some("http://localhost:7007"));
     }
 
     #[test]

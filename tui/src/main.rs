@@ -24,7 +24,12 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => return clap_exit(e),
     };
-    setup::init_tracing(cli.verbose);
+    // The terminal UI owns the screen, so its logs go to a file.
+    if commands::opens_tui(&cli) {
+        setup::init_file_tracing(cli.verbose);
+    } else {
+        setup::init_tracing(cli.verbose);
+    }
     match commands::run(cli) {
         Ok(code) => code,
         Err(err) => {

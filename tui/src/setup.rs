@@ -29,6 +29,38 @@ pub fn init_tracing(verbose: u8) {
         .try_init();
 }
 
+/// The terminal UI's logging: info and up (more with -v or RUST_LOG) appended to
+/// [`stagedoor::ui::run::log_file`]; nothing at all when that file cannot be opened, never the screen.
+pub fn init_file_tracing(verbose: u8) {
+    let Some(path) = stagedoor::ui::run::log_file() else {
+        return;
+    };
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let Ok(file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+    else {
+        return;
+    };
+    let from_env = std::env::var("RUST_LOG").ok().filter(|v| !v.is_empty());
+    let directives = match (from_env, verbose) {
+        (Some(env), _) => env,
+        (None, 0) => "stagedoor=info,stagedoor_core=info,stagedoor_server=info".to_string(),
+        (None, 1) => "stagedoor=debug,stagedoor_core=debug,stagedoor_server=debug".to_string(),
+        (None, _) => "trace".to_string(),
+    };
+    let filter = tracing_subscriber::EnvFilter::try_new(&directives)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_writer(std::sync::Mutex::new(file))
+        .try_init();
+}
+
 fn is_url(path: &Path) -> bool {
     path.to_str().is_some_and(|s| s.contains("://"))
 }

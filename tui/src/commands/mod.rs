@@ -6,8 +6,10 @@ mod import;
 mod list;
 mod overview;
 mod serve;
+mod tui;
 mod validate;
 
+use std::io::IsTerminal as _;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
@@ -22,14 +24,22 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
+/// Whether this command line opens the terminal UI: no subcommand, on a terminal. Scripts that pipe
+/// `stagedoor` still get the printed summary.
+pub fn opens_tui(cli: &Cli) -> bool {
+    cli.command.is_none() && std::io::stdout().is_terminal() && std::io::stdin().is_terminal()
+}
+
 /// Runs the command the user asked for; the exit code says whether it found problems.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let tui = opens_tui(&cli);
     let source = setup::Source {
         config: cli.config,
         server: cli.server,
         token: cli.token,
     };
     match cli.command {
+        None if tui => runtime()?.block_on(tui::run(&source, cli.theme.as_deref())),
         None => runtime()?.block_on(overview::run(source.local_only("stagedoor")?)),
         Some(Command::Catalog(CatalogCommand::Validate(args))) => validate::run(&args),
         Some(Command::Catalog(CatalogCommand::Import)) => {

@@ -1,4 +1,5 @@
-//! `stagedoor` with no subcommand: refreshes the catalog and prints what it holds, until the terminal UI lands.
+//! `stagedoor` with no subcommand when stdout is not a terminal: refreshes the catalog and prints what it
+//! holds, so scripts keep working (on a terminal the same command opens the terminal UI).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -17,7 +18,7 @@ catalog commands:
   stagedoor catalog import
   stagedoor catalog validate PATH...
   stagedoor dev gen-catalog --entities N --out DIR
-(the terminal UI comes in a later release; stagedoor --help for more)
+(run stagedoor in a terminal for the terminal UI; stagedoor --help for more)
 ";
 
 pub async fn run(config_files: &[PathBuf]) -> anyhow::Result<ExitCode> {

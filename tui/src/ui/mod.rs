@@ -4,8 +4,19 @@
 //! message (a key, a mouse event, a portal reply) into state changes and effects; effects run on tokio tasks
 //! against `dyn Portal` and come back as messages; views draw from state alone, so they are snapshot-tested
 //! with ratatui's `TestBackend`.
+//!
+//! - [`state`]: the [`state::App`]; [`msg`]: messages and effects; [`update`]: the pure update function;
+//! - [`effects`]: effects on tokio tasks; [`run`]: the terminal loop;
+//! - [`keymap`]: the one binding table; [`views`]: drawing; [`entity`]: the entity page.
 
+pub mod effects;
 pub mod entity;
 pub mod fuzzy;
+pub mod keymap;
+pub mod msg;
+pub mod run;
+pub mod state;
 pub mod text;
 pub mod theme;
+pub mod update;
+pub mod views;

@@ -1,0 +1,110 @@
+//! Runs [`Effect`]s against the portal, each on its own tokio task, and sends the answer back to the UI
+//! loop as a [`Msg`]. The loop never awaits the portal, so a slow backend or a long import never freezes
+//! drawing or input.
+
+use std::sync::Arc;
+
+use stagedoor_core::portal::RefreshRequest;
+use stagedoor_core::store::EntityQuery;
+use stagedoor_core::Portal;
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::msg::{Effect, Failure, Msg};
+
+/// Starts `effect`; its reply arrives on `tx` (dropped silently when the UI has gone).
+pub fn spawn(effect: Effect, portal: Arc<dyn Portal>, tx: UnboundedSender<Msg>) {
+    tokio::spawn(async move {
+        let msg = run(effect, portal.as_ref(), &tx).await;
+        let _ = tx.send(msg);
+    });
+}
+
+async fn run(effect: Effect, portal: &dyn Portal, tx: &UnboundedSender<Msg>) -> Msg {
+    match effect {
+        Effect::ImportIfEmpty { id } => {
+            let result = import_if_empty(portal, id, tx).await;
+            Msg::ImportDone { id, result }
+        }
+        Effect::LoadPage { id, query } => {
+            tracing::debug!(id, cursor = query.cursor.is_some(), "loading a page");
+            let result = portal.query_entities(query).await.map_err(Failure::from);
+            Msg::PageLoaded { id, result }
+        }
+        Effect::LoadFacets { id, facets, filter } => {
+            let result = portal.facets(&facets, filter).await.map_err(Failure::from);
+            Msg::FacetsLoaded { id, result }
+        }
+        Effect::LoadEntity { id, entity_ref } => {
+            let result = portal
+                .entity_by_ref(&entity_ref)
+                .await
+                .map_err(Failure::from);
+            Msg::EntityLoaded {
+                id,
+                entity_ref,
+                result,
+            }
+        }
+        Effect::LoadRelated { id, refs } => {
+            // Only whether each target exists matters to the page, so a light projection.
+            let fields = [
+                "kind",
+                "metadata.name",
+                "metadata.namespace",
+                "metadata.title",
+            ]
+            .map(String::from);
+            let result = portal
+                .entities_by_refs(&refs, &fields)
+                .await
+                .map_err(Failure::from);
+            Msg::RelatedLoaded { id, refs, result }
+        }
+    }
+}
+
+/// Counts one entity; with none, refreshes every configured location with its progress forwarded.
+async fn import_if_empty(
+    portal: &dyn Portal,
+    id: u64,
+    tx: &UnboundedSender<Msg>,
+) -> Result<Option<stagedoor_core::portal::RefreshReport>, Failure> {
+    let probe = portal
+        .query_entities(EntityQuery {
+            limit: Some(1),
+            fields: vec!["metadata.name".to_string()],
+            ..EntityQuery::default()
+        })
+        .await?;
+    if !probe.items.is_empty() {
+        return Ok(None);
+    }
+    let _ = tx.send(Msg::ImportStarted { id });
+    let (progress_tx, mut progress_rx) = tokio::sync::mpsc::unbounded_channel();
+    let forward = tx.clone();
+    let forwarder = tokio::spawn(async move {
+        while let Some(p) = progress_rx.recv().await {
+            if forward.send(Msg::ImportProgress(p)).is_err() {
+                break;
+            }
+        }
+    });
+    tracing::info!("the catalog is empty: importing catalog.locations");
+    let result = portal
+        .refresh(RefreshRequest {
+            entity_ref: None,
+            periodic: false,
+            progress: Some(progress_tx),
+        })
+        .await;
+    // Progress sent before the refresh returned is delivered before ImportDone: the sender is normally
+    // dropped with the request; a portal that kept it must not hold the UI on the import screen.
+    let _ = tokio::time::timeout(std::time::Duration::from_millis(500), forwarder).await;
+    let report = result?;
+    tracing::info!(
+        entities = report.entities,
+        roots = report.roots,
+        "import done"
+    );
+    Ok(Some(report))
+}

@@ -1,0 +1,105 @@
+//! Messages into the update function and effects out of it. Every portal request carries a [`RequestId`];
+//! a reply whose id is no longer the one its view waits for (the user moved on, sorted again, ...) is
+//! dropped, so a slow answer never overwrites a newer one.
+
+use crossterm::event::{KeyEvent, MouseEvent};
+use stagedoor_core::portal::{RefreshProgress, RefreshReport};
+use stagedoor_core::store::{EntityPage, EntityPredicate, EntityQuery, Facets};
+use stagedoor_core::{Entity, EntityRef};
+
+pub type RequestId = u64;
+
+/// A portal failure as the UI shows it: its message and whether it looks like the backend is unreachable
+/// or refused us (then the header says so and `r` retries).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub message: String,
+    pub connection: bool,
+}
+
+impl From<stagedoor_core::PortalError> for Failure {
+    fn from(e: stagedoor_core::PortalError) -> Self {
+        use stagedoor_core::PortalError as E;
+        let connection = matches!(
+            e,
+            E::Unavailable(_) | E::Authentication(_) | E::NotAllowed(_)
+        );
+        let message = match &e {
+            E::Authentication(m) => format!("the backend refused the token: {m}"),
+            E::NotAllowed(m) => format!("not allowed: {m}"),
+            E::Unavailable(m) => format!("the backend is unreachable: {m}"),
+            other => other.to_string(),
+        };
+        Failure {
+            message,
+            connection,
+        }
+    }
+}
+
+pub type Reply<T> = Result<T, Failure>;
+
+#[derive(Debug)]
+pub enum Msg {
+    Key(KeyEvent),
+    Mouse(MouseEvent),
+    Resize(u16, u16),
+    /// Animation (the loading spinner).
+    Tick,
+    /// The import before the first load: is the store empty, and if so, how far along.
+    ImportStarted {
+        id: RequestId,
+    },
+    ImportProgress(RefreshProgress),
+    ImportDone {
+        id: RequestId,
+        result: Reply<Option<RefreshReport>>,
+    },
+    PageLoaded {
+        id: RequestId,
+        result: Reply<EntityPage>,
+    },
+    FacetsLoaded {
+        id: RequestId,
+        result: Reply<Facets>,
+    },
+    EntityLoaded {
+        id: RequestId,
+        entity_ref: EntityRef,
+        result: Reply<Option<Entity>>,
+    },
+    RelatedLoaded {
+        id: RequestId,
+        refs: Vec<EntityRef>,
+        result: Reply<Vec<Option<Entity>>>,
+    },
+    /// SIGTERM / SIGINT from outside the terminal.
+    Quit,
+}
+
+/// Work for the portal, run off the UI loop by `effects`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Import the configured locations when the store is empty (embedded portal only).
+    ImportIfEmpty {
+        id: RequestId,
+    },
+    /// One page of a table (the query carries the cursor, projection and order).
+    LoadPage {
+        id: RequestId,
+        query: EntityQuery,
+    },
+    LoadFacets {
+        id: RequestId,
+        facets: Vec<String>,
+        filter: Option<EntityPredicate>,
+    },
+    LoadEntity {
+        id: RequestId,
+        entity_ref: EntityRef,
+    },
+    LoadRelated {
+        id: RequestId,
+        refs: Vec<EntityRef>,
+    },
+}

@@ -1,0 +1,96 @@
+//! The terminal loop: raw mode and the alternate screen (restored on exit, on panic, on Ctrl-C and on
+//! SIGTERM), mouse capture, and one `select!` over terminal events, portal replies, signals and a tick.
+//! Drawing happens after each message; the portal is only ever reached through `effects`.
+
+use std::io::stdout;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crossterm::event::{DisableMouseCapture, EnableMouseCapture, Event, EventStream};
+use crossterm::execute;
+use futures_util::StreamExt as _;
+use stagedoor_core::Portal;
+use tokio::sync::mpsc;
+
+use super::effects;
+use super::msg::{Effect, Msg};
+use super::state::App;
+use super::update::{start, update};
+use super::views;
+
+/// Where the TUI's log goes: `$XDG_STATE_HOME/stagedoor/stagedoor.log` (`~/.local/state/...` without it),
+/// since anything written to stderr would tear the screen.
+pub fn log_file() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_STATE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local").join("state"))
+        })?;
+    Some(base.join("stagedoor").join("stagedoor.log"))
+}
+
+/// Runs the UI until the user quits. The terminal is restored on every way out.
+pub async fn run(portal: Arc<dyn Portal>, mut app: App) -> anyhow::Result<()> {
+    let mut terminal = ratatui::init();
+    // ratatui's hook restores the screen on panic; mouse capture is ours to undo, before it runs.
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let _ = execute!(stdout(), DisableMouseCapture);
+        previous(info);
+    }));
+    let _ = execute!(stdout(), EnableMouseCapture);
+    let result = event_loop(&mut terminal, portal, &mut app).await;
+    let _ = execute!(stdout(), DisableMouseCapture);
+    ratatui::restore();
+    result
+}
+
+async fn event_loop(
+    terminal: &mut ratatui::DefaultTerminal,
+    portal: Arc<dyn Portal>,
+    app: &mut App,
+) -> anyhow::Result<()> {
+    let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
+    let size = terminal.size()?;
+    app.width = size.width;
+    app.height = size.height;
+    let run_effects = |effects: Vec<Effect>| {
+        for effect in effects {
+            effects::spawn(effect, portal.clone(), tx.clone());
+        }
+    };
+    run_effects(start(app));
+    let mut events = EventStream::new();
+    let mut tick = tokio::time::interval(Duration::from_millis(120));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    #[cfg(unix)]
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    loop {
+        terminal.draw(|frame| views::draw(frame, app))?;
+        #[cfg(unix)]
+        let terminate = term.recv();
+        #[cfg(not(unix))]
+        let terminate = std::future::pending::<Option<()>>();
+        let msg = tokio::select! {
+            event = events.next() => match event {
+                Some(Ok(Event::Key(key))) => Msg::Key(key),
+                Some(Ok(Event::Mouse(mouse))) => Msg::Mouse(mouse),
+                Some(Ok(Event::Resize(w, h))) => Msg::Resize(w, h),
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => return Err(anyhow::anyhow!("cannot read the terminal: {e}")),
+                None => Msg::Quit,
+            },
+            Some(msg) = rx.recv() => msg,
+            _ = tick.tick() => Msg::Tick,
+            _ = tokio::signal::ctrl_c() => Msg::Quit,
+            _ = terminate => Msg::Quit,
+        };
+        run_effects(update(app, msg));
+        if app.quit {
+            tracing::info!("quit");
+            return Ok(());
+        }
+    }
+}
