@@ -10,6 +10,7 @@ mod about;
 mod deps;
 mod highlight;
 mod kinds;
+mod preview;
 mod relations;
 mod rows;
 
@@ -429,6 +430,15 @@ pub fn render(frame: &mut Frame, area: Rect, page: &EntityPage, theme: &Theme) {
         tabs,
     );
     let tab = page.tab;
+    let body = if tab.has_cursor() && area.width >= preview::MIN_WIDTH {
+        let [main, side] =
+            Layout::horizontal([Constraint::Min(0), Constraint::Length(preview::WIDTH)])
+                .areas(body);
+        preview::render(frame, side, page.selected(), &page.related, theme);
+        main
+    } else {
+        body
+    };
     let view = &page.views[tab.index()];
     let height = body.height.saturating_sub(2) as usize;
     let len = page.len(tab);

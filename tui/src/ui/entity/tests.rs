@@ -240,6 +240,10 @@ fn missing_targets_show_as_missing_and_do_not_open() {
     assert_eq!(p.handle(PageAction::Open, 10), PageOutcome::Nothing);
     let text = screen(&p, 80, 24);
     assert!(text.contains("✗ missing"), "{text}");
+    assert!(!text.contains("Preview"), "{text}");
+    // Wide terminals preview the selection.
+    let text = screen(&p, 120, 40);
+    assert!(text.contains("✗ Not in the catalog."), "{text}");
 }
 
 #[test]
