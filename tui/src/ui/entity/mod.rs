@@ -493,14 +493,13 @@ pub fn render(frame: &mut Frame, area: Rect, page: &EntityPage, theme: &Theme) {
     };
     let mut title = format!(" {} ", tab_label(page, tab, false));
     if tab == Tab::Definition {
-        if let Some(name) = page
+        let name = page
             .definition
             .as_ref()
             .and_then(|d| d.language())
             .and_then(highlight::language_name)
-        {
-            title = format!(" Definition · {name} ");
-        }
+            .unwrap_or("plain text");
+        title = format!(" Definition · {name} ");
     }
     let block = Block::default()
         .borders(Borders::ALL)

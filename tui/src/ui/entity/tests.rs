@@ -452,3 +452,25 @@ fn wrap_breaks_words_and_long_tokens() {
     assert_eq!(rows::wrap("abcdefghijkl", 8), ["abcdefgh", "ijkl"]);
     assert!(rows::wrap("", 10).is_empty());
 }
+
+#[test]
+fn snapshot_dependencies_two_levels() {
+    let mut p = page("component:default/www-artist");
+    p.handle(PageAction::ToggleDeps, 20);
+    snap("deps_www_artist", &p);
+}
+
+#[test]
+fn snapshot_grpc_and_graphql_definitions() {
+    for (r, name) in [
+        ("api:default/hello-world", "api_hello_world_grpc_definition"),
+        (
+            "api:default/starwars-graphql",
+            "api_starwars_graphql_definition",
+        ),
+    ] {
+        let mut p = page(r);
+        go_to(&mut p, Tab::Definition);
+        snap(name, &p);
+    }
+}
