@@ -23,6 +23,8 @@ pub enum Action {
     Top,
     Bottom,
     NextPane,
+    PrevPane,
+    Deps,
     Refresh,
     Sort,
     SortOrder,
@@ -31,7 +33,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, in the order help lists them.
-    pub const ALL: [Action; 17] = [
+    pub const ALL: [Action; 19] = [
         Action::Open,
         Action::Back,
         Action::Command,
@@ -43,6 +45,8 @@ impl Action {
         Action::Top,
         Action::Bottom,
         Action::NextPane,
+        Action::PrevPane,
+        Action::Deps,
         Action::Toggle,
         Action::Sort,
         Action::SortOrder,
@@ -67,6 +71,8 @@ impl Action {
             Action::Top => "top",
             Action::Bottom => "bottom",
             Action::NextPane => "next_pane",
+            Action::PrevPane => "prev_pane",
+            Action::Deps => "dependencies",
             Action::Refresh => "refresh",
             Action::Sort => "sort",
             Action::SortOrder => "sort_order",
@@ -339,6 +345,20 @@ impl Default for Keymap {
                     &[Table, Facets, Entity],
                     "next pane (table / facet filters)",
                     Some("pane"),
+                ),
+                b(
+                    Action::PrevPane,
+                    vec![Key::plain(K::BackTab)],
+                    &[Entity],
+                    "previous tab of the entity page",
+                    None,
+                ),
+                b(
+                    Action::Deps,
+                    vec![Key::char('d')],
+                    &[Entity],
+                    "dependency tree around the entity (again: back to the tab)",
+                    Some("deps"),
                 ),
                 b(
                     Action::Toggle,

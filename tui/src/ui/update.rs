@@ -584,6 +584,8 @@ fn page_action(action: Action) -> Option<PageAction> {
         Action::Top => PageAction::Top,
         Action::Bottom => PageAction::Bottom,
         Action::NextPane => PageAction::NextPane,
+        Action::PrevPane => PageAction::PrevPane,
+        Action::Deps => PageAction::ToggleDeps,
         Action::Open => PageAction::Open,
         _ => return None,
     })
