@@ -434,8 +434,9 @@ impl QueryCache {
     }
 }
 
-/// Loads one stitched entity by its row id (the store's read path).
-pub type EntityLoader<'a> = &'a dyn Fn(&mut dyn SqlConn, i64) -> Result<Option<Entity>, StoreError>;
+/// Loads stitched entities by row id, in the order given (`None` for ids no longer stored).
+pub type EntityLoader<'a> =
+    &'a dyn Fn(&mut dyn SqlConn, &[i64]) -> Result<Vec<Option<Entity>>, StoreError>;
 
 /// Text parameters as the connection binds them.
 fn text_params(params: &[String]) -> Vec<Param<'_>> {
@@ -607,12 +608,12 @@ pub fn query_entities(
         _ => None,
     };
 
-    let mut items = Vec::with_capacity(rows.len());
-    for row in &rows {
-        if let Some(entity) = load(conn, row.id)? {
-            items.push(project(entity, &fields));
-        }
-    }
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let items = load(conn, &ids)?
+        .into_iter()
+        .flatten()
+        .map(|entity| project(entity, &fields))
+        .collect();
     Ok(EntityPage {
         items,
         total_items,

@@ -666,6 +666,23 @@ struct StoredEntity {
     orphan: bool,
 }
 
+fn stored_entity(r: &SqlRow) -> Result<StoredEntity, StoreError> {
+    Ok(StoredEntity {
+        uid: r.text(0)?,
+        entity_ref: r.text(1)?,
+        body: r.text(2)?,
+        etag: r.text(3)?,
+        errors: r.text(4)?,
+        search_error: r.opt_text(5)?,
+        orphan: r.int(6)? != 0,
+        id: r.int(7)?,
+    })
+}
+
+fn relation_json(r: &SqlRow, first: usize) -> Result<Value, StoreError> {
+    Ok(serde_json::json!({"type": r.text(first)?, "targetRef": r.text(first + 1)?}))
+}
+
 fn load_where(
     conn: &mut dyn SqlConn,
     column: &str,
@@ -675,26 +692,59 @@ fn load_where(
     let Some(r) = conn.query_opt(&sql, &[value])? else {
         return Ok(None);
     };
-    let row = StoredEntity {
-        uid: r.text(0)?,
-        entity_ref: r.text(1)?,
-        body: r.text(2)?,
-        etag: r.text(3)?,
-        errors: r.text(4)?,
-        search_error: r.opt_text(5)?,
-        orphan: r.int(6)? != 0,
-        id: r.int(7)?,
-    };
-    stitch(conn, row).map(Some)
+    let row = stored_entity(&r)?;
+    let relations = conn
+        .query(SELECT_RELATIONS_OF, sql_params![row.id])?
+        .iter()
+        .map(|r| relation_json(r, 0))
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    stitch(row, relations).map(Some)
 }
 
 fn load_by_uid(conn: &mut dyn SqlConn, uid: &str) -> Result<Option<Entity>, StoreError> {
     load_where(conn, "uid", Param::Text(uid))
 }
 
-/// Loads by the internal row id (the by-query read path).
-fn load_by_id(conn: &mut dyn SqlConn, id: i64) -> Result<Option<Entity>, StoreError> {
-    load_where(conn, "id", Param::Int(id))
+/// Ids loaded per statement by [`load_by_ids`].
+const LOAD_CHUNK: usize = 500;
+
+/// Loads a page of entities by row id, in order, with two statements per chunk of ids (entities, then all
+/// their relations) rather than two per entity: on PostgreSQL each statement is a round trip.
+fn load_by_ids(conn: &mut dyn SqlConn, ids: &[i64]) -> Result<Vec<Option<Entity>>, StoreError> {
+    let mut rows: HashMap<i64, StoredEntity> = HashMap::with_capacity(ids.len());
+    let mut relations: HashMap<i64, Vec<Value>> = HashMap::new();
+    for chunk in ids.chunks(LOAD_CHUNK) {
+        let marks = vec!["?"; chunk.len()].join(", ");
+        let params: Vec<Param<'_>> = chunk.iter().map(|id| Param::Int(*id)).collect();
+        for r in conn.query(
+            &format!("{SELECT_ENTITY_COLUMNS} WHERE id IN ({marks})"),
+            &params,
+        )? {
+            let row = stored_entity(&r)?;
+            rows.insert(row.id, row);
+        }
+        let sql = format!(
+            "SELECT DISTINCT r.source_id, r.type, t.entity_ref FROM relations r \
+             JOIN refs t ON t.id = r.target_id WHERE r.source_id IN ({marks}) \
+             ORDER BY r.source_id, r.type, t.entity_ref"
+        );
+        for r in conn.query(&sql, &params)? {
+            relations
+                .entry(r.int(0)?)
+                .or_default()
+                .push(relation_json(&r, 1)?);
+        }
+    }
+    ids.iter()
+        .map(|id| {
+            rows.remove(id)
+                .map(|row| {
+                    let rels = relations.remove(&row.id).unwrap_or_default();
+                    stitch(row, rels)
+                })
+                .transpose()
+        })
+        .collect()
 }
 
 fn load_by_ref(conn: &mut dyn SqlConn, entity_ref: &str) -> Result<Option<Entity>, StoreError> {
@@ -703,7 +753,7 @@ fn load_by_ref(conn: &mut dyn SqlConn, entity_ref: &str) -> Result<Option<Entity
 
 /// The final entity: body + uid/etag + relations (always, possibly empty) + status (only with errors) +
 /// the orphan annotation, as Backstage's stitcher outputs it.
-fn stitch(conn: &mut dyn SqlConn, row: StoredEntity) -> Result<Entity, StoreError> {
+fn stitch(row: StoredEntity, relations: Vec<Value>) -> Result<Entity, StoreError> {
     let corrupt = |what: &str, e: serde_json::Error| {
         StoreError::Database(format!(
             "stored {what} of {} is corrupt: {e}",
@@ -725,11 +775,6 @@ fn stitch(conn: &mut dyn SqlConn, row: StoredEntity) -> Result<Entity, StoreErro
     if row.orphan {
         entity.set_annotation(ANNOTATION_ORPHAN, "true");
     }
-    let relations = conn
-        .query(SELECT_RELATIONS_OF, sql_params![row.id])?
-        .iter()
-        .map(|r| Ok(serde_json::json!({"type": r.text(0)?, "targetRef": r.text(1)?})))
-        .collect::<Result<Vec<_>, StoreError>>()?;
     entity.0.insert("relations".into(), Value::Array(relations));
     let mut errors: Vec<ProcessingError> =
         serde_json::from_str(&row.errors).map_err(|e| corrupt("errors", e))?;
@@ -779,7 +824,7 @@ impl<C: SqlConn + 'static> Store for SqlStore<C> {
 
     async fn query_entities(&self, query: &EntityQuery) -> Result<EntityPage, StoreError> {
         let query = query.clone();
-        self.read(move |s| query::query_entities(&mut s.conn, &mut s.cache, &query, &load_by_id))
+        self.read(move |s| query::query_entities(&mut s.conn, &mut s.cache, &query, &load_by_ids))
             .await
     }
 
