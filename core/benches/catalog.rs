@@ -11,7 +11,6 @@
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use criterion::measurement::WallTime;
@@ -20,6 +19,7 @@ use criterion::{
 };
 use stagedoor_core::devgen::{catalog_config, catalog_config_postgres, generate_catalog};
 use stagedoor_core::portal::RefreshRequest;
+use stagedoor_core::store::scratch::ScratchDatabase;
 use stagedoor_core::store::{EntityPredicate, EntityQuery, OrderField, SortOrder};
 use stagedoor_core::{LocalPortal, Portal};
 use tempfile::TempDir;
@@ -88,22 +88,11 @@ impl Backend {
     }
 }
 
-/// A database made for one run: a temp directory holding the SQLite file, or a PostgreSQL database dropped
-/// (with any connections still open) when this is dropped.
+/// A database made for one run: a temp directory holding the SQLite file, or a scratch PostgreSQL database
+/// dropped (with any connections still open) when this is dropped.
 enum BenchDatabase {
     Sqlite { _dir: TempDir },
-    Postgres { server: String, name: String },
-}
-
-impl Drop for BenchDatabase {
-    fn drop(&mut self) {
-        if let BenchDatabase::Postgres { server, name } = self {
-            pg_admin(
-                server,
-                &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-            );
-        }
-    }
+    Postgres { _db: ScratchDatabase },
 }
 
 /// A portal over a fresh database; the portal is dropped (its connections closed) before the database.
@@ -114,7 +103,6 @@ struct Opened {
 
 /// A portal over a new database on `backend` that allows every kind and reads the generated catalog.
 fn open(backend: &Backend, catalog_root: &Path) -> Opened {
-    static RUNS: AtomicUsize = AtomicUsize::new(0);
     let (config, db) = match backend {
         Backend::Sqlite => {
             let dir = tempfile::tempdir().expect("temp dir");
@@ -124,63 +112,14 @@ fn open(backend: &Backend, catalog_root: &Path) -> Opened {
             )
         }
         Backend::Postgres(server) => {
-            let name = format!(
-                "stagedoor_bench_{}_{}",
-                std::process::id(),
-                RUNS.fetch_add(1, Ordering::Relaxed)
-            );
-            // A database left by an earlier run with the same pid would not be fresh.
-            pg_admin(
-                server,
-                &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-            );
-            let url = with_database(server, &name);
-            let db = BenchDatabase::Postgres {
-                server: server.clone(),
-                name,
-            };
-            // The store creates the database, as Backstage's ensureExists does.
-            (catalog_config_postgres(catalog_root, &url), db)
+            // Not created here: the store creates it, as Backstage's ensureExists does.
+            let db = ScratchDatabase::named(server, "stagedoor_bench");
+            let config = catalog_config_postgres(catalog_root, &db.url);
+            (config, BenchDatabase::Postgres { _db: db })
         }
     };
     let portal = LocalPortal::from_config(config).expect("open portal");
     Opened { portal, _db: db }
-}
-
-/// `server` with its database path replaced by `name`.
-fn with_database(server: &str, name: &str) -> String {
-    let (base, query) = match server.split_once('?') {
-        Some((b, q)) => (b, format!("?{q}")),
-        None => (server, String::new()),
-    };
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let host_end = base[scheme_end..]
-        .find('/')
-        .map_or(base.len(), |i| scheme_end + i);
-    format!("{}/{name}{query}", &base[..host_end])
-}
-
-/// Runs one statement on the server URL's own database, on a thread and runtime of its own.
-fn pg_admin(server: &str, sql: &str) {
-    let (server, sql) = (server.to_string(), sql.to_string());
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("tokio runtime");
-        runtime.block_on(async {
-            let (client, connection) = tokio_postgres::connect(&server, tokio_postgres::NoTls)
-                .await
-                .unwrap_or_else(|e| panic!("cannot connect to {POSTGRES_ENV}: {e}"));
-            tokio::spawn(connection);
-            client
-                .batch_execute(&sql)
-                .await
-                .unwrap_or_else(|e| panic!("{sql}: {e}"));
-        });
-    })
-    .join()
-    .expect("PostgreSQL admin statement");
 }
 
 /// A portal with the catalog ingested, checked to hold every generated entity without problems.

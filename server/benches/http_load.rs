@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 
 use stagedoor_core::devgen::{catalog_config, catalog_config_postgres, generate_catalog};
 use stagedoor_core::portal::{Portal, RefreshRequest};
+use stagedoor_core::store::scratch::ScratchDatabase;
 use stagedoor_core::store::{EntityPredicate, EntityQuery, OrderField, SortOrder};
 use stagedoor_core::LocalPortal;
 use stagedoor_server::api::{router, ApiSettings, AuthPolicy};
@@ -83,25 +84,15 @@ impl Backend {
 
 /// A database made for one server: a temp directory holding the SQLite file, or a PostgreSQL database
 /// dropped (with any connections still open) when this is dropped.
+/// A database made for one run: a temp directory holding the SQLite file, or a scratch PostgreSQL database
+/// dropped (with any connections still open) when this is dropped.
 enum BenchDatabase {
     Sqlite { _dir: tempfile::TempDir },
-    Postgres { server: String, name: String },
-}
-
-impl Drop for BenchDatabase {
-    fn drop(&mut self) {
-        if let BenchDatabase::Postgres { server, name } = self {
-            pg_admin(
-                server,
-                &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-            );
-        }
-    }
+    Postgres { _db: ScratchDatabase },
 }
 
 /// A portal over a new database on `backend` that allows every kind and reads the generated catalog.
 fn portal(backend: &Backend, catalog_root: &std::path::Path) -> (LocalPortal, BenchDatabase) {
-    static RUNS: AtomicUsize = AtomicUsize::new(0);
     let (config, db) = match backend {
         Backend::Sqlite => {
             let dir = tempfile::tempdir().expect("temp dir");
@@ -111,63 +102,14 @@ fn portal(backend: &Backend, catalog_root: &std::path::Path) -> (LocalPortal, Be
             )
         }
         Backend::Postgres(server) => {
-            let name = format!(
-                "stagedoor_bench_{}_{}",
-                std::process::id(),
-                RUNS.fetch_add(1, Ordering::Relaxed)
-            );
-            // A database left by an earlier run with the same pid would not be fresh.
-            pg_admin(
-                server,
-                &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-            );
-            let url = with_database(server, &name);
-            let db = BenchDatabase::Postgres {
-                server: server.clone(),
-                name,
-            };
-            // The store creates the database, as Backstage's ensureExists does.
-            (catalog_config_postgres(catalog_root, &url), db)
+            // Not created here: the store creates it, as Backstage's ensureExists does.
+            let db = ScratchDatabase::named(server, "stagedoor_bench");
+            let config = catalog_config_postgres(catalog_root, &db.url);
+            (config, BenchDatabase::Postgres { _db: db })
         }
     };
     let portal = LocalPortal::from_config(config).expect("open portal");
     (portal, db)
-}
-
-/// `server` with its database path replaced by `name`.
-fn with_database(server: &str, name: &str) -> String {
-    let (base, query) = match server.split_once('?') {
-        Some((b, q)) => (b, format!("?{q}")),
-        None => (server, String::new()),
-    };
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let host_end = base[scheme_end..]
-        .find('/')
-        .map_or(base.len(), |i| scheme_end + i);
-    format!("{}/{name}{query}", &base[..host_end])
-}
-
-/// Runs one statement on the server URL's own database, on a thread and runtime of its own.
-fn pg_admin(server: &str, sql: &str) {
-    let (server, sql) = (server.to_string(), sql.to_string());
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("tokio runtime");
-        runtime.block_on(async {
-            let (client, connection) = tokio_postgres::connect(&server, tokio_postgres::NoTls)
-                .await
-                .unwrap_or_else(|e| panic!("cannot connect to {POSTGRES_ENV}: {e}"));
-            tokio::spawn(connection);
-            client
-                .batch_execute(&sql)
-                .await
-                .unwrap_or_else(|e| panic!("{sql}: {e}"));
-        });
-    })
-    .join()
-    .expect("PostgreSQL admin statement");
 }
 
 /// A running server; dropping it shuts the server down, then removes its database.

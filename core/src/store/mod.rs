@@ -5,6 +5,7 @@ pub mod filter;
 pub mod migrations;
 pub mod postgres;
 pub mod query;
+pub mod scratch;
 pub mod search_rows;
 pub mod sql;
 pub mod sql_store;

@@ -190,13 +190,11 @@ fn parse(text: &str, file: &str, mode: ColorMode) -> Result<Theme, ThemeError> {
     };
     let t: ThemeFile = serde_yaml::from_str(text).map_err(|e| invalid(e.to_string()))?;
     let color = |key: &str, value: &str| -> Result<Option<Color>, ThemeError> {
-        parse_color(value)
-            .map(|c| downgrade(c, mode))
-            .ok_or_else(|| {
-                invalid(format!(
-                    "{key}: '{value}' is not a colour (\"#rrggbb\" or an ANSI name)"
-                ))
-            })
+        parse_color(value).map(|c| mode.show(c)).ok_or_else(|| {
+            invalid(format!(
+                "{key}: '{value}' is not a colour (\"#rrggbb\" or an ANSI name)"
+            ))
+        })
     };
     let fg = |key: &str, value: &str| -> Result<Style, ThemeError> {
         Ok(match color(key, value)? {
@@ -301,12 +299,15 @@ const ANSI: [(Color, (u8, u8, u8)); 16] = [
     (Color::White, (255, 255, 255)),
 ];
 
-/// `c` as the colour mode can show it; `None` means "no colour".
-fn downgrade(c: Color, mode: ColorMode) -> Option<Color> {
-    match (mode, c) {
-        (ColorMode::None, _) => None,
-        (ColorMode::Ansi16, Color::Rgb(r, g, b)) => Some(nearest_ansi(r, g, b)),
-        (_, c) => Some(c),
+impl ColorMode {
+    /// `c` as this mode can show it (24-bit colours mapped to the nearest ANSI colour in 16-colour mode);
+    /// `None` means "no colour".
+    pub fn show(self, c: Color) -> Option<Color> {
+        match (self, c) {
+            (ColorMode::None, _) => None,
+            (ColorMode::Ansi16, Color::Rgb(r, g, b)) => Some(nearest_ansi(r, g, b)),
+            (_, c) => Some(c),
+        }
     }
 }
 

@@ -156,10 +156,8 @@ impl Highlighted {
 fn convert(style: syntect::highlighting::Style, theme: &Theme) -> Style {
     let mut out = theme.base;
     let c = style.foreground;
-    match theme.mode {
-        ColorMode::TrueColor => out = out.fg(Color::Rgb(c.r, c.g, c.b)),
-        ColorMode::Ansi16 => out = out.fg(nearest_ansi(c.r, c.g, c.b)),
-        ColorMode::None => {}
+    if let Some(colour) = theme.mode.show(Color::Rgb(c.r, c.g, c.b)) {
+        out = out.fg(colour);
     }
     if style.font_style.contains(FontStyle::BOLD) {
         out = out.add_modifier(Modifier::BOLD);
@@ -171,33 +169,4 @@ fn convert(style: syntect::highlighting::Style, theme: &Theme) -> Style {
         out = out.add_modifier(Modifier::UNDERLINED);
     }
     out
-}
-
-/// The nearest of the 16 ANSI colours (xterm values).
-fn nearest_ansi(r: u8, g: u8, b: u8) -> Color {
-    const ANSI: [(Color, (u8, u8, u8)); 16] = [
-        (Color::Black, (0, 0, 0)),
-        (Color::Red, (205, 0, 0)),
-        (Color::Green, (0, 205, 0)),
-        (Color::Yellow, (205, 205, 0)),
-        (Color::Blue, (0, 0, 238)),
-        (Color::Magenta, (205, 0, 205)),
-        (Color::Cyan, (0, 205, 205)),
-        (Color::Gray, (229, 229, 229)),
-        (Color::DarkGray, (127, 127, 127)),
-        (Color::LightRed, (255, 0, 0)),
-        (Color::LightGreen, (0, 255, 0)),
-        (Color::LightYellow, (255, 255, 0)),
-        (Color::LightBlue, (92, 92, 255)),
-        (Color::LightMagenta, (255, 0, 255)),
-        (Color::LightCyan, (0, 255, 255)),
-        (Color::White, (255, 255, 255)),
-    ];
-    let distance = |(ar, ag, ab): (u8, u8, u8)| {
-        let d = |x: u8, y: u8| (i32::from(x) - i32::from(y)).pow(2);
-        d(r, ar) + d(g, ag) + d(b, ab)
-    };
-    ANSI.iter()
-        .min_by_key(|(_, rgb)| distance(*rgb))
-        .map_or(Color::Reset, |(c, _)| *c)
 }
