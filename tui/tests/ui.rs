@@ -440,6 +440,35 @@ fn slash_filters_live_and_esc_clears() {
 }
 
 #[test]
+fn typing_a_filter_selects_the_best_match() {
+    // carrier-gateway, the first row, matches `tracker` too (through its description), but lower.
+    let (mut app, mut fake) = started(120, 40);
+    assert_eq!(
+        app.catalog().unwrap().selected_row().unwrap().name,
+        "carrier-gateway"
+    );
+    press(&mut app, &mut fake, "/tracker");
+    assert!(names(&app).contains(&"carrier-gateway".to_string()));
+    assert_eq!(
+        app.catalog().unwrap().selected_row().unwrap().name,
+        "shipment-tracker"
+    );
+    press(&mut app, &mut fake, "<enter><enter>");
+    assert!(
+        matches!(fake.seen.last(), Some(Effect::LoadEntity { entity_ref, .. }) if entity_ref.canonical() == "component:default/shipment-tracker")
+    );
+    // Clearing the filter keeps the cursor on that row.
+    press(&mut app, &mut fake, "<esc>");
+    assert_eq!(app.screens.len(), 1);
+    press(&mut app, &mut fake, "<esc>");
+    assert_eq!(names(&app).len(), 11);
+    assert_eq!(
+        app.catalog().unwrap().selected_row().unwrap().name,
+        "shipment-tracker"
+    );
+}
+
+#[test]
 fn enter_opens_the_entity_and_esc_comes_back() {
     let (mut app, mut fake) = started(120, 40);
     press(&mut app, &mut fake, "j");
