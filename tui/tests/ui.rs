@@ -440,6 +440,35 @@ fn slash_filters_live_and_esc_clears() {
 }
 
 #[test]
+fn typing_a_filter_selects_the_best_match() {
+    // carrier-gateway, the first row, matches `tracker` too (through its description), but lower.
+    let (mut app, mut fake) = started(120, 40);
+    assert_eq!(
+        app.catalog().unwrap().selected_row().unwrap().name,
+        "carrier-gateway"
+    );
+    press(&mut app, &mut fake, "/tracker");
+    assert!(names(&app).contains(&"carrier-gateway".to_string()));
+    assert_eq!(
+        app.catalog().unwrap().selected_row().unwrap().name,
+        "shipment-tracker"
+    );
+    press(&mut app, &mut fake, "<enter><enter>");
+    assert!(
+        matches!(fake.seen.last(), Some(Effect::LoadEntity { entity_ref, .. }) if entity_ref.canonical() == "component:default/shipment-tracker")
+    );
+    // Clearing the filter keeps the cursor on that row.
+    press(&mut app, &mut fake, "<esc>");
+    assert_eq!(app.screens.len(), 1);
+    press(&mut app, &mut fake, "<esc>");
+    assert_eq!(names(&app).len(), 11);
+    assert_eq!(
+        app.catalog().unwrap().selected_row().unwrap().name,
+        "shipment-tracker"
+    );
+}
+
+#[test]
 fn enter_opens_the_entity_and_esc_comes_back() {
     let (mut app, mut fake) = started(120, 40);
     press(&mut app, &mut fake, "j");
@@ -763,4 +792,37 @@ fn snapshot_too_small() {
         let (app, _) = started(w, h);
         snap("too_small", &app);
     }
+}
+
+/// `run::settle` drives the real effects against an embedded portal over the sample catalog: the empty
+/// store is imported, then the first complete frame (rows and facets) is on the backend.
+#[test]
+fn settle_reaches_the_first_complete_frame_on_an_embedded_portal() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../catalog/all.yaml");
+    let config = stagedoor_core::devgen::catalog_config(&root, dir.path());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let portal: std::sync::Arc<dyn stagedoor_core::Portal> =
+        std::sync::Arc::new(stagedoor_core::LocalPortal::from_config(config).unwrap());
+    let mut app = App::new(theme(), Keymap::default(), "embedded".into(), true);
+    let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    let effects = start(&mut app);
+    runtime
+        .block_on(stagedoor::ui::run::settle(
+            &mut terminal,
+            portal,
+            &mut app,
+            effects,
+        ))
+        .unwrap();
+    let c = app.catalog().unwrap();
+    assert_eq!((c.load.clone(), c.total), (Load::Ready, 11));
+    assert!(c.page_request.is_none() && c.facets_request.is_none());
+    assert!(c.facets.iter().all(|g| !g.values.is_empty()));
+    let frame = terminal.backend().to_string();
+    assert!(frame.contains("Components [11/11]"), "{frame}");
+    assert!(frame.contains("imported"), "{frame}");
 }

@@ -10,6 +10,8 @@ use std::time::Duration;
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture, Event, EventStream};
 use crossterm::execute;
 use futures_util::StreamExt as _;
+use ratatui::backend::Backend;
+use ratatui::Terminal;
 use stagedoor_core::Portal;
 use tokio::sync::mpsc;
 
@@ -93,4 +95,44 @@ async fn event_loop(
             return Ok(());
         }
     }
+}
+
+/// Delivers `effects`, and everything their replies lead to, through `update` as the loop does, drawing
+/// after every message, until no portal request is outstanding. The loop without a terminal to read keys
+/// from: `settle(&mut terminal, portal, &mut app, start(&mut app))` on a `TestBackend` ends on the first
+/// complete frame (rows and facets), which is what the first-frame benchmark measures.
+pub async fn settle<B: Backend>(
+    terminal: &mut Terminal<B>,
+    portal: Arc<dyn Portal>,
+    app: &mut App,
+    effects: Vec<Effect>,
+) -> anyhow::Result<()>
+where
+    B::Error: Send + Sync + 'static,
+{
+    let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
+    let size = terminal.size()?;
+    app.width = size.width;
+    app.height = size.height;
+    let mut outstanding = 0usize;
+    let run_effects = |effects: Vec<Effect>, outstanding: &mut usize| {
+        for effect in effects {
+            *outstanding += 1;
+            effects::spawn(effect, portal.clone(), tx.clone());
+        }
+    };
+    run_effects(effects, &mut outstanding);
+    terminal.draw(|frame| views::draw(frame, app))?;
+    while outstanding > 0 {
+        let Some(msg) = rx.recv().await else { break };
+        // Each effect ends with exactly one reply; import progress comes on the side.
+        let reply = !matches!(msg, Msg::ImportStarted { .. } | Msg::ImportProgress(_));
+        if reply {
+            outstanding -= 1;
+        }
+        let more = update(app, msg);
+        run_effects(more, &mut outstanding);
+        terminal.draw(|frame| views::draw(frame, app))?;
+    }
+    Ok(())
 }

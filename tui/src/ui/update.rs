@@ -506,6 +506,11 @@ fn set_filter(app: &mut App, query: String) -> Vec<Effect> {
     if let Some(c) = app.catalog_mut() {
         c.filter = query;
         c.refilter(&fuzzy);
+        // Typing puts the cursor on the best match (as fzf and k9s do), so `/name` Enter Enter opens it; a
+        // cleared filter keeps the row the cursor was on.
+        if !c.filter.trim().is_empty() {
+            c.selected = 0;
+        }
         keep_visible(c, height);
     }
     app.fuzzy = fuzzy;
