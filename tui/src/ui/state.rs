@@ -337,6 +337,9 @@ pub struct CatalogState {
     /// The fuzzy filter's query, and the rows it lets through (indices into `rows`, best first).
     pub filter: String,
     pub visible: Vec<usize>,
+    /// The query and row count `visible` was computed for (see `refilter`).
+    filtered_by: String,
+    filtered_rows: usize,
     /// The cursor, an index into `visible`, and the first visible line of the table.
     pub selected: usize,
     pub offset: usize,
@@ -363,6 +366,8 @@ impl CatalogState {
             facets_request: None,
             filter: String::new(),
             visible: Vec::new(),
+            filtered_by: String::new(),
+            filtered_rows: 0,
             selected: 0,
             offset: 0,
             sort: 0,
@@ -450,7 +455,19 @@ impl CatalogState {
     /// Recomputes the rows the filter lets through, keeping the cursor on the same row when it still shows.
     pub fn refilter(&mut self, fuzzy: &FuzzyFilter) {
         let keep = self.visible.get(self.selected).copied();
-        self.visible = fuzzy.filter(&self.filter, self.rows.iter().map(|r| r.haystack.as_str()));
+        // A query typed on from the last one searches only the last matches, if no rows came in between.
+        let narrowing = self.filtered_rows == self.rows.len()
+            && FuzzyFilter::narrows(&self.filtered_by, &self.filter);
+        let rows = &self.rows;
+        let row = |i: usize| (i, rows[i].name.as_str(), rows[i].haystack.as_str());
+        self.visible = if narrowing {
+            let previous = std::mem::take(&mut self.visible);
+            fuzzy.rank(&self.filter, previous.into_iter().map(row))
+        } else {
+            fuzzy.rank(&self.filter, (0..rows.len()).map(row))
+        };
+        self.filtered_by = self.filter.clone();
+        self.filtered_rows = self.rows.len();
         self.selected = keep
             .and_then(|k| self.visible.iter().position(|&i| i == k))
             .unwrap_or(0);
