@@ -117,6 +117,31 @@ fn bench(c: &mut Criterion) {
         }
         group.finish();
     }
+
+    // Typing `biltrk` one key at a time as the app does: each keystroke after the first searches only the
+    // previous matches (`CatalogState::refilter`). Reported per keystroke (the total over 6 keys / 6).
+    let typed = &texts[0].1;
+    let mut group = c.benchmark_group("filter_100k/haystack_typed");
+    group.sample_size(20);
+    group.measurement_time(Duration::from_secs(4));
+    group.bench_function("nucleo/6_keystrokes", |b| {
+        b.iter(|| {
+            let query = QUERIES[2];
+            let mut previous = String::new();
+            let mut visible: Vec<usize> = Vec::new();
+            for end in 1..=query.len() {
+                let q = &query[..end];
+                visible = if FuzzyFilter::narrows(&previous, q) {
+                    nucleo.filter_indexed(q, visible.iter().map(|&i| (i, typed[i])))
+                } else {
+                    nucleo.filter(q, typed.iter().copied())
+                };
+                previous = q.to_string();
+            }
+            black_box(visible)
+        })
+    });
+    group.finish();
 }
 
 criterion_group!(benches, bench);
