@@ -36,6 +36,11 @@ pub struct Cli {
     #[arg(long, value_name = "NAME", global = true)]
     pub theme: Option<String>,
 
+    /// Who "owned by me" in the terminal UI means: a user entity ref such as user:default/jane
+    /// [default: stagedoor.identity in the configuration].
+    #[arg(long = "as", value_name = "USER_REF")]
+    pub as_user: Option<String>,
+
     /// Log to stderr: -v info, -vv debug, -vvv trace (RUST_LOG, when set, decides instead).
     #[arg(long, short = 'v', action = ArgAction::Count, global = true)]
     pub verbose: u8,

@@ -9,14 +9,14 @@ use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 use stagedoor::ui::keymap::Keymap;
 use stagedoor::ui::msg::{Effect, Failure, Msg};
-use stagedoor::ui::state::{App, Load, Mode, Screen};
+use stagedoor::ui::state::{App, FacetLine, Load, Mode, Ownership, Screen};
 use stagedoor::ui::theme::{ColorMode, Theme};
 use stagedoor::ui::update::{start, update};
 use stagedoor::ui::views;
 use stagedoor_core::store::{
     EntityPage, EntityPredicate, EntityQuery, FacetCount, Facets, FieldMatch, PageInfo, SortOrder,
 };
-use stagedoor_core::Entity;
+use stagedoor_core::{Entity, EntityRef};
 
 /// The sample organisation's entities, in file order.
 fn fixtures() -> Vec<Entity> {
@@ -42,6 +42,34 @@ fn fixtures() -> Vec<Entity> {
         }
     }
     out
+}
+
+/// The entities with the `relations` ingestion would stitch (both directions), for `relations.*` filters.
+fn with_relations(entities: Vec<Entity>) -> Vec<Entity> {
+    let mut by_source: std::collections::BTreeMap<String, Vec<serde_json::Value>> =
+        Default::default();
+    for e in &entities {
+        for edge in stagedoor_core::entity::relations::relations_of(e).unwrap() {
+            by_source
+                .entry(edge.source.canonical())
+                .or_default()
+                .push(serde_json::json!({
+                    "type": edge.relation_type,
+                    "targetRef": edge.target.canonical(),
+                }));
+        }
+    }
+    entities
+        .into_iter()
+        .map(|mut e| {
+            let relations = by_source.remove(&e.entity_ref().canonical());
+            e.0.insert(
+                "relations".into(),
+                serde_json::Value::Array(relations.unwrap_or_default()),
+            );
+            e
+        })
+        .collect()
 }
 
 /// `count` generated components (`svc-0000`, ...), for paging.
@@ -77,7 +105,13 @@ fn matches(p: &EntityPredicate, e: &Entity) -> bool {
         EntityPredicate::Any(ps) => ps.iter().any(|p| matches(p, e)),
         EntityPredicate::Not(p) => !matches(p, e),
         EntityPredicate::Field { key, matcher } => {
-            let have = if key == "metadata.namespace" && e.get_path(key).is_none() {
+            let have = if let Some(kind) = key.strip_prefix("relations.") {
+                e.relations()
+                    .into_iter()
+                    .filter(|r| r.relation_type.eq_ignore_ascii_case(kind))
+                    .map(|r| r.target_ref.to_lowercase())
+                    .collect()
+            } else if key == "metadata.namespace" && e.get_path(key).is_none() {
                 vec!["default".to_string()]
             } else {
                 values_at(e, key)
@@ -150,6 +184,26 @@ impl Fake {
             Effect::ImportIfEmpty { id } => Msg::ImportDone {
                 id,
                 result: Ok(None),
+            },
+            Effect::LoadOwnership { id, user } => Msg::OwnershipLoaded {
+                id,
+                result: fail.map_or_else(
+                    || {
+                        Ok(self
+                            .entities
+                            .iter()
+                            .find(|e| e.entity_ref() == user)
+                            .cloned())
+                    },
+                    Err,
+                ),
+            },
+            Effect::CountOwned { id, filter } => Msg::OwnedCounted {
+                id,
+                result: fail.map_or_else(
+                    || Ok(self.entities.iter().filter(|e| matches(&filter, e)).count() as u64),
+                    Err,
+                ),
             },
         }
     }
@@ -290,6 +344,16 @@ fn started(width: u16, height: u16) -> (App, Fake) {
 fn started_with(width: u16, height: u16, keymap: Keymap, entities: Vec<Entity>) -> (App, Fake) {
     let mut app = new_app(width, height, keymap);
     let mut fake = Fake::new(entities);
+    let effects = start(&mut app);
+    fake.run(&mut app, effects);
+    (app, fake)
+}
+
+/// An app showing the Components table of the sample catalog (with relations) as `identity`.
+fn started_as(width: u16, height: u16, identity: &str) -> (App, Fake) {
+    let mut app = new_app(width, height, Keymap::default())
+        .with_identity(Some(EntityRef::parse(identity).unwrap()));
+    let mut fake = Fake::new(with_relations(fixtures()));
     let effects = start(&mut app);
     fake.run(&mut app, effects);
     (app, fake)
@@ -593,6 +657,109 @@ fn facets_filter_server_side_and_sort_cycles() {
 }
 
 #[test]
+fn owned_by_me_narrows_the_table_to_what_the_identitys_groups_own() {
+    // Diego is a member of tracking-team, which owns three of the eleven components.
+    let (mut app, mut fake) = started_as(120, 40, "user:default/diego.navarro");
+    assert_eq!(
+        app.ownership,
+        Ownership::Ready(vec![
+            "user:default/diego.navarro".to_string(),
+            "group:default/tracking-team".to_string(),
+        ])
+    );
+    let c = app.catalog().unwrap();
+    assert_eq!(c.facet_lines()[0], FacetLine::Owned, "at the top");
+    assert_eq!(c.owned.as_ref().unwrap().count, Some(3));
+    assert_eq!(c.rows.len(), 11);
+    let mut expected: Vec<String> = fixtures()
+        .iter()
+        .filter(|e| e.kind() == "Component" && e.spec_str("owner") == Some("tracking-team"))
+        .map(|e| e.name().to_string())
+        .collect();
+    expected.sort();
+    assert_eq!(expected.len(), 3);
+    // Tab to the panel: the cursor is on "owned by me"; space turns it on.
+    press(&mut app, &mut fake, "<tab> ");
+    let mut shown = names(&app);
+    shown.sort();
+    assert_eq!(shown, expected);
+    let c = app.catalog().unwrap();
+    assert!(c.owned.as_ref().unwrap().on);
+    assert_eq!(c.total, 3);
+    let query = fake
+        .seen
+        .iter()
+        .rev()
+        .find_map(|e| match e {
+            Effect::LoadPage { query, .. } => Some(query.clone()),
+            _ => None,
+        })
+        .unwrap();
+    let filter = query.filter.unwrap().to_json().to_string();
+    assert!(filter.contains("relations.ownedBy"), "{filter}");
+    assert!(filter.contains("group:default/tracking-team"), "{filter}");
+    assert!(filter.contains("Component"), "the kind stays: {filter}");
+    assert!(screen(&app).contains("Filters (1)"));
+    // Combined with a facet value (ANDed): type library leaves none of tracking-team's services.
+    let library = c
+        .facet_values()
+        .iter()
+        .position(|l| matches!(l, FacetLine::Value(g, v) if c.facets[*g].values[*v].0 == "library"))
+        .unwrap();
+    for _ in 0..library {
+        press(&mut app, &mut fake, "<down>");
+    }
+    press(&mut app, &mut fake, " ");
+    assert!(names(&app).is_empty());
+    press(&mut app, &mut fake, " ");
+    assert_eq!(names(&app).len(), 3);
+    // Off again: everything.
+    press(&mut app, &mut fake, "g ");
+    assert_eq!(names(&app).len(), 11);
+    assert!(!app.catalog().unwrap().owned.as_ref().unwrap().on);
+}
+
+#[test]
+fn without_an_identity_there_is_no_owned_by_me() {
+    let (mut app, mut fake) = started(120, 40);
+    let c = app.catalog().unwrap();
+    assert!(c.owned.is_none());
+    assert!(!c.facet_lines().contains(&FacetLine::Owned));
+    assert!(!fake
+        .seen
+        .iter()
+        .any(|e| matches!(e, Effect::LoadOwnership { .. } | Effect::CountOwned { .. })));
+    press(&mut app, &mut fake, "<tab>");
+    assert!(!screen(&app).contains("owned by me"));
+    // The first line is still the first owner value.
+    press(&mut app, &mut fake, " ");
+    assert_eq!(app.catalog().unwrap().facets[0].selected.len(), 1);
+}
+
+#[test]
+fn an_identity_missing_from_the_catalog_disables_owned_by_me() {
+    let (mut app, mut fake) = started_as(120, 40, "user:default/nobody");
+    assert!(matches!(app.ownership, Ownership::Unavailable(_)));
+    press(&mut app, &mut fake, "<tab> ");
+    let c = app.catalog().unwrap();
+    assert!(!c.owned.as_ref().unwrap().on);
+    assert_eq!(c.rows.len(), 11);
+    match &app.status {
+        Some(stagedoor::ui::state::Status::Error(m)) => {
+            assert!(
+                m.contains("user:default/nobody") && m.contains("not in the catalog"),
+                "{m}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(screen(&app).contains("[-] owned by me"));
+    // :apis keeps the entry (disabled) on the new table.
+    press(&mut app, &mut fake, ":apis<enter>");
+    assert!(app.catalog().unwrap().owned.is_some());
+}
+
+#[test]
 fn stale_replies_are_dropped() {
     let (mut app, mut fake) = started(120, 40);
     fake.hold = true;
@@ -715,6 +882,15 @@ fn snapshot_catalog_filtered_with_facets_focused() {
         let (mut app, mut fake) = started(w, h);
         press(&mut app, &mut fake, "/ship<enter><tab><down>");
         snap("catalog_filtered_facets", &app);
+    }
+}
+
+#[test]
+fn snapshot_catalog_owned_by_me() {
+    for (w, h) in [(80, 24), (120, 40)] {
+        let (mut app, mut fake) = started_as(w, h, "user:default/diego.navarro");
+        press(&mut app, &mut fake, "<tab> ");
+        snap("catalog_owned_by_me", &app);
     }
 }
 

@@ -39,7 +39,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         token: cli.token,
     };
     match cli.command {
-        None if tui => runtime()?.block_on(tui::run(&source, cli.theme.as_deref())),
+        None if tui => runtime()?.block_on(tui::run(
+            &source,
+            cli.theme.as_deref(),
+            cli.as_user.as_deref(),
+        )),
         None => runtime()?.block_on(overview::run(source.local_only("stagedoor")?)),
         Some(Command::Catalog(CatalogCommand::Validate(args))) => validate::run(&args),
         Some(Command::Catalog(CatalogCommand::Import)) => {

@@ -9,12 +9,16 @@ use stagedoor::ui::keymap::Keymap;
 use stagedoor::ui::state::App;
 use stagedoor::ui::theme::{ColorMode, Theme, DEFAULT_THEME};
 use stagedoor_core::config::Config;
-use stagedoor_core::Portal;
+use stagedoor_core::{EntityRef, Portal};
 use stagedoor_server::client::HttpPortal;
 
 use crate::setup::{self, Source};
 
-pub async fn run(source: &Source, theme: Option<&str>) -> anyhow::Result<ExitCode> {
+pub async fn run(
+    source: &Source,
+    theme: Option<&str>,
+    as_user: Option<&str>,
+) -> anyhow::Result<ExitCode> {
     // The embedded catalog needs its configuration; a remote one only reads keys and theme from it, when
     // there is one.
     let config = match &source.server {
@@ -26,6 +30,12 @@ pub async fn run(source: &Source, theme: Option<&str>) -> anyhow::Result<ExitCod
         Some(_) => None,
     };
     let (theme, keymap) = look_and_keys(config.as_ref(), theme)?;
+    let identity = match as_user {
+        Some(text) => {
+            Some(parse_identity(text).map_err(|e| crate::cli::UsageError(format!("--as: {e}")))?)
+        }
+        None => identity_from_config(config.as_ref())?,
+    };
     let (portal, label, embedded): (Arc<dyn Portal>, String, bool) = match &source.server {
         Some(server) => {
             let portal = HttpPortal::new(server, source.token.clone())
@@ -48,7 +58,7 @@ pub async fn run(source: &Source, theme: Option<&str>) -> anyhow::Result<ExitCod
         }
     };
     tracing::info!(source = %label, "terminal UI started");
-    let app = App::new(theme, keymap, label, embedded);
+    let app = App::new(theme, keymap, label, embedded).with_identity(identity);
     stagedoor::ui::run::run(portal, app).await?;
     Ok(ExitCode::SUCCESS)
 }
@@ -63,4 +73,63 @@ fn look_and_keys(config: Option<&Config>, flag: Option<&str>) -> anyhow::Result<
     let keymap = Keymap::from_config(config.and_then(|c| c.get("stagedoor.keys")))
         .context("invalid configuration")?;
     Ok((theme, keymap))
+}
+
+/// `stagedoor.identity`: the user "owned by me" means in the catalog's facet panel.
+fn identity_from_config(config: Option<&Config>) -> anyhow::Result<Option<EntityRef>> {
+    let Some(value) = config.and_then(|c| c.get("stagedoor.identity")) else {
+        return Ok(None);
+    };
+    let parsed = match value.as_str() {
+        Some(text) => parse_identity(text),
+        None => Err("expected a user entity ref such as user:default/jane".to_string()),
+    };
+    parsed
+        .map(Some)
+        .map_err(|e| anyhow::anyhow!("invalid configuration: stagedoor.identity: {e}"))
+}
+
+/// A user entity ref (`user:default/jane`; `jane` and `default/jane` mean the same).
+fn parse_identity(text: &str) -> Result<EntityRef, String> {
+    let r = EntityRef::parse_with_defaults(text.trim(), Some("user"), "default")
+        .map_err(|e| e.to_string())?;
+    if !r.kind.eq_ignore_ascii_case("user") {
+        return Err(format!(
+            "'{text}' is not a user entity ref (expected e.g. user:default/jane)"
+        ));
+    }
+    Ok(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identities_are_user_refs() {
+        assert_eq!(
+            parse_identity("user:default/jane").unwrap().canonical(),
+            "user:default/jane"
+        );
+        assert_eq!(
+            parse_identity("jane").unwrap().canonical(),
+            "user:default/jane"
+        );
+        assert!(parse_identity("group:default/team-a")
+            .unwrap_err()
+            .contains("not a user entity ref"));
+        assert!(parse_identity("user:").is_err());
+    }
+
+    #[test]
+    fn a_bad_identity_names_the_key() {
+        let dir = std::env::temp_dir().join(format!("stagedoor-identity-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("app-config.yaml");
+        std::fs::write(&file, "stagedoor:\n  identity: group:default/team-a\n").unwrap();
+        let config = Config::load(&[file], &dir).unwrap();
+        let err = identity_from_config(Some(&config)).unwrap_err().to_string();
+        assert!(err.contains("stagedoor.identity"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -60,6 +60,23 @@ async fn run(effect: Effect, portal: &dyn Portal, tx: &UnboundedSender<Msg>) -> 
                 .map_err(Failure::from);
             Msg::RelatedLoaded { id, refs, result }
         }
+        Effect::LoadOwnership { id, user } => {
+            let result = portal.entity_by_ref(&user).await.map_err(Failure::from);
+            Msg::OwnershipLoaded { id, result }
+        }
+        Effect::CountOwned { id, filter } => {
+            let result = portal
+                .query_entities(EntityQuery {
+                    filter: Some(filter),
+                    limit: Some(0),
+                    fields: vec!["metadata.name".to_string()],
+                    ..EntityQuery::default()
+                })
+                .await
+                .map(|page| page.total_items)
+                .map_err(Failure::from);
+            Msg::OwnedCounted { id, result }
+        }
     }
 }
 

@@ -73,6 +73,16 @@ pub enum Msg {
         refs: Vec<EntityRef>,
         result: Reply<Vec<Option<Entity>>>,
     },
+    /// The identity's user entity (`None`: not in the catalog).
+    OwnershipLoaded {
+        id: RequestId,
+        result: Reply<Option<Entity>>,
+    },
+    /// How many of a table's entities the identity owns.
+    OwnedCounted {
+        id: RequestId,
+        result: Reply<u64>,
+    },
     /// SIGTERM / SIGINT from outside the terminal.
     Quit,
 }
@@ -101,5 +111,15 @@ pub enum Effect {
     LoadRelated {
         id: RequestId,
         refs: Vec<EntityRef>,
+    },
+    /// The identity's user entity, for its groups.
+    LoadOwnership {
+        id: RequestId,
+        user: EntityRef,
+    },
+    /// Counts the entities matching `filter` (no rows).
+    CountOwned {
+        id: RequestId,
+        filter: EntityPredicate,
     },
 }

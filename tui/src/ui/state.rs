@@ -306,6 +306,30 @@ pub struct FacetGroup {
     pub selected: BTreeSet<String>,
 }
 
+/// What the identity (`stagedoor.identity`, `--as`) owns, for the facet panel's "owned by me" entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ownership {
+    /// No identity: no entry.
+    Unknown,
+    /// The user entity is being fetched.
+    Loading(RequestId),
+    /// The user ref and its groups (`memberOf` targets), canonical.
+    Ready(Vec<String>),
+    /// The entry is shown disabled, with this reason.
+    Unavailable(String),
+}
+
+/// A table's "owned by me" toggle, present when an identity is known.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct OwnedFilter {
+    pub on: bool,
+    /// The ownership refs the filter matches `relations.ownedBy` against (empty until known).
+    pub refs: Vec<String>,
+    /// The table's kind owned by the identity, when counted.
+    pub count: Option<u64>,
+    pub count_request: Option<RequestId>,
+}
+
 /// Whether a view's data is there yet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Load {
@@ -347,6 +371,8 @@ pub struct CatalogState {
     pub sort: usize,
     pub order: SortOrder,
     pub facets: Vec<FacetGroup>,
+    /// The "owned by me" entry at the top of the facet panel; `None` without an identity.
+    pub owned: Option<OwnedFilter>,
     /// The cursor in the facet panel, an index into [`CatalogState::facet_values`], and the panel's
     /// first visible line.
     pub facet_cursor: usize,
@@ -380,6 +406,7 @@ impl CatalogState {
                     ..FacetGroup::default()
                 })
                 .collect(),
+            owned: None,
             facet_cursor: 0,
             facet_offset: 0,
             pane: Pane::Table,
@@ -427,9 +454,13 @@ impl CatalogState {
         fields
     }
 
-    /// The kind filter plus the switched-on facet values (values of one facet ORed, facets ANDed).
+    /// The kind filter plus the switched-on facet values (values of one facet ORed, facets ANDed), and
+    /// `relations.ownedBy` in the identity's refs when "owned by me" is on.
     pub fn predicate(&self) -> Option<EntityPredicate> {
         let mut all = self.kind_predicate().into_iter().collect::<Vec<_>>();
+        if let Some(owned) = self.owned.as_ref().filter(|o| o.on && !o.refs.is_empty()) {
+            all.push(owned_predicate(&owned.refs));
+        }
         for group in &self.facets {
             if !group.selected.is_empty() {
                 all.push(EntityPredicate::Field {
@@ -450,6 +481,21 @@ impl CatalogState {
             key: "kind".to_string(),
             matcher: FieldMatch::In(vec![k.to_string()]),
         })
+    }
+
+    /// The kind filter and `relations.ownedBy` in `refs`: what the "owned by me" count counts.
+    pub fn owned_count_predicate(&self, refs: &[String]) -> EntityPredicate {
+        let owned = owned_predicate(refs);
+        match self.kind_predicate() {
+            Some(kind) => EntityPredicate::All(vec![kind, owned]),
+            None => owned,
+        }
+    }
+
+    /// How many filters are switched on (facet values and "owned by me").
+    pub fn selected_filters(&self) -> usize {
+        let owned = self.owned.as_ref().is_some_and(|o| o.on);
+        self.facets.iter().map(|g| g.selected.len()).sum::<usize>() + usize::from(owned)
     }
 
     /// Recomputes the rows the filter lets through, keeping the cursor on the same row when it still shows.
@@ -477,9 +523,13 @@ impl CatalogState {
         self.visible.get(self.selected).map(|&i| &self.rows[i])
     }
 
-    /// The facet panel's lines: a header per non-empty group, then its values.
+    /// The facet panel's lines: "owned by me" when there is an identity, then a header per non-empty group
+    /// and its values.
     pub fn facet_lines(&self) -> Vec<FacetLine> {
         let mut lines = Vec::new();
+        if self.owned.is_some() {
+            lines.push(FacetLine::Owned);
+        }
         for (g, group) in self.facets.iter().enumerate() {
             if group.values.is_empty() {
                 continue;
@@ -492,14 +542,11 @@ impl CatalogState {
         lines
     }
 
-    /// The (group, value) pairs the facet cursor moves over.
-    pub fn facet_values(&self) -> Vec<(usize, usize)> {
+    /// The lines the facet cursor moves over ("owned by me" and the values; not the headers).
+    pub fn facet_values(&self) -> Vec<FacetLine> {
         self.facet_lines()
             .into_iter()
-            .filter_map(|l| match l {
-                FacetLine::Value(g, v) => Some((g, v)),
-                FacetLine::Header(_) => None,
-            })
+            .filter(FacetLine::selectable)
             .collect()
     }
 
@@ -513,8 +560,24 @@ impl CatalogState {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FacetLine {
+    /// The "owned by me" toggle.
+    Owned,
     Header(usize),
     Value(usize, usize),
+}
+
+impl FacetLine {
+    pub fn selectable(&self) -> bool {
+        !matches!(self, FacetLine::Header(_))
+    }
+}
+
+/// `relations.ownedBy` in `refs`.
+pub fn owned_predicate(refs: &[String]) -> EntityPredicate {
+    EntityPredicate::Field {
+        key: "relations.ownedBy".to_string(),
+        matcher: FieldMatch::In(refs.to_vec()),
+    }
 }
 
 pub enum Screen {
@@ -592,6 +655,9 @@ pub struct App {
     pub keymap: Keymap,
     pub fuzzy: FuzzyFilter,
     pub next_id: RequestId,
+    /// Who "owned by me" means (`stagedoor.identity`, `--as`), and what it owns.
+    pub identity: Option<stagedoor_core::EntityRef>,
+    pub ownership: Ownership,
     /// Spinner frame.
     pub tick: usize,
 }
@@ -623,8 +689,36 @@ impl App {
             keymap,
             fuzzy: FuzzyFilter::default(),
             next_id: 0,
+            identity: None,
+            ownership: Ownership::Unknown,
             tick: 0,
         }
+    }
+
+    /// Sets who "owned by me" means; `start` then fetches the user entity.
+    pub fn with_identity(mut self, identity: Option<stagedoor_core::EntityRef>) -> App {
+        self.identity = identity;
+        for screen in &mut self.screens {
+            if let Screen::Catalog(c) = screen {
+                c.owned = self.identity.is_some().then(OwnedFilter::default);
+            }
+        }
+        self
+    }
+
+    /// A new table, with the "owned by me" entry when there is an identity.
+    pub fn new_catalog(&self, view: KindView) -> CatalogState {
+        let mut c = CatalogState::new(view);
+        if self.identity.is_some() {
+            c.owned = Some(OwnedFilter {
+                refs: match &self.ownership {
+                    Ownership::Ready(refs) => refs.clone(),
+                    _ => Vec::new(),
+                },
+                ..OwnedFilter::default()
+            });
+        }
+        c
     }
 
     pub fn request_id(&mut self) -> RequestId {

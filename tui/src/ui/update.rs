@@ -10,13 +10,100 @@ use super::entity::{EntityPage, PageAction, PageOutcome};
 use super::keymap::{Action, Key};
 use super::msg::{Effect, Failure, Msg, RequestId};
 use super::state::{
-    App, CatalogState, Connection, Import, KindView, Load, Mode, Pane, Row, Screen, Status,
-    COMMANDS, FACETS, PAGE_SIZE,
+    App, CatalogState, Connection, FacetLine, Import, KindView, Load, Mode, Ownership, Pane, Row,
+    Screen, Status, COMMANDS, FACETS, PAGE_SIZE,
 };
 use super::views;
 
 /// The first effects: the embedded portal imports when its store is empty, then loads; a remote one loads.
 pub fn start(app: &mut App) -> Vec<Effect> {
+    let mut effects = load_ownership(app);
+    effects.extend(start_catalog(app));
+    effects
+}
+
+/// Asks for the identity's user entity (its groups are what "owned by me" also matches), when there is
+/// an identity and its ownership is not known yet.
+fn load_ownership(app: &mut App) -> Vec<Effect> {
+    let Some(user) = app.identity.clone() else {
+        return Vec::new();
+    };
+    if matches!(app.ownership, Ownership::Ready(_) | Ownership::Loading(_)) {
+        return Vec::new();
+    }
+    let id = app.request_id();
+    app.ownership = Ownership::Loading(id);
+    vec![Effect::LoadOwnership { id, user }]
+}
+
+/// The identity's ownership refs: the user itself and every group it is a member of.
+fn ownership_refs(user: &EntityRef, entity: &stagedoor_core::Entity) -> Vec<String> {
+    let mut refs = vec![user.canonical()];
+    for relation in entity.relations() {
+        if relation.relation_type.eq_ignore_ascii_case("memberOf") {
+            let target = relation.target_ref.to_lowercase();
+            if !refs.contains(&target) {
+                refs.push(target);
+            }
+        }
+    }
+    refs
+}
+
+fn ownership_loaded(
+    app: &mut App,
+    id: RequestId,
+    result: Result<Option<stagedoor_core::Entity>, Failure>,
+) -> Vec<Effect> {
+    if app.ownership != Ownership::Loading(id) {
+        return Vec::new();
+    }
+    let Some(user) = app.identity.clone() else {
+        return Vec::new();
+    };
+    let shown = super::text::sanitize(&user.canonical());
+    app.ownership = match result {
+        Ok(Some(entity)) => Ownership::Ready(ownership_refs(&user, &entity)),
+        Ok(None) => Ownership::Unavailable(format!(
+            "owned by me: {shown} (stagedoor.identity) is not in the catalog"
+        )),
+        Err(f) => Ownership::Unavailable(format!(
+            "owned by me: cannot look up {shown}: {}",
+            f.message
+        )),
+    };
+    let Ownership::Ready(refs) = app.ownership.clone() else {
+        return Vec::new();
+    };
+    for screen in &mut app.screens {
+        if let Screen::Catalog(c) = screen {
+            if let Some(owned) = c.owned.as_mut() {
+                owned.refs = refs.clone();
+            }
+        }
+    }
+    count_owned(app)
+}
+
+/// Counts what the identity owns of the top table's kind, once its ownership is known.
+fn count_owned(app: &mut App) -> Vec<Effect> {
+    let Ownership::Ready(refs) = app.ownership.clone() else {
+        return Vec::new();
+    };
+    let id = app.next_id + 1;
+    let Some(c) = app.catalog_mut() else {
+        return Vec::new();
+    };
+    let filter = c.owned_count_predicate(&refs);
+    let Some(owned) = c.owned.as_mut() else {
+        return Vec::new();
+    };
+    owned.count_request = Some(id);
+    app.next_id = id;
+    vec![Effect::CountOwned { id, filter }]
+}
+
+fn start_catalog(app: &mut App) -> Vec<Effect> {
     if app.embedded {
         let id = app.request_id();
         app.import = Some(Import {
@@ -101,6 +188,20 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             load_catalog(app)
         }
         Msg::PageLoaded { id, result } => page_loaded(app, id, result),
+        Msg::OwnershipLoaded { id, result } => ownership_loaded(app, id, result),
+        Msg::OwnedCounted { id, result } => {
+            let wanted = |c: &CatalogState| {
+                c.owned
+                    .as_ref()
+                    .is_some_and(|o| o.count_request == Some(id))
+            };
+            if let Some(owned) = find_catalog(app, wanted).and_then(|c| c.owned.as_mut()) {
+                owned.count_request = None;
+                // Without a count the entry simply shows none; the table reports real failures.
+                owned.count = result.ok();
+            }
+            Vec::new()
+        }
         Msg::FacetsLoaded { id, result } => {
             let Some(c) = find_catalog(app, |c| c.facets_request == Some(id)) else {
                 return Vec::new();
@@ -286,7 +387,7 @@ pub fn load_catalog(app: &mut App) -> Vec<Effect> {
     c.load = Load::Loading(page_id);
     c.page_request = Some(page_id);
     c.facets_request = Some(facets_id);
-    vec![
+    let mut effects = vec![
         Effect::LoadPage {
             id: page_id,
             query: EntityQuery {
@@ -302,7 +403,9 @@ pub fn load_catalog(app: &mut App) -> Vec<Effect> {
             facets: FACETS.iter().map(|(_, f)| f.to_string()).collect(),
             filter: c.kind_predicate(),
         },
-    ]
+    ];
+    effects.extend(count_owned(app));
+    effects
 }
 
 /// Only the rows: after a sort or a facet change (facet counts stay those of the kind).
@@ -310,6 +413,9 @@ fn reload_rows(app: &mut App) -> Vec<Effect> {
     let mut effects = load_catalog(app);
     if let Some(c) = app.catalog_mut() {
         c.facets_request = None;
+        if let Some(owned) = c.owned.as_mut() {
+            owned.count_request = None;
+        }
     }
     effects.retain(|e| matches!(e, Effect::LoadPage { .. }));
     effects
@@ -460,8 +566,8 @@ const HISTORY: usize = 32;
 pub fn open_view(app: &mut App, view: KindView) -> Vec<Effect> {
     app.status = None;
     if app.catalog().is_none_or(|c| c.view != view) {
-        app.screens
-            .push(Screen::Catalog(Box::new(CatalogState::new(view))));
+        let c = app.new_catalog(view);
+        app.screens.push(Screen::Catalog(Box::new(c)));
         if app.screens.len() > HISTORY {
             app.screens.remove(0);
         }
@@ -620,7 +726,15 @@ fn refresh(app: &mut App) -> Vec<Effect> {
         app.connection = Connection::Connecting;
     }
     match app.screen() {
-        Screen::Catalog(_) => load_catalog(app),
+        Screen::Catalog(_) => {
+            // An identity that could not be looked up is tried again with the table.
+            if matches!(app.ownership, Ownership::Unavailable(_)) {
+                app.ownership = Ownership::Unknown;
+            }
+            let mut effects = load_ownership(app);
+            effects.extend(load_catalog(app));
+            effects
+        }
         Screen::Loading { entity_ref, .. } => {
             let r = entity_ref.clone();
             app.screens.pop();
@@ -681,8 +795,10 @@ fn catalog_action(app: &mut App, action: Action) -> Vec<Effect> {
         }
         (Pane::Facets, Action::Open | Action::Toggle) => {
             let values = c.facet_values();
-            let Some(&(g, v)) = values.get(c.facet_cursor) else {
-                return Vec::new();
+            let (g, v) = match values.get(c.facet_cursor) {
+                Some(FacetLine::Value(g, v)) => (*g, *v),
+                Some(FacetLine::Owned) => return toggle_owned(app),
+                _ => return Vec::new(),
             };
             let value = c.facets[g].values[v].0.clone();
             let selected = &mut c.facets[g].selected;
@@ -707,6 +823,29 @@ fn catalog_action(app: &mut App, action: Action) -> Vec<Effect> {
             }
             Vec::new()
         }
+    }
+}
+
+/// Space on "owned by me": on or off once the identity's groups are known; otherwise why not.
+fn toggle_owned(app: &mut App) -> Vec<Effect> {
+    match app.ownership.clone() {
+        Ownership::Ready(_) => {
+            if let Some(owned) = app.catalog_mut().and_then(|c| c.owned.as_mut()) {
+                owned.on = !owned.on;
+            }
+            reload_rows(app)
+        }
+        Ownership::Loading(_) => {
+            app.status = Some(Status::Info(
+                "owned by me: still looking up stagedoor.identity".to_string(),
+            ));
+            Vec::new()
+        }
+        Ownership::Unavailable(reason) => {
+            app.status = Some(Status::Error(reason));
+            Vec::new()
+        }
+        Ownership::Unknown => Vec::new(),
     }
 }
 

@@ -11,7 +11,7 @@ use ratatui::widgets::{
 use ratatui::Frame;
 use stagedoor_core::store::SortOrder;
 
-use super::super::state::{App, CatalogState, ColumnId, FacetLine, Load, Pane};
+use super::super::state::{App, CatalogState, ColumnId, FacetLine, Load, Ownership, Pane};
 use super::super::text::{truncate, width};
 use super::chrome::spinner;
 
@@ -42,12 +42,12 @@ pub fn panes(body: Rect, c: &CatalogState) -> (Rect, Rect) {
     (table, facets)
 }
 
-/// The facet panel line of the `v`-th value (headers counted).
+/// The facet panel line of the `v`-th selectable line (headers counted).
 pub fn facet_line_of_value(c: &CatalogState, v: usize) -> usize {
     c.facet_lines()
         .iter()
         .enumerate()
-        .filter(|(_, l)| matches!(l, FacetLine::Value(..)))
+        .filter(|(_, l)| l.selectable())
         .nth(v)
         .map_or(0, |(i, _)| i)
 }
@@ -55,15 +55,10 @@ pub fn facet_line_of_value(c: &CatalogState, v: usize) -> usize {
 /// The value under a facet panel line, when the line is a value.
 pub fn facet_value_at_line(c: &CatalogState, line: usize) -> Option<usize> {
     let lines = c.facet_lines();
-    match lines.get(line)? {
-        FacetLine::Header(_) => None,
-        FacetLine::Value(..) => Some(
-            lines[..line]
-                .iter()
-                .filter(|l| matches!(l, FacetLine::Value(..)))
-                .count(),
-        ),
-    }
+    lines
+        .get(line)?
+        .selectable()
+        .then(|| lines[..line].iter().filter(|l| l.selectable()).count())
 }
 
 pub fn render(frame: &mut Frame, body: Rect, app: &App, c: &CatalogState) {
@@ -132,7 +127,7 @@ fn render_import(frame: &mut Frame, body: Rect, app: &App, import: &super::super
 fn render_facets(frame: &mut Frame, area: Rect, app: &App, c: &CatalogState) {
     let t = &app.theme;
     let focused = c.pane == Pane::Facets;
-    let selected_count: usize = c.facets.iter().map(|g| g.selected.len()).sum();
+    let selected_count = c.selected_filters();
     let title = if selected_count > 0 {
         format!(" Filters ({selected_count}) ")
     } else {
@@ -148,6 +143,7 @@ fn render_facets(frame: &mut Frame, area: Rect, app: &App, c: &CatalogState) {
     let items: Vec<ListItem> = lines
         .iter()
         .map(|line| match *line {
+            FacetLine::Owned => owned_item(app, c, inner_width),
             FacetLine::Header(g) => ListItem::new(Line::from(Span::styled(
                 truncate(c.facets[g].title, inner_width),
                 t.accent,
@@ -193,6 +189,40 @@ fn render_facets(frame: &mut Frame, area: Rect, app: &App, c: &CatalogState) {
         area,
         &mut state,
     );
+}
+
+/// The "owned by me" line: a toggle with the count once the identity's groups are known, muted with `…`
+/// while they are looked up and with `n/a` when they cannot be (space then says why).
+fn owned_item(app: &App, c: &CatalogState, inner_width: usize) -> ListItem<'static> {
+    let t = &app.theme;
+    let on = c.owned.as_ref().is_some_and(|o| o.on);
+    let (mark, right, enabled) = match &app.ownership {
+        Ownership::Ready(_) => (
+            if on { "[x] " } else { "[ ] " },
+            c.owned
+                .as_ref()
+                .and_then(|o| o.count)
+                .map(|n| n.to_string())
+                .unwrap_or_default(),
+            true,
+        ),
+        Ownership::Loading(_) => ("[ ] ", "…".to_string(), false),
+        Ownership::Unavailable(_) | Ownership::Unknown => ("[-] ", "n/a".to_string(), false),
+    };
+    let room = inner_width.saturating_sub(width(mark) + width(&right) + 1);
+    let label = truncate("owned by me", room);
+    let pad = room.saturating_sub(width(&label));
+    let label_style = match (enabled, on) {
+        (true, true) => t.accent,
+        (true, false) => t.base,
+        (false, _) => t.muted,
+    };
+    ListItem::new(Line::from(vec![
+        Span::styled(mark, if on { t.accent } else { t.muted }),
+        Span::styled(label, label_style),
+        Span::raw(" ".repeat(pad + 1)),
+        Span::styled(right, t.muted),
+    ]))
 }
 
 /// The columns that fit in `room` cells, with their widths: the most important ones are kept, the
@@ -242,7 +272,7 @@ fn render_table(frame: &mut Frame, area: Rect, app: &App, c: &CatalogState) {
         format!("[{}/{}] ", c.visible.len(), c.total),
         t.accent,
     ));
-    let selected_facets: usize = c.facets.iter().map(|g| g.selected.len()).sum();
+    let selected_facets = c.selected_filters();
     if selected_facets > 0 {
         title.push(Span::styled(
             format!("+{selected_facets} facet filters "),
