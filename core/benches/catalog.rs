@@ -17,7 +17,7 @@ use criterion::measurement::WallTime;
 use criterion::{
     criterion_group, criterion_main, BatchSize, BenchmarkGroup, Criterion, SamplingMode,
 };
-use stagedoor_core::devgen::{catalog_config, catalog_config_postgres, generate_catalog};
+use stagedoor_core::devgen::{generate_catalog, BenchBackend};
 use stagedoor_core::portal::RefreshRequest;
 use stagedoor_core::store::scratch::ScratchDatabase;
 use stagedoor_core::store::{EntityPredicate, EntityQuery, OrderField, SortOrder};
@@ -57,42 +57,11 @@ fn runtime() -> Runtime {
         .expect("tokio runtime")
 }
 
-/// The variable naming the PostgreSQL server to benchmark on, e.g. `postgres://postgres@127.0.0.1:5432/test`.
-const POSTGRES_ENV: &str = "STAGEDOOR_BENCH_POSTGRES";
-
-/// Where a benchmark's catalog database lives.
-enum Backend {
-    Sqlite,
-    /// A fresh database per run on the server this URL names.
-    Postgres(String),
-}
-
-impl Backend {
-    /// SQLite, and PostgreSQL when `STAGEDOOR_BENCH_POSTGRES` is set (saying so when it is not).
-    fn configured() -> Vec<Backend> {
-        let mut backends = vec![Backend::Sqlite];
-        match std::env::var(POSTGRES_ENV) {
-            Ok(url) if !url.trim().is_empty() => backends.push(Backend::Postgres(url)),
-            _ => eprintln!(
-                "PostgreSQL benches skipped: {POSTGRES_ENV} is not set (e.g. postgres://postgres@127.0.0.1:5432/test)"
-            ),
-        }
-        backends
-    }
-
-    fn label(&self) -> &'static str {
-        match self {
-            Backend::Sqlite => "sqlite",
-            Backend::Postgres(_) => "postgres",
-        }
-    }
-}
-
-/// A database made for one run: a temp directory holding the SQLite file, or a scratch PostgreSQL database
-/// dropped (with any connections still open) when this is dropped.
-enum BenchDatabase {
-    Sqlite { _dir: TempDir },
-    Postgres { _db: ScratchDatabase },
+/// What a run's database needs kept until its portal is gone: the SQLite file's directory, and the scratch
+/// PostgreSQL database (dropped with any connections still open).
+struct BenchDatabase {
+    _dir: TempDir,
+    _pg: Option<ScratchDatabase>,
 }
 
 /// A portal over a fresh database; the portal is dropped (its connections closed) before the database.
@@ -102,28 +71,16 @@ struct Opened {
 }
 
 /// A portal over a new database on `backend` that allows every kind and reads the generated catalog.
-fn open(backend: &Backend, catalog_root: &Path) -> Opened {
-    let (config, db) = match backend {
-        Backend::Sqlite => {
-            let dir = tempfile::tempdir().expect("temp dir");
-            (
-                catalog_config(catalog_root, dir.path()),
-                BenchDatabase::Sqlite { _dir: dir },
-            )
-        }
-        Backend::Postgres(server) => {
-            // Not created here: the store creates it, as Backstage's ensureExists does.
-            let db = ScratchDatabase::named(server, "stagedoor_bench");
-            let config = catalog_config_postgres(catalog_root, &db.url);
-            (config, BenchDatabase::Postgres { _db: db })
-        }
-    };
+fn open(backend: &BenchBackend, catalog_root: &Path) -> Opened {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (config, pg) = backend.config(catalog_root, dir.path());
+    let db = BenchDatabase { _dir: dir, _pg: pg };
     let portal = LocalPortal::from_config(config).expect("open portal");
     Opened { portal, _db: db }
 }
 
 /// A portal with the catalog ingested, checked to hold every generated entity without problems.
-fn ingested(rt: &Runtime, backend: &Backend, catalog: &Generated) -> Opened {
+fn ingested(rt: &Runtime, backend: &BenchBackend, catalog: &Generated) -> Opened {
     let opened = open(backend, &catalog.root);
     let report = rt
         .block_on(opened.portal.refresh(RefreshRequest::default()))
@@ -142,7 +99,7 @@ fn ingested(rt: &Runtime, backend: &Backend, catalog: &Generated) -> Opened {
 fn bench_ingest(
     c: &mut Criterion,
     rt: &Runtime,
-    backends: &[Backend],
+    backends: &[BenchBackend],
     catalog: &Generated,
     label: &str,
     secs: u64,
@@ -176,7 +133,7 @@ fn bench_ingest(
 fn bench_reads(
     c: &mut Criterion,
     rt: &Runtime,
-    backends: &[Backend],
+    backends: &[BenchBackend],
     catalog: &Generated,
     label: &str,
 ) {
@@ -190,7 +147,7 @@ fn bench_reads(
 fn bench_reads_on(
     group: &mut BenchmarkGroup<'_, WallTime>,
     rt: &Runtime,
-    backend: &Backend,
+    backend: &BenchBackend,
     catalog: &Generated,
 ) {
     let opened = ingested(rt, backend, catalog);
@@ -243,7 +200,7 @@ fn bench_reads_on(
 
 fn catalog_benches(c: &mut Criterion) {
     let rt = runtime();
-    let backends = Backend::configured();
+    let backends = BenchBackend::configured();
     let small = generated(10_000);
     // Measurement times are ten samples of one ingest at the budget (2 s and 15 s); when an ingest is slower,
     // criterion warns and still takes one ingest per sample.

@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Map, Value};
 
+use crate::store::scratch::ScratchDatabase;
+
 /// Documents per generated file (the root `all.yaml` holds only the Location).
 pub const ENTITIES_PER_FILE: usize = 500;
 
@@ -787,6 +789,56 @@ pub fn catalog_config_with_database(
         }),
         base_dir.to_path_buf(),
     )
+}
+
+/// Which database a benchmark's catalog lives in: SQLite always, PostgreSQL too when
+/// `STAGEDOOR_BENCH_POSTGRES` names a server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BenchBackend {
+    Sqlite,
+    /// A fresh scratch database per run on the server this URL names.
+    Postgres(String),
+}
+
+impl BenchBackend {
+    pub const POSTGRES_ENV: &'static str = "STAGEDOOR_BENCH_POSTGRES";
+
+    /// SQLite, and PostgreSQL when `STAGEDOOR_BENCH_POSTGRES` is set (saying so when it is not).
+    pub fn configured() -> Vec<BenchBackend> {
+        let mut backends = vec![BenchBackend::Sqlite];
+        match std::env::var(Self::POSTGRES_ENV) {
+            Ok(url) if !url.trim().is_empty() => backends.push(BenchBackend::Postgres(url)),
+            _ => eprintln!(
+                "PostgreSQL benches skipped: {} is not set (e.g. postgres://postgres@127.0.0.1:5432/test)",
+                Self::POSTGRES_ENV
+            ),
+        }
+        backends
+    }
+
+    pub fn label(&self) -> &'static str {
+        match self {
+            BenchBackend::Sqlite => "sqlite",
+            BenchBackend::Postgres(_) => "postgres",
+        }
+    }
+
+    /// A configuration reading `catalog_root` into a fresh database: a SQLite file under `sqlite_dir`, or a
+    /// scratch PostgreSQL database (returned: keep it until the portal is dropped, then it is dropped too).
+    /// The PostgreSQL database is not created here; the store creates it, as Backstage's ensureExists does.
+    pub fn config(
+        &self,
+        catalog_root: &Path,
+        sqlite_dir: &Path,
+    ) -> (crate::config::Config, Option<ScratchDatabase>) {
+        match self {
+            BenchBackend::Sqlite => (catalog_config(catalog_root, sqlite_dir), None),
+            BenchBackend::Postgres(server) => {
+                let db = ScratchDatabase::named(server, "stagedoor_bench");
+                (catalog_config_postgres(catalog_root, &db.url), Some(db))
+            }
+        }
+    }
 }
 
 #[cfg(test)]

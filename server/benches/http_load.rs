@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use stagedoor_core::devgen::{catalog_config, catalog_config_postgres, generate_catalog};
+use stagedoor_core::devgen::{generate_catalog, BenchBackend};
 use stagedoor_core::portal::{Portal, RefreshRequest};
 use stagedoor_core::store::scratch::ScratchDatabase;
 use stagedoor_core::store::{EntityPredicate, EntityQuery, OrderField, SortOrder};
@@ -51,63 +51,18 @@ fn runtime(name: &str) -> Runtime {
         .expect("tokio runtime")
 }
 
-/// The variable naming the PostgreSQL server to benchmark on, e.g. `postgres://postgres@127.0.0.1:5432/test`.
-const POSTGRES_ENV: &str = "STAGEDOOR_BENCH_POSTGRES";
-
-/// Where the served portal's catalog database lives.
-enum Backend {
-    Sqlite,
-    /// A fresh database per server on the PostgreSQL server this URL names.
-    Postgres(String),
-}
-
-impl Backend {
-    /// SQLite, and PostgreSQL when `STAGEDOOR_BENCH_POSTGRES` is set (saying so when it is not).
-    fn configured() -> Vec<Backend> {
-        let mut backends = vec![Backend::Sqlite];
-        match std::env::var(POSTGRES_ENV) {
-            Ok(url) if !url.trim().is_empty() => backends.push(Backend::Postgres(url)),
-            _ => eprintln!(
-                "PostgreSQL benches skipped: {POSTGRES_ENV} is not set (e.g. postgres://postgres@127.0.0.1:5432/test)"
-            ),
-        }
-        backends
-    }
-
-    fn label(&self) -> &'static str {
-        match self {
-            Backend::Sqlite => "sqlite",
-            Backend::Postgres(_) => "postgres",
-        }
-    }
-}
-
-/// A database made for one server: a temp directory holding the SQLite file, or a PostgreSQL database
-/// dropped (with any connections still open) when this is dropped.
-/// A database made for one run: a temp directory holding the SQLite file, or a scratch PostgreSQL database
-/// dropped (with any connections still open) when this is dropped.
-enum BenchDatabase {
-    Sqlite { _dir: tempfile::TempDir },
-    Postgres { _db: ScratchDatabase },
+/// What a run's database needs kept until its portal is gone: the SQLite file's directory, and the scratch
+/// PostgreSQL database (dropped with any connections still open).
+struct BenchDatabase {
+    _dir: tempfile::TempDir,
+    _pg: Option<ScratchDatabase>,
 }
 
 /// A portal over a new database on `backend` that allows every kind and reads the generated catalog.
-fn portal(backend: &Backend, catalog_root: &std::path::Path) -> (LocalPortal, BenchDatabase) {
-    let (config, db) = match backend {
-        Backend::Sqlite => {
-            let dir = tempfile::tempdir().expect("temp dir");
-            (
-                catalog_config(catalog_root, dir.path()),
-                BenchDatabase::Sqlite { _dir: dir },
-            )
-        }
-        Backend::Postgres(server) => {
-            // Not created here: the store creates it, as Backstage's ensureExists does.
-            let db = ScratchDatabase::named(server, "stagedoor_bench");
-            let config = catalog_config_postgres(catalog_root, &db.url);
-            (config, BenchDatabase::Postgres { _db: db })
-        }
-    };
+fn portal(backend: &BenchBackend, catalog_root: &std::path::Path) -> (LocalPortal, BenchDatabase) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (config, pg) = backend.config(catalog_root, dir.path());
+    let db = BenchDatabase { _dir: dir, _pg: pg };
     let portal = LocalPortal::from_config(config).expect("open portal");
     (portal, db)
 }
@@ -136,7 +91,7 @@ impl Drop for Server {
     }
 }
 
-fn start_server(backend: &Backend, catalog_root: &std::path::Path, entities: usize) -> Server {
+fn start_server(backend: &BenchBackend, catalog_root: &std::path::Path, entities: usize) -> Server {
     let rt = runtime("server");
     let (portal, db) = portal(backend, catalog_root);
     let portal = Arc::new(portal);
@@ -386,7 +341,7 @@ fn main() {
     } else {
         &[10_000, 100_000]
     };
-    let backends = Backend::configured();
+    let backends = BenchBackend::configured();
     let client_rt = runtime("load");
     let mut rows = Vec::new();
     let mut failed = false;
