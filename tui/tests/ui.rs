@@ -159,20 +159,22 @@ impl Fake {
                 id,
                 result: fail.map_or_else(|| Ok(self.facets(&facets, filter.as_ref())), Err),
             },
-            Effect::LoadEntity { id, entity_ref } => Msg::EntityLoaded {
-                id,
-                result: fail.map_or_else(
-                    || {
-                        Ok(self
-                            .entities
-                            .iter()
-                            .find(|e| e.entity_ref() == entity_ref)
-                            .cloned())
-                    },
-                    Err,
-                ),
-                entity_ref,
-            },
+            Effect::LoadEntity { id, entity_ref } | Effect::RefreshEntity { id, entity_ref } => {
+                Msg::EntityLoaded {
+                    id,
+                    result: fail.map_or_else(
+                        || {
+                            Ok(self
+                                .entities
+                                .iter()
+                                .find(|e| e.entity_ref() == entity_ref)
+                                .cloned())
+                        },
+                        Err,
+                    ),
+                    entity_ref,
+                }
+            }
             Effect::LoadRelated { id, refs } => Msg::RelatedLoaded {
                 id,
                 result: Ok(refs
@@ -530,6 +532,27 @@ fn typing_a_filter_selects_the_best_match() {
         app.catalog().unwrap().selected_row().unwrap().name,
         "shipment-tracker"
     );
+}
+
+#[test]
+fn r_on_an_entity_refreshes_it_from_its_location() {
+    let (mut app, mut fake) = started(120, 40);
+    let expected = app.catalog().unwrap().selected_row().unwrap().entity_ref();
+    press(&mut app, &mut fake, "<enter>");
+    assert!(matches!(app.screen(), Screen::Entity { .. }));
+    press(&mut app, &mut fake, "r");
+    assert!(
+        matches!(fake.seen.last(), Some(Effect::RefreshEntity { entity_ref, .. }) if *entity_ref == expected)
+    );
+    // The page comes back, in the same place in the history.
+    assert!(matches!(app.screen(), Screen::Entity { .. }));
+    assert_eq!(app.screens.len(), 2);
+    // On the table, `r` reloads it.
+    press(&mut app, &mut fake, "<esc>r");
+    assert!(matches!(
+        fake.seen.last(),
+        Some(Effect::LoadPage { .. } | Effect::LoadFacets { .. })
+    ));
 }
 
 #[test]

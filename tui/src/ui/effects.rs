@@ -45,6 +45,24 @@ async fn run(effect: Effect, portal: &dyn Portal, tx: &UnboundedSender<Msg>) -> 
                 result,
             }
         }
+        Effect::RefreshEntity { id, entity_ref } => {
+            let request = RefreshRequest {
+                entity_ref: Some(entity_ref.clone()),
+                ..RefreshRequest::default()
+            };
+            let result = match portal.refresh(request).await {
+                Ok(_) => portal
+                    .entity_by_ref(&entity_ref)
+                    .await
+                    .map_err(Failure::from),
+                Err(e) => Err(Failure::from(e)),
+            };
+            Msg::EntityLoaded {
+                id,
+                entity_ref,
+                result,
+            }
+        }
         Effect::LoadRelated { id, refs } => {
             // Only whether each target exists matters to the page, so a light projection.
             let fields = [

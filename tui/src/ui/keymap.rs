@@ -385,7 +385,7 @@ impl Default for Keymap {
                     Action::Refresh,
                     vec![Key::char('r')],
                     &[Global],
-                    "reload (retry after an error)",
+                    "reload, retry, refresh entity",
                     // Out of the bar to keep it within 80 columns; error states name the key themselves.
                     None,
                 ),

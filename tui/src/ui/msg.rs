@@ -108,6 +108,12 @@ pub enum Effect {
         id: RequestId,
         entity_ref: EntityRef,
     },
+    /// Asks the portal to process the entity's location again (Backstage's "refresh entity"), then loads it:
+    /// the reply is an `EntityLoaded`, or the refresh's failure.
+    RefreshEntity {
+        id: RequestId,
+        entity_ref: EntityRef,
+    },
     LoadRelated {
         id: RequestId,
         refs: Vec<EntityRef>,

@@ -740,10 +740,16 @@ fn refresh(app: &mut App) -> Vec<Effect> {
             app.screens.pop();
             open_entity(app, r)
         }
+        // On an entity, `r` is Backstage's "refresh entity": its location is processed again, then it reloads.
         Screen::Entity { page, .. } => {
             let r = page.entity().entity_ref();
             app.screens.pop();
-            open_entity(app, r)
+            match open_entity(app, r).pop() {
+                Some(Effect::LoadEntity { id, entity_ref }) => {
+                    vec![Effect::RefreshEntity { id, entity_ref }]
+                }
+                other => other.into_iter().collect(),
+            }
         }
     }
 }
