@@ -15,6 +15,7 @@ pub mod ingest;
 mod local;
 pub mod portal;
 pub mod store;
+pub mod techdocs;
 
 pub use entity::{Entity, EntityRef};
 pub use error::PortalError;
