@@ -403,7 +403,11 @@ fn safe_url(url: CowStr<'_>) -> CowStr<'_> {
         }
         _ => true,
     };
-    if safe { url } else { CowStr::from("#") }
+    if safe {
+        url
+    } else {
+        CowStr::from("#")
+    }
 }
 
 fn alert_kind(kind: BlockQuoteKind) -> (&'static str, &'static str) {
@@ -726,7 +730,8 @@ mod tests {
 
     #[test]
     fn plain_text_and_sections() {
-        let md = "# Title\n\nIntro *with* `code` and [a link](x.md).\n\n## Part\n\n- one\n- two\n\n\
+        let md =
+            "# Title\n\nIntro *with* `code` and [a link](x.md).\n\n## Part\n\n- one\n- two\n\n\
                   | A | B |\n|---|---|\n| 1 | 2 |\n\n```sh\necho hi\n```\n";
         let page = render_page("a.md", md);
         assert!(!page.text.contains('*'));
@@ -740,7 +745,8 @@ mod tests {
 
     #[test]
     fn raw_html_is_escaped() {
-        let md = "# T\n\n<script>alert(1)</script>\n\nInline <img src=x onerror=alert(1)> here.\n\n\
+        let md =
+            "# T\n\n<script>alert(1)</script>\n\nInline <img src=x onerror=alert(1)> here.\n\n\
                   <div onclick=\"x()\">\nblock\n</div>\n";
         let page = render_page("a.md", md);
         assert!(!page.html.contains("<script"), "{}", page.html);
