@@ -5,7 +5,9 @@
 //!   keys) or Backstage's default site, the nav, and confinement of every path to the entity's source tree.
 //! - [`page`]: one markdown page: title, headings with their anchors, plain text for search, safe HTML.
 //! - [`index`]: `search/search_index.json` and `techdocs_metadata.json`.
+//! - [`build`]: all of it for one site, with an etag hashing the sources.
 
+pub mod build;
 pub mod index;
 pub mod page;
 pub mod site;
