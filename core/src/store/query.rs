@@ -22,6 +22,9 @@ use super::{
 };
 use crate::entity::Entity;
 
+/// The id of an interned search key.
+pub(crate) const SELECT_SEARCH_KEY: &str = "SELECT id FROM search_keys WHERE key = ?1";
+
 /// Backstage's default page size for by-query.
 pub const DEFAULT_LIMIT: usize = 200;
 /// The largest limit or offset passed on to SQL.
@@ -841,11 +844,7 @@ fn walk_in_batches(
     want: usize,
 ) -> Result<Vec<Row>, StoreError> {
     let (op, dir) = if asc { (">", "ASC") } else { ("<", "DESC") };
-    let Some(key) = conn.query_opt(
-        "SELECT id FROM search_keys WHERE key = ?1",
-        &[Param::Text(field)],
-    )?
-    else {
+    let Some(key) = conn.query_opt(SELECT_SEARCH_KEY, &[Param::Text(field)])? else {
         return Ok(Vec::new());
     };
     let key_id = key.int(0)?;
