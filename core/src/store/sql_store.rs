@@ -53,7 +53,6 @@ const SEARCH_COLUMNS: &[(&str, ColumnType)] = &[
 const INSERT_SEARCH_LAST: &str =
     "INSERT INTO search (entity_id, seq, key_id, value, original_value) \
      VALUES (?1, (SELECT COALESCE(MAX(seq), -1) + 1 FROM search WHERE entity_id = ?1), ?2, ?3, ?4)";
-const SELECT_SEARCH_KEY: &str = "SELECT id FROM search_keys WHERE key = ?1";
 const INSERT_SEARCH_KEY: &str =
     "INSERT INTO search_keys (key) VALUES (?1) ON CONFLICT (key) DO NOTHING RETURNING id";
 const RELATION_COLUMNS: &[(&str, ColumnType)] = &[
@@ -219,7 +218,7 @@ struct Interned {
 impl Interned {
     fn search_keys() -> Self {
         Interned {
-            select: SELECT_SEARCH_KEY,
+            select: query::SELECT_SEARCH_KEY,
             insert: INSERT_SEARCH_KEY,
             ids: HashMap::new(),
         }
@@ -747,6 +746,36 @@ fn load_by_ids(conn: &mut dyn SqlConn, ids: &[i64]) -> Result<Vec<Option<Entity>
         .collect()
 }
 
+/// Loads entities by canonical ref, in order (`None` where missing): their ids in one statement per chunk,
+/// then [`load_by_ids`], rather than two statements per ref.
+fn load_by_refs(
+    conn: &mut dyn SqlConn,
+    refs: &[String],
+) -> Result<Vec<Option<Entity>>, StoreError> {
+    let mut ids: HashMap<String, i64> = HashMap::with_capacity(refs.len());
+    for chunk in refs.chunks(LOAD_CHUNK) {
+        let marks = vec!["?"; chunk.len()].join(", ");
+        let params: Vec<Param<'_>> = chunk.iter().map(Param::from).collect();
+        let sql = format!("SELECT entity_ref, id FROM entities WHERE entity_ref IN ({marks})");
+        for r in conn.query(&sql, &params)? {
+            ids.insert(r.text(0)?, r.int(1)?);
+        }
+    }
+    // Each id once: a ref asked for twice gets the same entity twice.
+    let mut wanted: Vec<i64> = ids.values().copied().collect();
+    wanted.sort_unstable();
+    let loaded: HashMap<i64, Entity> = wanted
+        .iter()
+        .copied()
+        .zip(load_by_ids(conn, &wanted)?)
+        .filter_map(|(id, e)| e.map(|e| (id, e)))
+        .collect();
+    Ok(refs
+        .iter()
+        .map(|r| ids.get(r).and_then(|id| loaded.get(id).cloned()))
+        .collect())
+}
+
 fn load_by_ref(conn: &mut dyn SqlConn, entity_ref: &str) -> Result<Option<Entity>, StoreError> {
     load_where(conn, "entity_ref", Param::Text(entity_ref))
 }
@@ -846,9 +875,10 @@ impl<C: SqlConn + 'static> Store for SqlStore<C> {
         let fields = query::parse_fields(fields)?;
         let keys: Vec<String> = refs.iter().map(EntityRef::canonical).collect();
         self.read(move |s| {
-            keys.iter()
-                .map(|k| Ok(load_by_ref(&mut s.conn, k)?.map(|e| query::project(e, &fields))))
-                .collect()
+            Ok(load_by_refs(&mut s.conn, &keys)?
+                .into_iter()
+                .map(|e| e.map(|e| query::project(e, &fields)))
+                .collect())
         })
         .await
     }
