@@ -11,18 +11,21 @@ use async_trait::async_trait;
 use crate::config::catalog::DEFAULT_PROCESSING_INTERVAL;
 use crate::config::{CatalogConfig, Config, DatabaseConfig, SqliteLocation};
 use crate::entity::validation::validate_entity;
-use crate::entity::{Entity, EntityRef};
+use crate::entity::{Entity, EntityRef, ANNOTATION_LOCATION};
 use crate::error::PortalError;
 use crate::ingest::processor::relation_rows;
 use crate::ingest::{Ingestor, LocationReader, RootLocation, RootOutcome};
 use crate::portal::{
-    AddLocationResult, Ancestry, AncestryItem, Portal, RefreshProgress, RefreshReport,
+    AddLocationResult, Ancestry, AncestryItem, Portal, Problem, RefreshProgress, RefreshReport,
     RefreshRequest,
 };
 use crate::store::{
     EntityPage, EntityPredicate, EntityQuery, Facets, LocationIngest, LocationRecord, PgOptions,
     PostgresStore, SqliteStore, Store,
 };
+use crate::techdocs::publish::{DocsFile, DocsSite};
+use crate::techdocs::service::{stored_site, sync_docs, DocsSync, ANNOTATION_TECHDOCS_REF};
+use tokio::sync::mpsc;
 
 /// Location types `POST /locations` accepts when `catalog.allowedLocationTypes` is not set (Backstage's
 /// default).
@@ -178,7 +181,11 @@ impl LocalPortal {
             let origin = root.key();
             let done = self
                 .claimed(&origin, request.periodic, || async {
-                    let RootOutcome { ingest, problems } = self.ingestor.ingest_root(root).await;
+                    let RootOutcome {
+                        ingest,
+                        mut problems,
+                    } = self.ingestor.ingest_root(root).await;
+                    let documented = documented_entities(&ingest);
                     let emitted = ingest.entities.len();
                     let locations = ingest
                         .entities
@@ -189,6 +196,7 @@ impl LocalPortal {
                         .store
                         .apply_location(ingest, self.catalog.orphan_strategy)
                         .await?;
+                    problems.extend(self.build_docs(&documented).await);
                     Ok((emitted, locations, problems, stats))
                 })
                 .await?;
@@ -295,6 +303,29 @@ impl LocalPortal {
         .await
     }
 
+    /// Rebuilds the docs of `entities` whose sources changed since their stored build (each is hashed; an
+    /// unchanged site costs reading its sources, no rendering). Failures become problems of the refresh.
+    async fn build_docs(&self, entities: &[Entity]) -> Vec<Problem> {
+        let mut problems = Vec::new();
+        for entity in entities {
+            let quiet = |_line: String| {};
+            if let Err(e) = sync_docs(self.store.as_ref(), entity, &quiet).await {
+                problems.push(Problem {
+                    location: entity
+                        .annotation(ANNOTATION_LOCATION)
+                        .unwrap_or_default()
+                        .split_once(':')
+                        .map_or_else(String::new, |(_, target)| target.to_string()),
+                    document: None,
+                    line: None,
+                    name: e.name().to_string(),
+                    message: e.to_string(),
+                });
+            }
+        }
+        problems
+    }
+
     fn ensure_writable(&self) -> Result<(), PortalError> {
         if self.catalog.readonly {
             return Err(PortalError::NotAllowed(
@@ -347,6 +378,22 @@ impl LocalPortal {
             target,
         })
     }
+}
+
+/// Entities of an ingest that have docs built from local sources (`file:` locations). Docs of entities
+/// from `url:` locations are not built by refresh; syncing one explains why.
+fn documented_entities(ingest: &LocationIngest) -> Vec<Entity> {
+    ingest
+        .entities
+        .iter()
+        .filter(|p| {
+            p.entity.annotation(ANNOTATION_TECHDOCS_REF).is_some()
+                && p.entity
+                    .annotation(ANNOTATION_LOCATION)
+                    .is_some_and(|l| l.starts_with("file:"))
+        })
+        .map(|p| p.entity.clone())
+        .collect()
 }
 
 fn config_error(e: crate::config::ConfigError) -> PortalError {
@@ -542,5 +589,35 @@ impl Portal for LocalPortal {
             .ok_or_else(|| PortalError::Input("Expected body to be a JSON object".into()))?;
         relation_rows(&entity)?;
         Ok(())
+    }
+
+    async fn docs_site(&self, entity_ref: &EntityRef) -> Result<Option<DocsSite>, PortalError> {
+        stored_site(self.store.as_ref(), entity_ref).await
+    }
+
+    async fn docs_file(
+        &self,
+        entity_ref: &EntityRef,
+        path: &str,
+    ) -> Result<Option<DocsFile>, PortalError> {
+        Ok(self.store.docs_file(&entity_ref.canonical(), path).await?)
+    }
+
+    async fn sync_docs(
+        &self,
+        entity_ref: &EntityRef,
+        log: Option<mpsc::UnboundedSender<String>>,
+    ) -> Result<DocsSync, PortalError> {
+        let entity = self
+            .store
+            .entity_by_ref(entity_ref)
+            .await?
+            .ok_or_else(|| PortalError::entity_not_found(entity_ref))?;
+        let send = move |line: String| {
+            if let Some(tx) = &log {
+                let _ = tx.send(line);
+            }
+        };
+        sync_docs(self.store.as_ref(), &entity, &send).await
     }
 }

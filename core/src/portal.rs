@@ -8,6 +8,8 @@ use tokio::sync::mpsc;
 use crate::entity::{Entity, EntityRef};
 use crate::error::PortalError;
 use crate::store::{EntityPage, EntityPredicate, EntityQuery, Facets, LocationRecord, WriteStats};
+use crate::techdocs::publish::{DocsFile, DocsSite};
+use crate::techdocs::service::DocsSync;
 
 pub use crate::local::LocalPortal;
 
@@ -134,4 +136,22 @@ pub trait Portal: Send + Sync {
 
     /// Checks an entity as ingestion would, without storing it.
     async fn validate_entity(&self, entity: serde_json::Value) -> Result<(), PortalError>;
+
+    /// The entity's built docs site (nav, pages, headings); `None` when it has none built yet.
+    async fn docs_site(&self, entity_ref: &EntityRef) -> Result<Option<DocsSite>, PortalError>;
+
+    /// One file of the entity's built docs site, by its path from the site root (`index.md`,
+    /// `sub-page/index.html`, `search/search_index.json`); `None` when there is no such file.
+    async fn docs_file(
+        &self,
+        entity_ref: &EntityRef,
+        path: &str,
+    ) -> Result<Option<DocsFile>, PortalError>;
+
+    /// Backstage's sync: builds the entity's docs if their sources changed, sending progress lines to `log`.
+    async fn sync_docs(
+        &self,
+        entity_ref: &EntityRef,
+        log: Option<mpsc::UnboundedSender<String>>,
+    ) -> Result<DocsSync, PortalError>;
 }

@@ -519,6 +519,36 @@ impl Portal for HttpPortal {
         .await?;
         Ok(())
     }
+
+    // TEMPORARY (being replaced by the TechDocs API work): docs over HTTP.
+    async fn docs_site(
+        &self,
+        _entity_ref: &EntityRef,
+    ) -> Result<Option<stagedoor_core::techdocs::publish::DocsSite>, PortalError> {
+        Err(PortalError::Unavailable(
+            "docs over HTTP: not wired yet".into(),
+        ))
+    }
+
+    async fn docs_file(
+        &self,
+        _entity_ref: &EntityRef,
+        _path: &str,
+    ) -> Result<Option<stagedoor_core::techdocs::publish::DocsFile>, PortalError> {
+        Err(PortalError::Unavailable(
+            "docs over HTTP: not wired yet".into(),
+        ))
+    }
+
+    async fn sync_docs(
+        &self,
+        _entity_ref: &EntityRef,
+        _log: Option<tokio::sync::mpsc::UnboundedSender<String>>,
+    ) -> Result<stagedoor_core::techdocs::service::DocsSync, PortalError> {
+        Err(PortalError::Unavailable(
+            "docs over HTTP: not wired yet".into(),
+        ))
+    }
 }
 
 /// A failure to talk to the server at all: unreachable, timed out, or the connection dropped.

@@ -96,6 +96,25 @@ CREATE TABLE refresh_claims (
 );
 ",
     ),
+    (
+        3,
+        "
+CREATE TABLE docs_sites (
+    entity_ref TEXT PRIMARY KEY,
+    etag       TEXT NOT NULL,
+    built_at   INTEGER NOT NULL
+);
+
+CREATE TABLE docs_files (
+    entity_ref   TEXT NOT NULL,
+    path         TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    encoding     TEXT NOT NULL,
+    body         TEXT NOT NULL,
+    PRIMARY KEY (entity_ref, path)
+);
+",
+    ),
 ];
 
 /// The secondary indexes a bulk write may drop and rebuild (see `sqlite::apply`): `(name, CREATE statement)`,

@@ -1,6 +1,7 @@
 //! The catalog's storage seam: the [`Store`] trait every backend (SQLite, PostgreSQL) implements,
 //! and the query, write and record types that cross it.
 
+pub mod docs;
 pub mod filter;
 pub mod migrations;
 pub mod postgres;
@@ -20,7 +21,10 @@ use serde::{Deserialize, Serialize};
 use crate::entity::{Entity, EntityRef};
 use crate::error::{PortalError, SerializedError};
 
+pub use docs::StoredDocs;
 pub use filter::{EntityPredicate, FieldMatch};
+
+use crate::techdocs::publish::DocsFile;
 pub use postgres::{PgOptions, PostgresStore};
 pub use sql_store::SqlStore;
 pub use sqlite::SqliteStore;
@@ -359,10 +363,23 @@ pub trait Store: Send + Sync {
         holder: &str,
         next_in: Duration,
     ) -> Result<(), StoreError>;
+
+    /// Stores a built docs site, replacing the entity's previous one in one transaction.
+    async fn put_docs(&self, docs: StoredDocs) -> Result<(), StoreError>;
+
+    /// The etag of the entity's stored docs site (`entity_ref` lower-cased), if it has one.
+    async fn docs_etag(&self, entity_ref: &str) -> Result<Option<String>, StoreError>;
+
+    /// One file of the entity's stored docs site.
+    async fn docs_file(&self, entity_ref: &str, path: &str)
+        -> Result<Option<DocsFile>, StoreError>;
+
+    /// Removes the entity's docs site; false when it had none.
+    async fn delete_docs(&self, entity_ref: &str) -> Result<bool, StoreError>;
 }
 
 /// Milliseconds since the Unix epoch, the clock refresh claims are kept in.
-pub(crate) fn now_millis() -> i64 {
+pub fn now_millis() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, millis)

@@ -1031,6 +1031,33 @@ impl<C: SqlConn + 'static> Store for SqlStore<C> {
         .await
     }
 
+    async fn put_docs(&self, docs: StoredDocs) -> Result<(), StoreError> {
+        self.write(move |s| docs::put(&mut s.conn, &docs)).await
+    }
+
+    async fn docs_etag(&self, entity_ref: &str) -> Result<Option<String>, StoreError> {
+        let entity_ref = entity_ref.to_string();
+        self.read(move |s| docs::etag(&mut s.conn, &entity_ref))
+            .await
+    }
+
+    async fn docs_file(
+        &self,
+        entity_ref: &str,
+        path: &str,
+    ) -> Result<Option<DocsFile>, StoreError> {
+        let entity_ref = entity_ref.to_string();
+        let path = path.to_string();
+        self.read(move |s| docs::file(&mut s.conn, &entity_ref, &path))
+            .await
+    }
+
+    async fn delete_docs(&self, entity_ref: &str) -> Result<bool, StoreError> {
+        let entity_ref = entity_ref.to_string();
+        self.write(move |s| docs::delete(&mut s.conn, &entity_ref))
+            .await
+    }
+
     async fn dangling_relations(&self) -> Result<Vec<RelationRow>, StoreError> {
         self.read(|s| {
             s.conn

@@ -6,6 +6,8 @@
 //! - `techdocs_metadata.json` as techdocs-core writes it and techdocs-node completes it
 //!   (`build_timestamp`, `files`, `etag`).
 
+use std::path::Path;
+
 use serde_json::{json, Value};
 
 use super::page::Page;
@@ -61,6 +63,105 @@ pub fn page_url(location: &str) -> String {
     url
 }
 
+/// Where a link inside a page points, once resolved against the page's location.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkTarget {
+    /// Another page (or the same one) of the site: its location relative to docs_dir (`guides/setup.md`),
+    /// and the anchor, if any.
+    Page {
+        location: String,
+        anchor: Option<String>,
+    },
+    /// An anchor in the current page (`#usage`).
+    Anchor(String),
+    /// A file of the site that is not a page (`img/logo.png`), relative to docs_dir.
+    File(String),
+    /// Anything with a scheme (`https:`, `mailto:`), or a path that leaves the site.
+    External(String),
+}
+
+/// Resolves `href` as written in the page at `from` (a location relative to docs_dir), the way MkDocs
+/// resolves links between markdown files: relative to the page's directory, `.md` targets are pages.
+pub fn resolve_link(from: &str, href: &str) -> LinkTarget {
+    let href = href.trim();
+    if let Some(anchor) = href.strip_prefix('#') {
+        return LinkTarget::Anchor(anchor.to_string());
+    }
+    let has_scheme = href.find(':').is_some_and(|i| {
+        href[..i]
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+    });
+    if has_scheme || href.starts_with("//") || href.is_empty() {
+        return LinkTarget::External(href.to_string());
+    }
+    let (path, anchor) = match href.split_once('#') {
+        Some((path, anchor)) => (path, Some(anchor.to_string())),
+        None => (href, None),
+    };
+    let path = path.split('?').next().unwrap_or(path);
+    let mut parts: Vec<&str> = if path.starts_with('/') {
+        Vec::new()
+    } else {
+        let mut dir: Vec<&str> = from.split('/').collect();
+        dir.pop();
+        dir
+    };
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                if parts.pop().is_none() {
+                    return LinkTarget::External(href.to_string());
+                }
+            }
+            other => parts.push(other),
+        }
+    }
+    let location = parts.join("/");
+    let is_page = Path::new(&location)
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("md") || e.eq_ignore_ascii_case("markdown"));
+    if is_page {
+        LinkTarget::Page { location, anchor }
+    } else {
+        LinkTarget::File(location)
+    }
+}
+
+/// The URL of `to` (a site path such as `a/b/` or `img/x.png`) relative to the page URL `from_url`, as a
+/// browser resolves it from that page's `index.html`.
+pub fn relative_url(from_url: &str, to: &str) -> String {
+    let depth = from_url.split('/').filter(|p| !p.is_empty()).count();
+    let mut out = "../".repeat(depth);
+    // `a:b/` written bare would read as a URL with scheme `a`.
+    let first = to.split('/').next().unwrap_or("");
+    if out.is_empty() && (to.is_empty() || first.contains(':')) {
+        out.push_str("./");
+    }
+    out.push_str(to);
+    out
+}
+
+/// A link as the page's HTML carries it: `.md` targets become the target page's directory URL, relative to
+/// this page's own URL; everything else is unchanged.
+pub fn html_href(from: &str, href: &str) -> String {
+    let from_url = page_url(from);
+    match resolve_link(from, href) {
+        LinkTarget::Page { location, anchor } => {
+            let mut url = relative_url(&from_url, &page_url(&location));
+            if let Some(anchor) = anchor {
+                url.push('#');
+                url.push_str(&anchor);
+            }
+            url
+        }
+        LinkTarget::File(location) => relative_url(&from_url, &location),
+        LinkTarget::Anchor(_) | LinkTarget::External(_) => href.to_string(),
+    }
+}
+
 /// Backstage's `techdocs_metadata.json`: `{site_name, site_description, etag, build_timestamp, files}`
 /// (`site_description` is `null` when the site has none; `build_timestamp` in epoch milliseconds; `files`
 /// relative to the site root).
@@ -84,6 +185,59 @@ pub fn metadata(
 mod tests {
     use super::super::page::render_page;
     use super::*;
+
+    #[test]
+    fn links_resolve_like_mkdocs() {
+        assert_eq!(
+            resolve_link("index.md", "sub-page.md#usage"),
+            LinkTarget::Page {
+                location: "sub-page.md".into(),
+                anchor: Some("usage".into())
+            }
+        );
+        assert_eq!(
+            resolve_link("code/code-sample.md", "../index.md"),
+            LinkTarget::Page {
+                location: "index.md".into(),
+                anchor: None
+            }
+        );
+        assert_eq!(
+            resolve_link("a/b.md", "./img/x.png"),
+            LinkTarget::File("a/img/x.png".into())
+        );
+        assert_eq!(
+            resolve_link("a/b.md", "#top"),
+            LinkTarget::Anchor("top".into())
+        );
+        assert_eq!(
+            resolve_link("a/b.md", "https://backstage.io"),
+            LinkTarget::External("https://backstage.io".into())
+        );
+        assert_eq!(
+            resolve_link("index.md", "../../etc/passwd"),
+            LinkTarget::External("../../etc/passwd".into())
+        );
+        assert_eq!(
+            resolve_link("a/b.md", "/c.md"),
+            LinkTarget::Page {
+                location: "c.md".into(),
+                anchor: None
+            }
+        );
+        assert_eq!(html_href("index.md", "sub-page.md#x"), "sub-page/#x");
+        assert_eq!(html_href("a/b.md", "c.md"), "../../a/c/");
+        assert_eq!(html_href("a/index.md", "../index.md"), "../");
+        assert_eq!(html_href("index.md", "index.md"), "./");
+        assert_eq!(
+            html_href("index.md", "/javascript:x.png"),
+            "./javascript:x.png"
+        );
+        assert_eq!(
+            html_href("a/b.md", "https://x.io/y.md"),
+            "https://x.io/y.md"
+        );
+    }
 
     #[test]
     fn page_urls_like_mkdocs() {

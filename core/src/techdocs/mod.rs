@@ -6,8 +6,12 @@
 //! - [`page`]: one markdown page: title, headings with their anchors, plain text for search, safe HTML.
 //! - [`index`]: `search/search_index.json` and `techdocs_metadata.json`.
 //! - [`build`]: all of it for one site, with an etag hashing the sources.
+//! - [`service`]: an entity's sources, and sync (build when changed, store).
+//! - [`publish`]: the files a built site stores and serves, and the reader's description of it.
 
 pub mod build;
 pub mod index;
 pub mod page;
+pub mod publish;
+pub mod service;
 pub mod site;

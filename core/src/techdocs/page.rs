@@ -15,6 +15,7 @@
 
 use std::collections::HashSet;
 
+use super::index::html_href;
 use pulldown_cmark::{BlockQuoteKind, CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 
 /// A rendered markdown page.
@@ -108,7 +109,7 @@ pub fn render_page(location: &str, markdown: &str) -> Page {
                 id,
             }) => events.push(Event::Start(Tag::Link {
                 link_type,
-                dest_url: safe_url(dest_url),
+                dest_url: CowStr::from(html_href(location, &safe_url(dest_url))),
                 title,
                 id,
             })),
@@ -119,7 +120,7 @@ pub fn render_page(location: &str, markdown: &str) -> Page {
                 id,
             }) => events.push(Event::Start(Tag::Image {
                 link_type,
-                dest_url: safe_url(dest_url),
+                dest_url: CowStr::from(html_href(location, &safe_url(dest_url))),
                 title,
                 id,
             })),
@@ -768,7 +769,7 @@ mod tests {
         assert!(!lower.contains("src=\"data:"), "{}", page.html);
         assert_eq!(page.html.matches("href=\"#\"").count(), 5, "{}", page.html);
         assert!(page.html.contains("href=\"https://example.com\""));
-        assert!(page.html.contains("href=\"other.md#x\""));
+        assert!(page.html.contains("href=\"../other/#x\""), "{}", page.html);
         assert!(page.html.contains("href=\"mailto:a@b.c\""));
         assert!(page.html.contains("href=\"#top\""));
     }

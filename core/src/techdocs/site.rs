@@ -170,7 +170,8 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> SiteError + '_ {
 }
 
 /// An entry of a site's navigation, in MkDocs' forms.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
 pub enum NavItem {
     /// `- page.md` (title from the page) or `- Title: page.md`; `path` is relative to docs_dir, `/` separated.
     Page {
@@ -319,7 +320,16 @@ pub fn load_config(source_dir: &Path, entity_name: &str) -> Result<SiteConfig, S
             Err(source) => return Err(SiteError::Io { path: file, source }),
         }
     }
-    Ok(default_config(entity_name))
+    let mut config = default_config(entity_name);
+    if !source_dir.join(DEFAULT_DOCS_DIR).is_dir() {
+        // Without mkdocs.yml and without docs/, Backstage's build fails; the markdown of the whole tree is a
+        // more useful site (a repository documented by its README files).
+        config.docs_dir = ".".to_string();
+        config.warnings.push(format!(
+            "no mkdocs.yml and no {DEFAULT_DOCS_DIR}/ directory: the markdown files of the whole source tree make the site"
+        ));
+    }
+    Ok(config)
 }
 
 /// Parses and sanitizes mkdocs config text; `file` names it in errors, `source_dir` confines `docs_dir`.
@@ -643,6 +653,41 @@ fn sort_key(location: &str) -> (Vec<String>, bool, String) {
 ///
 /// Hidden files and directories (`.name`) are skipped, as MkDocs' default `exclude_docs` does.
 pub fn pages(source_dir: &Path, config: &SiteConfig) -> Result<Vec<SitePage>, SiteError> {
+    let mut out = docs_files(source_dir, config, &|name| {
+        has_extension(name, MARKDOWN_EXTENSIONS)
+    })?;
+    out.sort_by_cached_key(|page| sort_key(&page.location));
+    Ok(out)
+}
+
+/// Files a page may show or link to besides markdown: images and downloads a browser can take as they are.
+pub const ASSET_EXTENSIONS: &[&str] = &[
+    "png", "jpg", "jpeg", "gif", "svg", "webp", "ico", "pdf", "txt", "csv",
+];
+
+/// Lists the static assets under `config.docs_dir` ([`ASSET_EXTENSIONS`]), confined as [`pages`] is,
+/// sorted by location.
+pub fn assets(source_dir: &Path, config: &SiteConfig) -> Result<Vec<SitePage>, SiteError> {
+    let mut out = docs_files(source_dir, config, &|name| {
+        has_extension(name, ASSET_EXTENSIONS)
+    })?;
+    out.sort_by(|a, b| a.location.cmp(&b.location));
+    Ok(out)
+}
+
+fn has_extension(name: &str, extensions: &[&str]) -> bool {
+    Path::new(name)
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| extensions.contains(&e.to_ascii_lowercase().as_str()))
+}
+
+/// Every file under docs_dir whose name `wanted` accepts, each checked to stay inside the source tree.
+fn docs_files(
+    source_dir: &Path,
+    config: &SiteConfig,
+    wanted: &dyn Fn(&str) -> bool,
+) -> Result<Vec<SitePage>, SiteError> {
     let root = canonical(source_dir, "source directory")?;
     let rel = normalize_relative(&config.docs_dir).ok_or_else(|| SiteError::Escapes {
         what: "docs_dir",
@@ -660,8 +705,7 @@ pub fn pages(source_dir: &Path, config: &SiteConfig) -> Result<Vec<SitePage>, Si
     }
     let mut out = Vec::new();
     let mut visited = HashSet::from([docs_canon.clone()]);
-    walk(&docs_canon, "", &root, &mut visited, &mut out)?;
-    out.sort_by_cached_key(|page| sort_key(&page.location));
+    walk(&docs_canon, "", &root, wanted, &mut visited, &mut out)?;
     Ok(out)
 }
 
@@ -669,6 +713,7 @@ fn walk(
     dir: &Path,
     prefix: &str,
     root: &Path,
+    wanted: &dyn Fn(&str) -> bool,
     visited: &mut HashSet<PathBuf>,
     out: &mut Vec<SitePage>,
 ) -> Result<(), SiteError> {
@@ -701,19 +746,13 @@ fn walk(
         if meta.is_dir() {
             // A directory reached twice (symlink loop or alias) is listed once.
             if visited.insert(target.canonicalize().map_err(io_err(&target))?) {
-                walk(&target, &format!("{location}/"), root, visited, out)?;
+                walk(&target, &format!("{location}/"), root, wanted, visited, out)?;
             }
-        } else if meta.is_file() {
-            let is_markdown = Path::new(&name)
-                .extension()
-                .and_then(|e| e.to_str())
-                .is_some_and(|e| MARKDOWN_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()));
-            if is_markdown {
-                out.push(SitePage {
-                    location,
-                    path: target,
-                });
-            }
+        } else if meta.is_file() && wanted(&name) {
+            out.push(SitePage {
+                location,
+                path: target,
+            });
         }
     }
     Ok(())
@@ -855,20 +894,24 @@ mod tests {
         let entity_dir = fixtures().join("backstage-documented-component-default-mkdocs");
         let source = source_dir(&entity_dir, "dir:.").expect("source");
         let config = load_config(&source, "documented-component-default-mkdocs").expect("config");
-        assert_eq!(
-            config,
-            default_config("documented-component-default-mkdocs")
-        );
-        assert_eq!(config.docs_dir, "docs");
+        assert_eq!(config.site_name, "documented-component-default-mkdocs");
+        assert_eq!(config.nav, None);
         assert_eq!(default_config("").site_name, DEFAULT_SITE_NAME);
-        // The fixture keeps its page in `documentation/`, so the default docs_dir is missing.
-        assert!(matches!(
-            pages(&source, &config),
-            Err(SiteError::Missing {
-                what: "docs_dir",
-                ..
-            })
-        ));
+        assert_eq!(default_config("x").docs_dir, "docs");
+        // The fixture keeps its page in `documentation/`, not `docs/`: the whole tree is the site.
+        assert_eq!(config.docs_dir, ".");
+        assert!(
+            config.warnings[0].contains("no mkdocs.yml"),
+            "{:?}",
+            config.warnings
+        );
+        let found = pages(&source, &config).expect("pages");
+        let locations: Vec<&str> = found.iter().map(|p| p.location.as_str()).collect();
+        assert_eq!(locations, ["documentation/README.md"]);
+        // With a docs/ directory, the default docs_dir is kept.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("docs")).unwrap();
+        assert_eq!(load_config(dir.path(), "x").unwrap(), default_config("x"));
     }
 
     #[test]
