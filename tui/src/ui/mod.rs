@@ -9,6 +9,7 @@
 //! - [`effects`]: effects on tokio tasks; [`run`]: the terminal loop;
 //! - [`keymap`]: the one binding table; [`views`]: drawing; [`entity`]: the entity page.
 
+pub mod docs;
 pub mod effects;
 pub mod entity;
 pub mod fuzzy;
