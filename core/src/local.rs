@@ -42,6 +42,8 @@ pub struct LocalPortal {
     store: Arc<dyn Store>,
     catalog: CatalogConfig,
     ingestor: Ingestor,
+    /// Reads docs sources at URLs under the same read policy as catalog files.
+    reader: LocationReader,
     allowed_location_types: Vec<String>,
     /// One refresh at a time in this process: two walks of the same root would race on its entities.
     refresh_lock: tokio::sync::Mutex<()>,
@@ -95,7 +97,8 @@ impl LocalPortal {
         };
         Ok(LocalPortal {
             store,
-            ingestor: Ingestor::new(reader, catalog.clone()),
+            ingestor: Ingestor::new(reader.clone(), catalog.clone()),
+            reader,
             catalog,
             allowed_location_types,
             refresh_lock: tokio::sync::Mutex::new(()),
@@ -309,7 +312,7 @@ impl LocalPortal {
         let mut problems = Vec::new();
         for entity in entities {
             let quiet = |_line: String| {};
-            if let Err(e) = sync_docs(self.store.as_ref(), entity, &quiet).await {
+            if let Err(e) = sync_docs(self.store.as_ref(), &self.reader, entity, &quiet).await {
                 problems.push(Problem {
                     location: entity
                         .annotation(ANNOTATION_LOCATION)
@@ -380,18 +383,12 @@ impl LocalPortal {
     }
 }
 
-/// Entities of an ingest that have docs built from local sources (`file:` locations). Docs of entities
-/// from `url:` locations are not built by refresh; syncing one explains why.
+/// Entities of an ingest that have docs (a `backstage.io/techdocs-ref`).
 fn documented_entities(ingest: &LocationIngest) -> Vec<Entity> {
     ingest
         .entities
         .iter()
-        .filter(|p| {
-            p.entity.annotation(ANNOTATION_TECHDOCS_REF).is_some()
-                && p.entity
-                    .annotation(ANNOTATION_LOCATION)
-                    .is_some_and(|l| l.starts_with("file:"))
-        })
+        .filter(|p| p.entity.annotation(ANNOTATION_TECHDOCS_REF).is_some())
         .map(|p| p.entity.clone())
         .collect()
 }
@@ -618,6 +615,6 @@ impl Portal for LocalPortal {
                 let _ = tx.send(line);
             }
         };
-        sync_docs(self.store.as_ref(), &entity, &send).await
+        sync_docs(self.store.as_ref(), &self.reader, &entity, &send).await
     }
 }

@@ -7,11 +7,13 @@
 //! - [`index`]: `search/search_index.json` and `techdocs_metadata.json`.
 //! - [`build`]: all of it for one site, with an etag hashing the sources.
 //! - [`service`]: an entity's sources, and sync (build when changed, store).
+//! - [`remote`]: the prepare stage for sources at a URL (downloaded, then built like a local tree).
 //! - [`publish`]: the files a built site stores and serves, and the reader's description of it.
 
 pub mod build;
 pub mod index;
 pub mod page;
 pub mod publish;
+pub mod remote;
 pub mod service;
 pub mod site;

@@ -8,9 +8,11 @@ use serde::{Deserialize, Serialize};
 
 use super::build::build_site_if_changed;
 use super::publish::{site_files, DocsSite, SITE_FILE};
+use super::remote::{download_site, source_url};
 use super::site::{source_dir, SiteError};
 use crate::entity::{Entity, EntityRef, ANNOTATION_LOCATION};
 use crate::error::PortalError;
+use crate::ingest::LocationReader;
 use crate::store::{Store, StoredDocs};
 
 /// The annotation that gives an entity a docs site.
@@ -23,8 +25,17 @@ pub struct DocsSync {
     pub updated: bool,
 }
 
-/// The directory holding the entity's docs sources.
-pub fn entity_source_dir(entity: &Entity) -> Result<PathBuf, PortalError> {
+/// Where an entity's docs sources are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DocsSource {
+    /// A local directory (a `dir:` ref of an entity from a `file:` location).
+    Dir(PathBuf),
+    /// A URL directory (a `url:` ref, or a `dir:` ref of an entity from a `url:` location).
+    Url(url::Url),
+}
+
+/// Where the entity's docs sources are.
+pub fn entity_docs_source(entity: &Entity) -> Result<DocsSource, PortalError> {
     let entity_ref = entity.entity_ref().canonical();
     let techdocs_ref = entity.annotation(ANNOTATION_TECHDOCS_REF).ok_or_else(|| {
         PortalError::NotFound(format!(
@@ -32,18 +43,31 @@ pub fn entity_source_dir(entity: &Entity) -> Result<PathBuf, PortalError> {
         ))
     })?;
     let location = entity.annotation(ANNOTATION_LOCATION).unwrap_or("");
-    let file = match location.split_once(':') {
-        Some(("file", path)) => PathBuf::from(path),
-        _ => {
-            return Err(PortalError::Input(format!(
-            "Docs of {entity_ref} cannot be built: its {ANNOTATION_TECHDOCS_REF} ({techdocs_ref}) \
-                 needs a file location, and the entity comes from {location:?}; \
-                 stagedoor builds docs from local sources (a file: location) only"
-        )))
-        }
+    let in_context = |e: PortalError| match e {
+        PortalError::Input(m) => PortalError::Input(format!("Docs of {entity_ref}: {m}")),
+        other => other,
     };
-    let dir = file.parent().map(PathBuf::from).unwrap_or_default();
-    source_dir(&dir, techdocs_ref).map_err(|e| site_error(&entity_ref, e))
+    if techdocs_ref.trim().starts_with("url:") {
+        return source_url(None, techdocs_ref)
+            .map(DocsSource::Url)
+            .map_err(in_context);
+    }
+    match location.split_once(':') {
+        Some(("file", path)) => {
+            let file = PathBuf::from(path);
+            let dir = file.parent().map(PathBuf::from).unwrap_or_default();
+            source_dir(&dir, techdocs_ref)
+                .map(DocsSource::Dir)
+                .map_err(|e| site_error(&entity_ref, e))
+        }
+        Some(("url", url)) => source_url(Some(url), techdocs_ref)
+            .map(DocsSource::Url)
+            .map_err(in_context),
+        _ => Err(PortalError::Input(format!(
+            "Docs of {entity_ref} cannot be built: its {ANNOTATION_TECHDOCS_REF} ({techdocs_ref}) is \
+             relative to its location, and {ANNOTATION_LOCATION} is {location:?} (expected file: or url:)"
+        ))),
+    }
 }
 
 fn site_error(entity_ref: &str, e: SiteError) -> PortalError {
@@ -54,18 +78,36 @@ fn site_error(entity_ref: &str, e: SiteError) -> PortalError {
 }
 
 /// Builds the entity's site if its sources changed since the stored build, and stores it. `log` receives
-/// each step as a line of text (the sync endpoint's `log` events).
+/// each step as a line of text (the sync endpoint's `log` events). URL sources are read with `reader`.
 pub async fn sync_docs(
     store: &dyn Store,
+    reader: &LocationReader,
     entity: &Entity,
     log: &(dyn Fn(String) + Send + Sync),
 ) -> Result<DocsSync, PortalError> {
     let entity_ref = entity.entity_ref().canonical();
-    let dir = entity_source_dir(entity)?;
-    log(format!(
-        "Preparing docs for {entity_ref} from {}",
-        dir.display()
-    ));
+    let source = entity_docs_source(entity)?;
+    // A downloaded tree lives until the build is done.
+    let mut download = None;
+    let dir = match source {
+        DocsSource::Dir(dir) => {
+            log(format!(
+                "Preparing docs for {entity_ref} from {}",
+                dir.display()
+            ));
+            dir
+        }
+        DocsSource::Url(base) => {
+            log(format!("Preparing docs for {entity_ref} from {base}"));
+            let temp = tempfile::tempdir().map_err(|e| {
+                PortalError::Internal(format!("could not create a temporary directory: {e}"))
+            })?;
+            download_site(reader, &base, entity.name(), temp.path(), log).await?;
+            let dir = temp.path().to_path_buf();
+            download = Some(temp);
+            dir
+        }
+    };
     let previous = store.docs_etag(&entity_ref).await?;
     let name = entity.name().to_string();
     let now = crate::store::now_millis();
@@ -76,6 +118,7 @@ pub async fn sync_docs(
     .await
     .map_err(|e| PortalError::Internal(format!("docs build task failed: {e}")))?
     .map_err(|e| site_error(&entity_ref, e))?;
+    drop(download);
     let Some(site) = built else {
         log(format!("Docs of {entity_ref} are up to date"));
         return Ok(DocsSync { updated: false });
@@ -140,6 +183,10 @@ mod tests {
         .unwrap()
     }
 
+    fn reader() -> LocationReader {
+        LocationReader::new(crate::config::ReadPolicy::default()).unwrap()
+    }
+
     #[tokio::test]
     async fn sync_builds_once_then_reports_up_to_date() {
         let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join(
@@ -149,9 +196,13 @@ mod tests {
         let documented = entity(&format!("file:{}", fixture.display()), Some("dir:."));
         let lines = Mutex::new(Vec::new());
         let log = |line: String| lines.lock().unwrap().push(line);
-        let first = sync_docs(&store, &documented, &log).await.unwrap();
+        let first = sync_docs(&store, &reader(), &documented, &log)
+            .await
+            .unwrap();
         assert!(first.updated);
-        let second = sync_docs(&store, &documented, &log).await.unwrap();
+        let second = sync_docs(&store, &reader(), &documented, &log)
+            .await
+            .unwrap();
         assert!(!second.updated);
         let logged = lines.lock().unwrap().join("\n");
         assert!(logged.contains("Built 5 pages"), "{logged}");
@@ -172,21 +223,23 @@ mod tests {
     async fn entities_without_local_docs_get_clear_errors() {
         let store = SqliteStore::open_in_memory().unwrap();
         let quiet = |_: String| {};
-        let none = sync_docs(&store, &entity("file:/tmp/x.yaml", None), &quiet)
+        let none = sync_docs(&store, &reader(), &entity("file:/tmp/x.yaml", None), &quiet)
             .await
             .unwrap_err();
         assert!(matches!(none, PortalError::NotFound(_)), "{none}");
         assert!(none.to_string().contains("backstage.io/techdocs-ref"));
         let url = sync_docs(
             &store,
+            &reader(),
             &entity("url:https://example.com/catalog-info.yaml", Some("dir:.")),
             &quiet,
         )
         .await
         .unwrap_err();
-        assert!(url.to_string().contains("file: location"), "{url}");
+        assert!(url.to_string().contains("example.com"), "{url}");
         let escape = sync_docs(
             &store,
+            &reader(),
             &entity("file:/tmp/x/catalog-info.yaml", Some("dir:../..")),
             &quiet,
         )
@@ -200,5 +253,103 @@ mod tests {
         .await
         .unwrap()
         .is_none());
+    }
+}
+
+#[cfg(test)]
+mod url_tests {
+    use super::*;
+    use crate::config::{ReadPolicy, ReadingAllowRule};
+    use crate::store::SqliteStore;
+    use serde_json::json;
+    use std::path::Path;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// Serves files under `root` over plain HTTP/1.0 GETs (404 for anything missing or escaping).
+    async fn serve(root: PathBuf) -> u16 {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let root = root.clone();
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 4096];
+                    let n = socket.read(&mut buf).await.unwrap_or(0);
+                    let request = String::from_utf8_lossy(&buf[..n]);
+                    let path = request.split_whitespace().nth(1).unwrap_or("/");
+                    let rel = path.trim_start_matches('/');
+                    let body = (!rel.contains(".."))
+                        .then(|| std::fs::read(root.join(rel)).ok())
+                        .flatten();
+                    let response = match body {
+                        Some(body) => {
+                            let mut r = format!(
+                                "HTTP/1.0 200 OK\r\nContent-Length: {}\r\n\r\n",
+                                body.len()
+                            )
+                            .into_bytes();
+                            r.extend(body);
+                            r
+                        }
+                        None => b"HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_vec(),
+                    };
+                    let _ = socket.write_all(&response).await;
+                });
+            }
+        });
+        port
+    }
+
+    #[tokio::test]
+    async fn a_site_at_a_url_is_downloaded_and_built_under_the_read_policy() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../shared/fixtures/techdocs/backstage-documented-component");
+        let port = serve(root).await;
+        let entity = Entity::from_value(json!({
+            "apiVersion": "backstage.io/v1alpha1",
+            "kind": "Component",
+            "metadata": { "name": "remote-docs", "annotations": {
+                "backstage.io/managed-by-location": format!("url:http://127.0.0.1:{port}/catalog-info.yaml"),
+                "backstage.io/techdocs-ref": "dir:.",
+            }},
+            "spec": { "type": "service", "lifecycle": "production", "owner": "guest" }
+        }))
+        .unwrap();
+        let store = SqliteStore::open_in_memory().unwrap();
+        let quiet = |_: String| {};
+
+        let closed = LocationReader::new(ReadPolicy::default()).unwrap();
+        let refused = sync_docs(&store, &closed, &entity, &quiet)
+            .await
+            .unwrap_err();
+        assert!(refused.to_string().contains("not allowed"), "{refused}");
+
+        let open = LocationReader::new(ReadPolicy {
+            rules: vec![ReadingAllowRule {
+                host: format!("127.0.0.1:{port}"),
+                paths: vec![],
+            }],
+        })
+        .unwrap();
+        assert!(
+            sync_docs(&store, &open, &entity, &quiet)
+                .await
+                .unwrap()
+                .updated
+        );
+        assert!(
+            !sync_docs(&store, &open, &entity, &quiet)
+                .await
+                .unwrap()
+                .updated
+        );
+        let site = stored_site(&store, &entity.entity_ref())
+            .await
+            .unwrap()
+            .unwrap();
+        let locations: Vec<&str> = site.pages.iter().map(|p| p.location.as_str()).collect();
+        for nav_page in ["index.md", "sub-page.md", "code/code-sample.md"] {
+            assert!(locations.contains(&nav_page), "{locations:?}");
+        }
     }
 }

@@ -108,7 +108,7 @@ const ALLOWED_PYTHON_NAMES: &[&str] = &[
 #[derive(Debug, thiserror::Error)]
 pub enum SiteError {
     /// The techdocs-ref form is valid but not implemented (`url:`).
-    #[error("unsupported techdocs-ref {0:?}: only dir: references are supported for now")]
+    #[error("techdocs-ref {0:?} is a URL, not a directory (URL sources are downloaded first: techdocs::remote)")]
     Unsupported(String),
     /// The techdocs-ref is neither `dir:` nor `url:`.
     #[error("invalid techdocs-ref {0:?}: expected dir:PATH or url:URL")]
