@@ -229,6 +229,8 @@ impl LocalPortal {
                 }
             }
         }
+        // Sites of entities this refresh deleted go with them.
+        self.store.prune_docs().await?;
         report.dangling_relations = self
             .store
             .dangling_relations()
@@ -459,6 +461,7 @@ impl Portal for LocalPortal {
 
     async fn delete_entity_by_uid(&self, uid: &str) -> Result<(), PortalError> {
         if self.store.delete_entity_by_uid(uid).await? {
+            self.store.prune_docs().await?;
             Ok(())
         } else {
             Err(PortalError::NotFound(format!("No entity with uid {uid}")))

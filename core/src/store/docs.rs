@@ -130,6 +130,20 @@ pub(crate) fn delete(conn: &mut dyn SqlConn, entity_ref: &str) -> Result<bool, S
     })
 }
 
+/// Removes the sites of entities that are no longer stored; how many.
+pub(crate) fn prune(conn: &mut dyn SqlConn) -> Result<u64, StoreError> {
+    transaction(conn, true, |tx| {
+        tx.execute(
+            "DELETE FROM docs_files WHERE entity_ref NOT IN (SELECT entity_ref FROM entities)",
+            &[],
+        )?;
+        tx.execute(
+            "DELETE FROM docs_sites WHERE entity_ref NOT IN (SELECT entity_ref FROM entities)",
+            &[],
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -376,6 +376,9 @@ pub trait Store: Send + Sync {
 
     /// Removes the entity's docs site; false when it had none.
     async fn delete_docs(&self, entity_ref: &str) -> Result<bool, StoreError>;
+
+    /// Removes the docs sites of entities that are no longer stored; how many.
+    async fn prune_docs(&self) -> Result<u64, StoreError>;
 }
 
 /// Milliseconds since the Unix epoch, the clock refresh claims are kept in.

@@ -1058,6 +1058,10 @@ impl<C: SqlConn + 'static> Store for SqlStore<C> {
             .await
     }
 
+    async fn prune_docs(&self) -> Result<u64, StoreError> {
+        self.write(|s| docs::prune(&mut s.conn)).await
+    }
+
     async fn dangling_relations(&self) -> Result<Vec<RelationRow>, StoreError> {
         self.read(|s| {
             s.conn

@@ -220,6 +220,49 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn sites_of_entities_no_longer_stored_are_pruned() {
+        let store = SqliteStore::open_in_memory().unwrap();
+        let docs = |r: &str| StoredDocs {
+            entity_ref: r.to_string(),
+            etag: "e1".into(),
+            built_at: 1,
+            files: vec![crate::techdocs::publish::DocsFile {
+                path: "index.md".into(),
+                content_type: "text/markdown".into(),
+                body: b"# x".to_vec(),
+            }],
+        };
+        store
+            .put_docs(docs("component:default/gone"))
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .docs_etag("component:default/gone")
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("e1")
+        );
+        // Replacing keeps one copy.
+        store
+            .put_docs(docs("component:default/gone"))
+            .await
+            .unwrap();
+        assert_eq!(store.prune_docs().await.unwrap(), 1);
+        assert_eq!(
+            store.docs_etag("component:default/gone").await.unwrap(),
+            None
+        );
+        assert!(store
+            .docs_file("component:default/gone", "index.md")
+            .await
+            .unwrap()
+            .is_none());
+        assert!(!store.delete_docs("component:default/gone").await.unwrap());
+    }
+
+    #[tokio::test]
     async fn entities_without_local_docs_get_clear_errors() {
         let store = SqliteStore::open_in_memory().unwrap();
         let quiet = |_: String| {};
