@@ -231,12 +231,14 @@ fn location_metadata(entity: &Entity) -> Option<Value> {
     let (location_type, location_target) = managed?;
     match location_type.as_str() {
         "file" => {
+            // Like Node's `path.resolve`: the directory of the file joined with the ref, normalized
+            // lexically (nothing on disk is consulted).
             let base = std::path::Path::new(&location_target)
                 .parent()
                 .map(std::path::Path::to_path_buf)
                 .unwrap_or_default();
-            let mut resolved = base;
-            for part in std::path::Path::new(&ref_target).components() {
+            let mut resolved = std::path::PathBuf::new();
+            for part in base.join(&ref_target).components() {
                 match part {
                     std::path::Component::CurDir => {}
                     std::path::Component::ParentDir => {
