@@ -691,26 +691,23 @@ impl HttpPortal {
         url
     }
 
-    /// `static/docs/<triplet>/<path>`; a path ending in `/` keeps its trailing slash.
+    /// `static/docs/<triplet>/<path>`.
     fn docs_url(&self, entity_ref: &EntityRef, path: &str) -> Url {
         let tail: Vec<&str> = path.split('/').collect();
         self.techdocs_triplet_url(&["static", "docs"], entity_ref, &tail)
     }
 }
 
-/// A path a stored site file can have: relative, `/` separated, no `.`/`..` or empty inner segments, no
-/// backslash or control characters.
+/// A path a stored site file can have: relative, `/` separated, no `.`/`..` or empty segments (so no
+/// directory form either), no backslash or control characters.
 fn is_site_path(path: &str) -> bool {
-    let segments: Vec<&str> = path.split('/').collect();
-    let last = segments.len().saturating_sub(1);
-    !path.is_empty()
-        && segments.iter().enumerate().all(|(i, s)| {
-            (i == last || !s.is_empty())
-                && *s != "."
-                && *s != ".."
-                && !s.contains('\\')
-                && !s.chars().any(char::is_control)
-        })
+    path.split('/').all(|s| {
+        !s.is_empty()
+            && s != "."
+            && s != ".."
+            && !s.contains('\\')
+            && !s.chars().any(char::is_control)
+    })
 }
 
 /// The type a docs file is, by the response header; Backstage serves HTML, XML and SVG as `text/plain` on
