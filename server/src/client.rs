@@ -758,10 +758,7 @@ impl SseParser {
     fn push(&mut self, bytes: &[u8]) -> Vec<SseEvent> {
         self.buffer.extend_from_slice(bytes);
         let mut events = Vec::new();
-        loop {
-            let Some(end) = self.buffer.iter().position(|&b| b == b'\n' || b == b'\r') else {
-                break;
-            };
+        while let Some(end) = self.buffer.iter().position(|&b| b == b'\n' || b == b'\r') {
             // A `\r` at the very end may be half of a `\r\n`: wait for the next byte.
             if self.buffer[end] == b'\r' && end + 1 == self.buffer.len() {
                 break;
@@ -1126,6 +1123,123 @@ mod tests {
             matcher: FieldMatch::In(vec!["a,b".into()]),
         };
         assert_eq!(filter_params(&comma), None);
+    }
+
+    #[test]
+    fn sse_events_parse_across_chunks_and_line_endings() {
+        let mut parser = SseParser::default();
+        let mut got = parser.push(b": keep-alive\n\nevent: log\ndata: \"one\"\n");
+        assert!(got.is_empty());
+        got.extend(parser.push(b"\nevent: log\r\ndata: \"two\"\r"));
+        got.extend(
+            parser.push(b"\n\r\ndata: a\ndata: b\n\nevent: finish\ndata:{\"updated\":true}\n\n"),
+        );
+        assert_eq!(
+            got,
+            [
+                SseEvent {
+                    name: "log".into(),
+                    data: "\"one\"".into()
+                },
+                SseEvent {
+                    name: "log".into(),
+                    data: "\"two\"".into()
+                },
+                SseEvent {
+                    name: "message".into(),
+                    data: "a\nb".into()
+                },
+                SseEvent {
+                    name: "finish".into(),
+                    data: "{\"updated\":true}".into()
+                },
+            ]
+        );
+        assert_eq!(json_string_or_raw("\"a \\\"b\\\"\""), "a \"b\"");
+        assert_eq!(json_string_or_raw("plain"), "plain");
+    }
+
+    #[test]
+    fn docs_paths_and_types() {
+        for ok in ["index.html", "sub-page/index.html", "img/x.png", "a..b/c"] {
+            assert!(is_site_path(ok), "{ok}");
+        }
+        for bad in [
+            "", "/x", "a//b", "a/", "..", "a/../b", "./a", "a\\b", "a\0b",
+        ] {
+            assert!(!is_site_path(bad), "{bad:?}");
+        }
+        assert_eq!(
+            file_content_type("index.html", Some("text/plain; charset=utf-8")),
+            "text/html; charset=utf-8"
+        );
+        assert_eq!(
+            file_content_type("notes.txt", Some("text/plain; charset=utf-8")),
+            "text/plain; charset=utf-8"
+        );
+        assert_eq!(file_content_type("x.png", None), "image/png");
+        let p = HttpPortal::new("https://h/backstage/api/catalog", None).unwrap();
+        assert_eq!(
+            p.techdocs_url().as_str(),
+            "https://h/backstage/api/techdocs"
+        );
+        assert_eq!(
+            p.docs_url(&EntityRef::new("Component", "Default", "A b"), "sub page/index.html")
+                .as_str(),
+            "https://h/backstage/api/techdocs/static/docs/default/component/a%20b/sub%20page/index.html"
+        );
+    }
+
+    #[tokio::test]
+    async fn sync_reads_the_event_stream() {
+        let stream = |body: &'static str| {
+            move || async move {
+                (
+                    [(axum::http::header::CONTENT_TYPE, "text/event-stream")],
+                    body,
+                )
+            }
+        };
+        let app = axum::Router::new()
+            .route(
+                "/api/techdocs/sync/default/component/ok",
+                axum::routing::get(stream(
+                    "event: log\ndata: \"building\"\n\nevent: finish\ndata: {\"updated\":true}\n\n",
+                )),
+            )
+            .route(
+                "/api/techdocs/sync/default/component/bad",
+                axum::routing::get(stream(
+                    "event: log\ndata: \"building\"\n\nevent: error\ndata: \"mkdocs failed\"\n\n",
+                )),
+            )
+            .route(
+                "/api/techdocs/sync/default/component/cut",
+                axum::routing::get(stream("event: log\ndata: \"building\"\n\n")),
+            );
+        let p = HttpPortal::new(&serve(app).await, None).unwrap();
+        let (sender, mut lines) = tokio::sync::mpsc::unbounded_channel();
+        let done = p
+            .sync_docs(&EntityRef::new("Component", "default", "OK"), Some(sender))
+            .await
+            .unwrap();
+        assert!(done.updated);
+        assert_eq!(lines.recv().await.as_deref(), Some("building"));
+        let e = p
+            .sync_docs(&EntityRef::new("component", "default", "bad"), None)
+            .await
+            .unwrap_err();
+        assert_eq!(e, PortalError::Internal("mkdocs failed".into()));
+        let e = p
+            .sync_docs(&EntityRef::new("component", "default", "cut"), None)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, PortalError::Unavailable(_)), "{e:?}");
+        let e = p
+            .sync_docs(&EntityRef::new("component", "default", "missing"), None)
+            .await
+            .unwrap_err();
+        assert_eq!(e.name(), "NotFoundError");
     }
 
     async fn serve(app: axum::Router) -> String {

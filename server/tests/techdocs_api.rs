@@ -78,7 +78,7 @@ async fn get(app: &Router, uri: &str) -> Reply {
     call(app, Method::GET, uri, None).await
 }
 
-fn header_of<'a>(r: &'a Reply, name: header::HeaderName) -> &'a str {
+fn header_of(r: &Reply, name: header::HeaderName) -> &str {
     r.headers
         .get(&name)
         .and_then(|v| v.to_str().ok())

@@ -520,3 +520,38 @@ async fn get_sync(
         .keep_alive(KeepAlive::default())
         .into_response())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn site_paths_decode_once_and_refuse_escapes() {
+        assert_eq!(
+            site_path("sub-page/index.html").unwrap(),
+            "sub-page/index.html"
+        );
+        assert_eq!(site_path("a%20b/").unwrap(), "a b/");
+        assert_eq!(site_path("").unwrap(), "");
+        for bad in [
+            "..",
+            "a/../b",
+            "%2e%2e",
+            "%2E%2e/x",
+            "a%2fb",
+            "a%5cb",
+            "a\\b",
+            "%252e%252e",
+            "/etc",
+            "a//b",
+            "%00",
+            "a%0ab",
+            "%",
+            "%g0",
+            "%c3%28",
+        ] {
+            let e = site_path(bad).unwrap_err();
+            assert_eq!(e.status, StatusCode::BAD_REQUEST, "{bad}");
+        }
+    }
+}
