@@ -264,6 +264,20 @@ async fn mixed_case_triplets_redirect_to_lower_case() {
         header_of(&r, header::LOCATION),
         format!("{DOCS}/sub-page/index.html?v=1")
     );
+    // Case is judged on the decoded names: an encoded upper-case letter is folded too, an encoded
+    // lower-case one is not a reason to redirect.
+    let r = get(
+        &d.app,
+        "/api/techdocs/static/docs/default/component/documented-%43omponent/",
+    )
+    .await;
+    assert_eq!(header_of(&r, header::LOCATION), format!("{DOCS}/"));
+    let r = get(
+        &d.app,
+        "/api/techdocs/static/docs/default/component/documented-%63omponent/",
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     // The file path keeps its case: only the triplet is folded.
     let r = get(
         &d.app,

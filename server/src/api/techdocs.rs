@@ -130,6 +130,19 @@ fn percent_decode(raw: &str) -> ApiResult<String> {
     String::from_utf8(out).map_err(|_| bad_path("not UTF-8"))
 }
 
+/// Encodes a path segment: everything but RFC 3986's unreserved characters.
+fn percent_encode(segment: &str) -> String {
+    let mut out = String::with_capacity(segment.len());
+    for b in segment.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// Checks one decoded path segment: nothing that could step out of its directory or be read twice over.
 fn check_segment(segment: &str) -> ApiResult<()> {
     if segment == "." || segment == ".." {
@@ -328,18 +341,15 @@ async fn get_static(
         .map(|q| format!("?{q}"))
         .unwrap_or_default();
 
-    // Sites are stored under the lower-cased triplet; Backstage redirects rather than guessing.
-    if raw
-        .triplet
-        .iter()
-        .any(|s| s.chars().any(char::is_uppercase))
-    {
+    // Sites are stored under the lower-cased triplet; Backstage redirects rather than guessing. Case is
+    // judged on the decoded names (`%C3%A9` is not upper case, `%C3%89` is).
+    if decoded.iter().any(|s| *s != s.to_lowercase()) {
         let prefix = original.path().strip_suffix(uri.path()).unwrap_or_default();
         let mut location = format!(
             "{prefix}/static/docs/{}/{}/{}",
-            raw.triplet[0].to_lowercase(),
-            raw.triplet[1].to_lowercase(),
-            raw.triplet[2].to_lowercase()
+            percent_encode(&decoded[0].to_lowercase()),
+            percent_encode(&decoded[1].to_lowercase()),
+            percent_encode(&decoded[2].to_lowercase())
         );
         if let Some(rest) = raw.rest {
             location.push('/');
@@ -533,6 +543,7 @@ mod tests {
         );
         assert_eq!(site_path("a%20b/").unwrap(), "a b/");
         assert_eq!(site_path("").unwrap(), "");
+        assert_eq!(percent_encode("é b~"), "%C3%A9%20b~");
         for bad in [
             "..",
             "a/../b",
