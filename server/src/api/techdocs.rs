@@ -489,34 +489,26 @@ async fn get_sync(
     let portal = state.portal.clone();
     // Spawned so a client going away does not abandon a build half stored.
     let mut task = tokio::spawn(async move { portal.sync_docs(&r, Some(sender)).await });
-    let mut result = None;
-    let first = tokio::select! {
-        line = lines.recv() => line,
-        done = &mut task => {
-            result = Some(joined(done));
-            None
+    let (first, done) = tokio::select! {
+        line = lines.recv() => (line, None),
+        done = &mut task => (None, Some(joined(done))),
+    };
+    let (first, result, task) = match (first, done) {
+        (Some(line), done) => (Some(line), done, Some(task)),
+        (None, done) => {
+            // The sync is over (it returned, or dropped its sender on returning); any line it sent is
+            // still queued. `task` is awaited only if the select did not already finish it.
+            let done = match done {
+                Some(done) => done,
+                None => joined(task.await),
+            };
+            match (lines.try_recv(), done) {
+                (Ok(line), done) => (Some(line), Some(done), None),
+                (Err(_), Err(e)) => return Err(e.into()),
+                (Err(_), done) => (None, Some(done), None),
+            }
         }
     };
-    let mut task = Some(task);
-    let mut first = first;
-    if first.is_none() {
-        let done = match result.take() {
-            Some(done) => done,
-            None => match task.take() {
-                Some(task) => joined(task.await),
-                None => Err(PortalError::Internal("The docs sync was lost".into())),
-            },
-        };
-        task = None;
-        match (lines.try_recv(), done) {
-            (Ok(line), done) => {
-                first = Some(line);
-                result = Some(done);
-            }
-            (Err(_), Err(e)) => return Err(e.into()),
-            (Err(_), done) => result = Some(done),
-        }
-    }
     let stream = futures_util::stream::unfold(
         Stream::Running {
             first,
