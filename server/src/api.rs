@@ -1,4 +1,4 @@
-//! The HTTP API: Backstage's catalog routes over a [`Portal`](stagedoor_core::portal::Portal), with
+//! The HTTP API: Backstage's catalog and TechDocs routes over a [`Portal`](stagedoor_core::portal::Portal), with
 //! Backstage's error shape, default-deny auth and request limits. [`router`] builds the axum app (no
 //! socket, for tests); [`serve`] opens the portal from config, binds `backend.listen` and runs it.
 
@@ -12,6 +12,7 @@ mod jwks;
 mod limits;
 mod listen;
 mod serve;
+mod techdocs;
 
 use std::sync::Arc;
 
@@ -25,6 +26,7 @@ pub use jwks::JwksError;
 pub use limits::Limits;
 pub use listen::{listen_address, DEFAULT_PORT};
 pub use serve::{serve, serve_on, shutdown_signal};
+pub use techdocs::DOCS_CSP;
 
 /// Everything [`router`] needs besides the portal.
 #[derive(Debug, Clone, Default)]
@@ -48,11 +50,16 @@ impl ApiSettings {
     }
 }
 
-/// The whole app: health routes, `/api/catalog/*` behind auth, limits, error shaping and request tracing.
+/// The whole app: health routes, `/api/catalog/*` and `/api/techdocs/*` behind auth, limits, error shaping
+/// and request tracing.
 pub fn router(portal: Arc<dyn Portal>, settings: ApiSettings) -> Router {
     let settings = Arc::new(settings);
     let api = Router::new()
-        .nest("/api/catalog", catalog::routes(portal, settings.clone()))
+        .nest(
+            "/api/catalog",
+            catalog::routes(portal.clone(), settings.clone()),
+        )
+        .nest("/api/techdocs", techdocs::routes(portal))
         .layer(axum::middleware::from_fn_with_state(
             settings.clone(),
             auth::require_credentials,

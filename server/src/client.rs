@@ -1,6 +1,6 @@
-//! `HttpPortal`: the [`Portal`] trait over Backstage's catalog REST API (`/api/catalog`), speaking the same
-//! routes and bodies as Backstage's own `CatalogClient`, so it works against stagedoor's server and a real
-//! Backstage backend alike.
+//! `HttpPortal`: the [`Portal`] trait over Backstage's catalog REST API (`/api/catalog`) and TechDocs API
+//! (`/api/techdocs`), speaking the same routes and bodies as Backstage's own `CatalogClient` and TechDocs
+//! client, so it works against stagedoor's server and a real Backstage backend alike.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -16,6 +16,12 @@ use stagedoor_core::portal::{AddLocationResult, Ancestry, Portal, RefreshReport,
 use stagedoor_core::store::{
     EntityPage, EntityPredicate, EntityQuery, Facets, FieldMatch, LocationRecord, SortOrder,
 };
+use stagedoor_core::techdocs::publish::{
+    content_type, DocsFile, DocsHeading, DocsPage, DocsSite, SITE_FILE,
+};
+use stagedoor_core::techdocs::service::DocsSync;
+use stagedoor_core::techdocs::site::NavItem;
+use tokio::sync::mpsc;
 use url::Url;
 
 use crate::locations::{LocationPage, LocationQueryRequest};
@@ -37,6 +43,10 @@ pub struct HttpPortal {
     client: reqwest::Client,
     /// `<base>/api/catalog`, with no trailing slash.
     catalog: Url,
+    /// `<base>/api/techdocs`, with no trailing slash.
+    techdocs: Url,
+    /// The same client without redirects, for docs files: a redirect there means "a directory, not a file".
+    docs_client: reqwest::Client,
     token: Option<String>,
     /// Cursors issued by POST `/entities/by-query` answers: their next pages go to POST too, since a
     /// backend may encode a predicate in them that its GET route does not read.
@@ -70,15 +80,15 @@ impl HttpPortal {
         } else {
             catalog.set_path(&format!("{trimmed}/api/catalog"));
         }
-        let client = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(REQUEST_TIMEOUT)
-            .user_agent(concat!("stagedoor/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| PortalError::Internal(format!("Could not build the HTTP client: {e}")))?;
+        let mut techdocs = catalog.clone();
+        let base = catalog.path().trim_end_matches("/api/catalog").to_string();
+        techdocs.set_path(&format!("{base}/api/techdocs"));
+        let (client, docs_client) = clients(REQUEST_TIMEOUT)?;
         Ok(HttpPortal {
             client,
+            docs_client,
             catalog,
+            techdocs,
             token: token.filter(|t| !t.is_empty()),
             post_cursors: Arc::default(),
         })
@@ -86,18 +96,18 @@ impl HttpPortal {
 
     /// The same client with another limit on each whole request (connecting included).
     pub fn with_timeout(mut self, timeout: Duration) -> Result<HttpPortal, PortalError> {
-        self.client = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT.min(timeout))
-            .timeout(timeout)
-            .user_agent(concat!("stagedoor/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| PortalError::Internal(format!("Could not build the HTTP client: {e}")))?;
+        (self.client, self.docs_client) = clients(timeout)?;
         Ok(self)
     }
 
     /// The catalog API root this client talks to (`<base>/api/catalog`).
     pub fn catalog_url(&self) -> &Url {
         &self.catalog
+    }
+
+    /// The TechDocs API root this client talks to (`<base>/api/techdocs`).
+    pub fn techdocs_url(&self) -> &Url {
+        &self.techdocs
     }
 
     /// `<catalog>/<segments...>`, each segment percent-encoded.
@@ -209,6 +219,23 @@ impl HttpPortal {
         segments.extend(tail);
         self.url(&segments)
     }
+}
+
+/// The API client and the docs-file client (no redirects), both limited to `timeout` per request.
+fn clients(timeout: Duration) -> Result<(reqwest::Client, reqwest::Client), PortalError> {
+    let build = |redirects: reqwest::redirect::Policy| {
+        reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT.min(timeout))
+            .timeout(timeout)
+            .redirect(redirects)
+            .user_agent(concat!("stagedoor/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| PortalError::Internal(format!("Could not build the HTTP client: {e}")))
+    };
+    Ok((
+        build(reqwest::redirect::Policy::default())?,
+        build(reqwest::redirect::Policy::none())?,
+    ))
 }
 
 /// The GET `/entities/by-query` parameters for a query whose filter is already in GET form (`filters`).
@@ -520,34 +547,327 @@ impl Portal for HttpPortal {
         Ok(())
     }
 
-    // TEMPORARY (being replaced by the TechDocs API work): docs over HTTP.
-    async fn docs_site(
-        &self,
-        _entity_ref: &EntityRef,
-    ) -> Result<Option<stagedoor_core::techdocs::publish::DocsSite>, PortalError> {
-        Err(PortalError::Unavailable(
-            "docs over HTTP: not wired yet".into(),
-        ))
+    /// `stagedoor_site.json` from stagedoor's server; from a Backstage backend, which publishes no such
+    /// file, a description derived from `techdocs_metadata.json` and the search index.
+    async fn docs_site(&self, entity_ref: &EntityRef) -> Result<Option<DocsSite>, PortalError> {
+        if let Some(file) = self.docs_file(entity_ref, SITE_FILE).await? {
+            let url = self.docs_url(entity_ref, SITE_FILE);
+            return parse_body(&Method::GET, &url, StatusCode::OK, &file.body).map(Some);
+        }
+        let Some(metadata) = self.docs_file(entity_ref, METADATA_FILE).await? else {
+            return Ok(None);
+        };
+        let url = self.docs_url(entity_ref, METADATA_FILE);
+        let metadata: Value = parse_body(&Method::GET, &url, StatusCode::OK, &metadata.body)?;
+        let index = match self.docs_file(entity_ref, SEARCH_INDEX_FILE).await? {
+            Some(file) => {
+                let url = self.docs_url(entity_ref, SEARCH_INDEX_FILE);
+                parse_body(&Method::GET, &url, StatusCode::OK, &file.body)?
+            }
+            None => Value::Null,
+        };
+        Ok(Some(site_from_backstage(&metadata, &index)))
     }
 
     async fn docs_file(
         &self,
-        _entity_ref: &EntityRef,
-        _path: &str,
-    ) -> Result<Option<stagedoor_core::techdocs::publish::DocsFile>, PortalError> {
-        Err(PortalError::Unavailable(
-            "docs over HTTP: not wired yet".into(),
-        ))
+        entity_ref: &EntityRef,
+        path: &str,
+    ) -> Result<Option<DocsFile>, PortalError> {
+        // Stored paths are plain relative paths; one that is not names no stored file (the server would
+        // refuse it with a 400, the embedded store finds nothing under it).
+        if !is_site_path(path) {
+            return Ok(None);
+        }
+        let url = self.docs_url(entity_ref, path);
+        let mut request = self.docs_client.get(url.clone());
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| transport_error(&Method::GET, &url, &e))?;
+        let status = response.status();
+        // A redirect answers a directory (`sub-page` to `sub-page/`), which is not a file.
+        if status.is_redirection() || status == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        let header_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| transport_error(&Method::GET, &url, &e))?;
+        if !status.is_success() {
+            return Err(error_from_response(&Method::GET, &url, status, &body));
+        }
+        Ok(Some(DocsFile {
+            path: path.to_string(),
+            content_type: file_content_type(path, header_type.as_deref()),
+            body: body.to_vec(),
+        }))
     }
 
+    /// Reads the `/sync` event stream: `log` lines go to `log`, `finish` gives the result, `error` fails.
     async fn sync_docs(
         &self,
-        _entity_ref: &EntityRef,
-        _log: Option<tokio::sync::mpsc::UnboundedSender<String>>,
-    ) -> Result<stagedoor_core::techdocs::service::DocsSync, PortalError> {
-        Err(PortalError::Unavailable(
-            "docs over HTTP: not wired yet".into(),
-        ))
+        entity_ref: &EntityRef,
+        log: Option<mpsc::UnboundedSender<String>>,
+    ) -> Result<DocsSync, PortalError> {
+        let url = self.techdocs_triplet_url(&["sync"], entity_ref, &[]);
+        let mut request = self
+            .client
+            .get(url.clone())
+            .header(reqwest::header::ACCEPT, "text/event-stream");
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        let mut response = request
+            .send()
+            .await
+            .map_err(|e| transport_error(&Method::GET, &url, &e))?;
+        let status = response.status();
+        if !status.is_success() {
+            let body = response
+                .bytes()
+                .await
+                .map_err(|e| transport_error(&Method::GET, &url, &e))?;
+            return Err(error_from_response(&Method::GET, &url, status, &body));
+        }
+        let mut parser = SseParser::default();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| transport_error(&Method::GET, &url, &e))?
+        {
+            for event in parser.push(&chunk) {
+                match event.name.as_str() {
+                    "log" => {
+                        if let Some(log) = &log {
+                            // A receiver that went away only stops the progress display, not the sync.
+                            let _ = log.send(json_string_or_raw(&event.data));
+                        }
+                    }
+                    "finish" => {
+                        return parse_body(&Method::GET, &url, status, event.data.as_bytes());
+                    }
+                    "error" => {
+                        return Err(PortalError::Internal(json_string_or_raw(&event.data)));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Err(PortalError::Unavailable(format!(
+            "GET {url}: the event stream ended without a finish or error event"
+        )))
+    }
+}
+
+/// The file with Backstage's search index, and the metadata file, of a site.
+const SEARCH_INDEX_FILE: &str = "search/search_index.json";
+const METADATA_FILE: &str = "techdocs_metadata.json";
+
+impl HttpPortal {
+    /// `<techdocs>/<head...>/<namespace>/<kind>/<name>/<tail...>`, the triplet lower-cased as sites are
+    /// published (so no case redirect is needed), each segment percent-encoded.
+    fn techdocs_triplet_url(&self, head: &[&str], entity_ref: &EntityRef, tail: &[&str]) -> Url {
+        let mut url = self.techdocs.clone();
+        let triplet = [
+            entity_ref.namespace.to_lowercase(),
+            entity_ref.kind.to_lowercase(),
+            entity_ref.name.to_lowercase(),
+        ];
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty()
+                .extend(head)
+                .extend(&triplet)
+                .extend(tail);
+        }
+        url
+    }
+
+    /// `static/docs/<triplet>/<path>`.
+    fn docs_url(&self, entity_ref: &EntityRef, path: &str) -> Url {
+        let tail: Vec<&str> = path.split('/').collect();
+        self.techdocs_triplet_url(&["static", "docs"], entity_ref, &tail)
+    }
+}
+
+/// A path a stored site file can have: relative, `/` separated, no `.`/`..` or empty segments (so no
+/// directory form either), no backslash or control characters.
+fn is_site_path(path: &str) -> bool {
+    path.split('/').all(|s| {
+        !s.is_empty()
+            && s != "."
+            && s != ".."
+            && !s.contains('\\')
+            && !s.chars().any(char::is_control)
+    })
+}
+
+/// The type a docs file is, by the response header; Backstage serves HTML, XML and SVG as `text/plain` on
+/// purpose (so browsers do not render them), which says nothing of the file, so those get their own type.
+fn file_content_type(path: &str, header: Option<&str>) -> String {
+    let own = content_type(path);
+    match header {
+        Some(h) if h.starts_with("text/plain") && is_downgraded(path) => own.to_string(),
+        Some(h) if !h.is_empty() => h.to_string(),
+        _ => own.to_string(),
+    }
+}
+
+fn is_downgraded(path: &str) -> bool {
+    let ext = path
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    matches!(ext.as_str(), "html" | "htm" | "xml" | "svg")
+}
+
+/// An event's data, decoded when it is a JSON string (as Backstage writes them), else as sent.
+fn json_string_or_raw(data: &str) -> String {
+    match serde_json::from_str::<Value>(data) {
+        Ok(Value::String(s)) => s,
+        _ => data.to_string(),
+    }
+}
+
+/// One server-sent event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct SseEvent {
+    name: String,
+    data: String,
+}
+
+/// An incremental parser of `text/event-stream`: `event:` and `data:` fields, events ended by a blank line,
+/// comments and other fields ignored, any of `\n`, `\r\n`, `\r` ending a line.
+#[derive(Debug, Default)]
+struct SseParser {
+    buffer: Vec<u8>,
+    name: Option<String>,
+    data: Option<String>,
+}
+
+impl SseParser {
+    /// Feeds bytes, returning the events they complete.
+    fn push(&mut self, bytes: &[u8]) -> Vec<SseEvent> {
+        self.buffer.extend_from_slice(bytes);
+        let mut events = Vec::new();
+        while let Some(end) = self.buffer.iter().position(|&b| b == b'\n' || b == b'\r') {
+            // A `\r` at the very end may be half of a `\r\n`: wait for the next byte.
+            if self.buffer[end] == b'\r' && end + 1 == self.buffer.len() {
+                break;
+            }
+            let skip = if self.buffer[end] == b'\r' && self.buffer.get(end + 1) == Some(&b'\n') {
+                2
+            } else {
+                1
+            };
+            let line: Vec<u8> = self.buffer.drain(..end + skip).take(end).collect();
+            let line = String::from_utf8_lossy(&line).into_owned();
+            if let Some(event) = self.line(&line) {
+                events.push(event);
+            }
+        }
+        events
+    }
+
+    fn line(&mut self, line: &str) -> Option<SseEvent> {
+        if line.is_empty() {
+            let data = self.data.take();
+            let name = self.name.take();
+            return data.map(|data| SseEvent {
+                name: name.unwrap_or_else(|| "message".into()),
+                data,
+            });
+        }
+        if line.starts_with(':') {
+            return None;
+        }
+        let (field, value) = line.split_once(':').unwrap_or((line, ""));
+        let value = value.strip_prefix(' ').unwrap_or(value);
+        match field {
+            "event" => self.name = Some(value.to_string()),
+            "data" => match &mut self.data {
+                Some(data) => {
+                    data.push('\n');
+                    data.push_str(value);
+                }
+                None => self.data = Some(value.to_string()),
+            },
+            _ => {}
+        }
+        None
+    }
+}
+
+/// A site description for a Backstage backend, from its `techdocs_metadata.json` and MkDocs' search index:
+/// every index entry without an anchor is a page (in index order, which MkDocs keeps in nav order), the
+/// entries with one are its headings, and the nav lists the pages flat. Markdown locations are inferred
+/// from the URLs (`sub-page/` as `sub-page.md`, the root as `index.md`), since MkDocs does not publish them.
+pub fn site_from_backstage(metadata: &Value, search_index: &Value) -> DocsSite {
+    let text = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(str::to_string);
+    let entries: &[Value] = search_index
+        .get("docs")
+        .and_then(Value::as_array)
+        .map_or(&[], Vec::as_slice);
+    let mut pages: Vec<DocsPage> = Vec::new();
+    for entry in entries {
+        let Some(location) = entry.get("location").and_then(Value::as_str) else {
+            continue;
+        };
+        let title = text(entry, "title").unwrap_or_default();
+        match location.split_once('#') {
+            None => {
+                let url = location.to_string();
+                let source = match url.trim_end_matches('/') {
+                    "" => "index.md".to_string(),
+                    page => format!("{page}.md"),
+                };
+                if pages.iter().all(|p| p.url != url) {
+                    pages.push(DocsPage {
+                        location: source,
+                        url,
+                        title,
+                        headings: Vec::new(),
+                    });
+                }
+            }
+            Some((url, anchor)) => {
+                if let Some(page) = pages.iter_mut().find(|p| p.url == url) {
+                    page.headings.push(DocsHeading {
+                        // MkDocs' index does not say the level; sections under the title are the common case.
+                        level: 2,
+                        title,
+                        anchor: anchor.to_string(),
+                    });
+                }
+            }
+        }
+    }
+    let nav = pages
+        .iter()
+        .map(|p| NavItem::Page {
+            title: Some(p.title.clone()),
+            path: p.location.clone(),
+        })
+        .collect();
+    DocsSite {
+        site_name: text(metadata, "site_name").unwrap_or_else(|| "Documentation Site".into()),
+        site_description: text(metadata, "site_description"),
+        etag: text(metadata, "etag").unwrap_or_default(),
+        build_timestamp: metadata
+            .get("build_timestamp")
+            .and_then(Value::as_i64)
+            .unwrap_or(0),
+        nav,
+        pages,
+        warnings: Vec::new(),
     }
 }
 
@@ -803,6 +1123,123 @@ mod tests {
             matcher: FieldMatch::In(vec!["a,b".into()]),
         };
         assert_eq!(filter_params(&comma), None);
+    }
+
+    #[test]
+    fn sse_events_parse_across_chunks_and_line_endings() {
+        let mut parser = SseParser::default();
+        let mut got = parser.push(b": keep-alive\n\nevent: log\ndata: \"one\"\n");
+        assert!(got.is_empty());
+        got.extend(parser.push(b"\nevent: log\r\ndata: \"two\"\r"));
+        got.extend(
+            parser.push(b"\n\r\ndata: a\ndata: b\n\nevent: finish\ndata:{\"updated\":true}\n\n"),
+        );
+        assert_eq!(
+            got,
+            [
+                SseEvent {
+                    name: "log".into(),
+                    data: "\"one\"".into()
+                },
+                SseEvent {
+                    name: "log".into(),
+                    data: "\"two\"".into()
+                },
+                SseEvent {
+                    name: "message".into(),
+                    data: "a\nb".into()
+                },
+                SseEvent {
+                    name: "finish".into(),
+                    data: "{\"updated\":true}".into()
+                },
+            ]
+        );
+        assert_eq!(json_string_or_raw("\"a \\\"b\\\"\""), "a \"b\"");
+        assert_eq!(json_string_or_raw("plain"), "plain");
+    }
+
+    #[test]
+    fn docs_paths_and_types() {
+        for ok in ["index.html", "sub-page/index.html", "img/x.png", "a..b/c"] {
+            assert!(is_site_path(ok), "{ok}");
+        }
+        for bad in [
+            "", "/x", "a//b", "a/", "..", "a/../b", "./a", "a\\b", "a\0b",
+        ] {
+            assert!(!is_site_path(bad), "{bad:?}");
+        }
+        assert_eq!(
+            file_content_type("index.html", Some("text/plain; charset=utf-8")),
+            "text/html; charset=utf-8"
+        );
+        assert_eq!(
+            file_content_type("notes.txt", Some("text/plain; charset=utf-8")),
+            "text/plain; charset=utf-8"
+        );
+        assert_eq!(file_content_type("x.png", None), "image/png");
+        let p = HttpPortal::new("https://h/backstage/api/catalog", None).unwrap();
+        assert_eq!(
+            p.techdocs_url().as_str(),
+            "https://h/backstage/api/techdocs"
+        );
+        assert_eq!(
+            p.docs_url(&EntityRef::new("Component", "Default", "A b"), "sub page/index.html")
+                .as_str(),
+            "https://h/backstage/api/techdocs/static/docs/default/component/a%20b/sub%20page/index.html"
+        );
+    }
+
+    #[tokio::test]
+    async fn sync_reads_the_event_stream() {
+        let stream = |body: &'static str| {
+            move || async move {
+                (
+                    [(axum::http::header::CONTENT_TYPE, "text/event-stream")],
+                    body,
+                )
+            }
+        };
+        let app = axum::Router::new()
+            .route(
+                "/api/techdocs/sync/default/component/ok",
+                axum::routing::get(stream(
+                    "event: log\ndata: \"building\"\n\nevent: finish\ndata: {\"updated\":true}\n\n",
+                )),
+            )
+            .route(
+                "/api/techdocs/sync/default/component/bad",
+                axum::routing::get(stream(
+                    "event: log\ndata: \"building\"\n\nevent: error\ndata: \"mkdocs failed\"\n\n",
+                )),
+            )
+            .route(
+                "/api/techdocs/sync/default/component/cut",
+                axum::routing::get(stream("event: log\ndata: \"building\"\n\n")),
+            );
+        let p = HttpPortal::new(&serve(app).await, None).unwrap();
+        let (sender, mut lines) = tokio::sync::mpsc::unbounded_channel();
+        let done = p
+            .sync_docs(&EntityRef::new("Component", "default", "OK"), Some(sender))
+            .await
+            .unwrap();
+        assert!(done.updated);
+        assert_eq!(lines.recv().await.as_deref(), Some("building"));
+        let e = p
+            .sync_docs(&EntityRef::new("component", "default", "bad"), None)
+            .await
+            .unwrap_err();
+        assert_eq!(e, PortalError::Internal("mkdocs failed".into()));
+        let e = p
+            .sync_docs(&EntityRef::new("component", "default", "cut"), None)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, PortalError::Unavailable(_)), "{e:?}");
+        let e = p
+            .sync_docs(&EntityRef::new("component", "default", "missing"), None)
+            .await
+            .unwrap_err();
+        assert_eq!(e.name(), "NotFoundError");
     }
 
     async fn serve(app: axum::Router) -> String {

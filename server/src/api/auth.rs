@@ -280,6 +280,25 @@ pub async fn require_credentials(
             .iter()
             .map(|r| format!("'{}'", r.plugin))
             .collect();
+        let path = request.uri().path();
+        // Reading an entity's docs takes what reading the entity takes: a token restricted to the
+        // catalog's entity reads may read docs; one restricted to `techdocs` may read docs only.
+        if path == "/api/techdocs" || path.starts_with("/api/techdocs/") {
+            let permission = "catalog.entity.read";
+            if allowed(restrictions, "techdocs", "techdocs.entity.read", "read")
+                || allowed(restrictions, "techdocs", permission, "read")
+                || allowed(restrictions, "catalog", permission, "read")
+            {
+                return next.run(request).await;
+            }
+            tracing::info!(%subject, permission, "access restricted");
+            return ApiError::new(
+                StatusCode::FORBIDDEN,
+                "NotAllowedError",
+                format!("This token's access restrictions do not permit {permission}"),
+            )
+            .into_response();
+        }
         if !restrictions.iter().any(|r| r.plugin == "catalog") {
             return ApiError::new(
                 StatusCode::FORBIDDEN,
