@@ -6,22 +6,27 @@
 //! left after the prefixes. Blocks are separated by one blank line, which carries only the bars of the
 //! containers already open (a quote's first line is not preceded by a stray `│`).
 //!
+//! [`tags`] handles where blocks and spans open and close, [`leaves`] the blocks drawn whole (headings,
+//! code, raw HTML, admonition titles, footnotes).
+//!
 //! Footnote definitions are taken out of the flow and rendered at the end, under a rule, numbered in the order
 //! they are first referenced (as MkDocs does); references become `[n]` links to `#fn:n`.
 
+mod leaves;
+mod tags;
+
 use std::collections::{HashMap, HashSet};
 
-use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Tag, TagEnd};
-use ratatui::style::{Modifier, Style};
+use pulldown_cmark::{Event, Tag, TagEnd};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use stagedoor_core::techdocs::page::{self as core_page, Admonition, AdmonitionMarker};
+use stagedoor_core::techdocs::page::{self as core_page, Admonition};
 
-use super::super::super::entity::highlight::highlight_code;
-use super::super::super::text::{sanitize, width as text_width};
-use super::super::super::theme::Theme;
-use super::table::{self, Table};
-use super::wrap::{line_width, push_seg, truncate, wrap, Inline, Seg};
+use super::table::Table;
+use super::wrap::{push_seg, truncate, wrap, Inline, Seg};
 use super::{HeadingSpot, LinkSpot, RenderedPage};
+use crate::ui::text::{sanitize, width as text_width};
+use crate::ui::theme::Theme;
 
 /// Bullets of unordered lists, by depth.
 const BULLETS: [&str; 4] = ["•", "◦", "▪", "‣"];
@@ -162,27 +167,6 @@ fn split_footnotes(events: Vec<Event<'_>>) -> (Vec<Event<'_>>, Definitions<'_>) 
         definitions.push(done);
     }
     (main, definitions)
-}
-
-fn heading_style(theme: &Theme, level: u8) -> Style {
-    let style = theme.base.patch(theme.heading);
-    match level {
-        1 => style.add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
-        2 | 3 => style.add_modifier(Modifier::BOLD),
-        _ => style.add_modifier(Modifier::ITALIC),
-    }
-}
-
-/// The colour of an admonition kind, as Material for MkDocs groups them.
-fn kind_style(theme: &Theme, kind: &str) -> Style {
-    let style = match kind.to_ascii_lowercase().as_str() {
-        "warning" | "warn" | "caution" | "attention" => theme.warning,
-        "danger" | "error" | "failure" | "fail" | "missing" | "bug" => theme.error,
-        "tip" | "hint" | "important" | "success" | "check" | "done" => theme.success,
-        "quote" | "cite" | "example" => theme.quote,
-        _ => theme.info,
-    };
-    theme.base.patch(style)
 }
 
 impl Renderer<'_> {
@@ -349,53 +333,6 @@ impl Renderer<'_> {
         }
     }
 
-    fn marker(&mut self, marker: AdmonitionMarker) {
-        match marker {
-            AdmonitionMarker::Open(n) => {
-                let (kind, title, details) = match self.admonitions.get(n) {
-                    Some(a) => (a.kind().to_string(), a.title(), a.details),
-                    None => ("note".to_string(), String::new(), None),
-                };
-                self.open_admonition(&kind, &title, details);
-            }
-            AdmonitionMarker::Close(_) => self.close_container(),
-        }
-    }
-
-    /// An admonition: its title line (unless titled `""`), then its body beside a bar. Collapsed details are
-    /// shown open, marked `▸` (the reader has no way to open them), open ones `▾`.
-    fn open_admonition(&mut self, kind: &str, title: &str, details: Option<bool>) {
-        self.block_start();
-        let style = kind_style(self.theme, kind);
-        self.containers.push(Container {
-            frame: Frame::Bar(style),
-            opened: false,
-        });
-        let arrow = match details {
-            Some(false) => "▸ ",
-            Some(true) => "▾ ",
-            None => "",
-        };
-        let title = sanitize(title);
-        if !title.is_empty() || !arrow.is_empty() {
-            // A long title wraps under itself, not under the arrow, so it does not read as the body.
-            let indent = text_width(arrow);
-            let bold = style.add_modifier(Modifier::BOLD);
-            let inline = [Inline::Text(Seg::new(title, bold))];
-            let room = self.available().saturating_sub(indent);
-            for (i, line) in wrap(&inline, room).into_iter().enumerate() {
-                let lead = if i == 0 {
-                    arrow.to_string()
-                } else {
-                    " ".repeat(indent)
-                };
-                let mut content = vec![Seg::new(lead, bold)];
-                content.extend(line);
-                self.emit(content);
-            }
-        }
-    }
-
     fn close_container(&mut self) {
         self.flush_inline();
         self.containers.pop();
@@ -462,382 +399,6 @@ impl Renderer<'_> {
         }
     }
 
-    fn start(&mut self, tag: &Tag<'_>) {
-        match tag {
-            Tag::Paragraph => self.block_start(),
-            Tag::Heading { level, .. } => {
-                self.block_start();
-                let level = heading_number(*level);
-                self.heading = Some(HeadingState {
-                    level,
-                    raw: String::new(),
-                });
-                self.styles.push(heading_style(self.theme, level));
-            }
-            Tag::BlockQuote(None) => {
-                self.block_start();
-                self.containers.push(Container {
-                    frame: Frame::Quote,
-                    opened: false,
-                });
-            }
-            Tag::BlockQuote(Some(kind)) => {
-                let (class, title) = core_page::alert_kind(*kind);
-                self.open_admonition(class, title, None);
-            }
-            Tag::CodeBlock(kind) => {
-                self.block_start();
-                let fence = match kind {
-                    CodeBlockKind::Fenced(info) => {
-                        info.split_whitespace().next().unwrap_or("").to_string()
-                    }
-                    CodeBlockKind::Indented => String::new(),
-                };
-                self.verbatim = Verbatim::Code(fence, String::new());
-            }
-            Tag::HtmlBlock => {
-                self.block_start();
-                self.verbatim = Verbatim::Html(String::new());
-            }
-            Tag::MetadataBlock(_) => self.verbatim = Verbatim::Meta,
-            Tag::List(first) => {
-                self.block_start();
-                self.lists.push(*first);
-            }
-            Tag::Item => {
-                self.block_start();
-                let depth = self.lists.len().saturating_sub(1);
-                let marker = match self.lists.last_mut() {
-                    Some(Some(n)) => {
-                        let text = format!("{n}. ");
-                        *n = n.saturating_add(1);
-                        text
-                    }
-                    _ => format!("{} ", BULLETS[depth % BULLETS.len()]),
-                };
-                let indent = text_width(&marker);
-                let style = self.theme.base.patch(self.theme.accent);
-                self.containers.push(Container {
-                    frame: Frame::Item {
-                        marker: Some((marker, style)),
-                        indent,
-                    },
-                    opened: false,
-                });
-            }
-            Tag::DefinitionList => self.block_start(),
-            Tag::DefinitionListTitle => {
-                self.block_start();
-                self.styles.push(self.style().add_modifier(Modifier::BOLD));
-            }
-            Tag::DefinitionListDefinition => {
-                self.block_start();
-                self.containers.push(Container {
-                    frame: Frame::Item {
-                        marker: None,
-                        indent: 4,
-                    },
-                    opened: false,
-                });
-            }
-            Tag::FootnoteDefinition(_) => self.block_start(),
-            Tag::Table(aligns) => {
-                self.block_start();
-                self.table = Some(Table {
-                    aligns: aligns.clone(),
-                    ..Table::default()
-                });
-            }
-            Tag::TableHead | Tag::TableRow => {
-                if let Some(table) = &mut self.table {
-                    table.row.clear();
-                }
-            }
-            Tag::TableCell => self.inline.clear(),
-            Tag::Emphasis => self.push_style(Style::new().add_modifier(Modifier::ITALIC)),
-            Tag::Strong => self.push_style(Style::new().add_modifier(Modifier::BOLD)),
-            Tag::Strikethrough => self.push_style(Style::new().add_modifier(Modifier::CROSSED_OUT)),
-            Tag::Superscript | Tag::Subscript => self.push_style(Style::new()),
-            Tag::Link { dest_url, .. } => {
-                self.links.push(LinkInfo {
-                    href: sanitize(dest_url),
-                    ..LinkInfo::default()
-                });
-                self.open_links.push(self.links.len() - 1);
-                self.push_style(self.theme.link.add_modifier(Modifier::UNDERLINED));
-            }
-            Tag::Image { .. } => {
-                let style = self.muted().add_modifier(Modifier::ITALIC);
-                self.push_text("[image: ", style);
-                self.styles.push(style);
-            }
-        }
-    }
-
-    fn end(&mut self, tag: TagEnd) {
-        match tag {
-            TagEnd::Paragraph => self.block_end(),
-            TagEnd::Heading(_) => self.end_heading(),
-            TagEnd::BlockQuote(_) => self.close_container(),
-            TagEnd::CodeBlock => self.end_code(),
-            TagEnd::HtmlBlock => self.end_html(),
-            TagEnd::MetadataBlock(_) => self.verbatim = Verbatim::None,
-            TagEnd::List(_) => {
-                self.flush_inline();
-                self.lists.pop();
-                // A nested list inside a tight item is part of the item: no blank line after it.
-                let nested = self
-                    .containers
-                    .iter()
-                    .any(|c| matches!(c.frame, Frame::Item { .. }));
-                if !nested {
-                    self.pending_gap = true;
-                }
-            }
-            TagEnd::Item | TagEnd::DefinitionListDefinition => {
-                self.flush_inline();
-                let pending = matches!(
-                    self.containers.last(),
-                    Some(Container {
-                        frame: Frame::Item {
-                            marker: Some(_),
-                            ..
-                        },
-                        ..
-                    })
-                );
-                if pending {
-                    self.emit(Vec::new());
-                }
-                self.containers.pop();
-            }
-            TagEnd::DefinitionListTitle => {
-                self.styles.pop();
-                self.flush_inline();
-            }
-            TagEnd::DefinitionList | TagEnd::FootnoteDefinition => self.block_end(),
-            TagEnd::Table => {
-                if let Some(table) = self.table.take() {
-                    let border = self.theme.base.patch(self.theme.border);
-                    for line in table::layout(&table, self.available(), self.theme.base, border) {
-                        self.emit(line);
-                    }
-                }
-                self.pending_gap = true;
-            }
-            TagEnd::TableHead => {
-                if let Some(table) = &mut self.table {
-                    table.head = std::mem::take(&mut table.row);
-                }
-            }
-            TagEnd::TableRow => {
-                if let Some(table) = &mut self.table {
-                    let row = std::mem::take(&mut table.row);
-                    table.rows.push(row);
-                }
-            }
-            TagEnd::TableCell => {
-                let cell = std::mem::take(&mut self.inline);
-                if let Some(table) = &mut self.table {
-                    table.row.push(cell);
-                }
-            }
-            TagEnd::Emphasis
-            | TagEnd::Strong
-            | TagEnd::Strikethrough
-            | TagEnd::Superscript
-            | TagEnd::Subscript => {
-                self.styles.pop();
-            }
-            TagEnd::Link => {
-                self.styles.pop();
-                if let Some(id) = self.open_links.last().copied() {
-                    // A link with no text shows its target, so it can still be seen and followed.
-                    let empty = self.links.get(id).is_some_and(|l| l.text.trim().is_empty());
-                    if empty {
-                        let href = self.links[id].href.clone();
-                        let style = self.theme.link.add_modifier(Modifier::UNDERLINED);
-                        self.push_text(&href, self.theme.base.patch(style));
-                    }
-                    if let Some(info) = self.links.get_mut(id) {
-                        info.text = info.text.trim().to_string();
-                    }
-                }
-                self.open_links.pop();
-            }
-            TagEnd::Image => {
-                self.styles.pop();
-                let style = self.muted().add_modifier(Modifier::ITALIC);
-                // `![](x)` has no alt text: `[image]`, not `[image: ]`.
-                match self.inline.last_mut() {
-                    Some(Inline::Text(seg)) if seg.text == "[image: " => {
-                        seg.text = "[image]".to_string()
-                    }
-                    _ => self.push_text("]", style),
-                }
-            }
-        }
-    }
-
-    fn end_heading(&mut self) {
-        self.styles.pop();
-        let Some(heading) = self.heading.take() else {
-            return;
-        };
-        let raw = heading.raw.trim();
-        let anchor = core_page::unique(core_page::slugify(raw), &mut self.used_anchors);
-        self.gap();
-        let line = self.lines.len();
-        let inline = std::mem::take(&mut self.inline);
-        let wrapped = wrap(&inline, self.available());
-        let widest = wrapped.iter().map(|l| line_width(l)).max().unwrap_or(0);
-        for content in wrapped {
-            self.emit(content);
-        }
-        let rule = match heading.level {
-            1 => Some("═"),
-            2 => Some("─"),
-            _ => None,
-        };
-        if let Some(rule) = rule.filter(|_| widest > 0) {
-            let style = self.theme.base.patch(self.theme.heading);
-            self.emit(vec![Seg::new(rule.repeat(widest), style)]);
-        }
-        self.anchors.entry(anchor.clone()).or_insert(line);
-        self.headings.push(HeadingSpot {
-            line,
-            level: heading.level,
-            title: sanitize(raw),
-            anchor,
-        });
-        self.pending_gap = true;
-    }
-
-    /// Code is highlighted, never wrapped: each line cut at the width, beside a gutter.
-    fn end_code(&mut self) {
-        let Verbatim::Code(fence, text) = std::mem::replace(&mut self.verbatim, Verbatim::None)
-        else {
-            return;
-        };
-        let gutter = Seg::new("▎ ", self.muted());
-        let room = self.available().saturating_sub(2);
-        let mut lines = highlight_code(&text, &fence, self.theme);
-        if lines.is_empty() {
-            lines.push(Line::default());
-        }
-        for line in lines {
-            let mut content = vec![gutter.clone()];
-            let code: Vec<Seg> = line
-                .spans
-                .into_iter()
-                .map(|s| Seg::new(s.content.into_owned(), s.style))
-                .collect();
-            content.extend(truncate(code, room));
-            self.emit(content);
-        }
-        self.pending_gap = true;
-    }
-
-    /// Raw HTML is shown as the text it is, line by line, muted.
-    fn end_html(&mut self) {
-        let Verbatim::Html(text) = std::mem::replace(&mut self.verbatim, Verbatim::None) else {
-            return;
-        };
-        let style = self.muted();
-        for source_line in text.lines() {
-            // Its indentation is kept (wrapping drops leading spaces), continuation lines under it.
-            let source_line = sanitize(source_line);
-            let text = source_line.trim_start();
-            let indent = (source_line.len() - text.len()).min(self.available() / 2);
-            let inline = [Inline::Text(Seg::new(text, style))];
-            for line in wrap(&inline, self.available() - indent) {
-                let mut content = vec![Seg::new(" ".repeat(indent), self.theme.base)];
-                content.extend(line);
-                self.emit(content);
-            }
-        }
-        self.pending_gap = true;
-    }
-
-    fn task_marker(&mut self, checked: bool) {
-        let (glyph, style) = if checked {
-            ("☑ ", self.theme.success)
-        } else {
-            ("☐ ", self.theme.muted)
-        };
-        let style = self.theme.base.patch(style);
-        let item = self
-            .containers
-            .iter_mut()
-            .rev()
-            .find(|c| matches!(c.frame, Frame::Item { .. }));
-        if let Some(Container {
-            frame:
-                Frame::Item {
-                    marker: Some(marker),
-                    ..
-                },
-            ..
-        }) = item
-        {
-            *marker = (glyph.to_string(), style);
-        }
-    }
-
-    fn footnote_number(&mut self, label: &str) -> usize {
-        let next = self.footnotes.len() + 1;
-        *self.footnotes.entry(label.to_lowercase()).or_insert(next)
-    }
-
-    fn footnote_reference(&mut self, label: &str) {
-        let n = self.footnote_number(label);
-        self.links.push(LinkInfo {
-            href: format!("#fn:{n}"),
-            text: format!("[{n}]"),
-            spot: None,
-        });
-        let style = self.theme.base.patch(self.theme.link);
-        self.inline.push(Inline::Text(Seg {
-            text: format!("[{n}]"),
-            style,
-            link: Some(self.links.len() - 1),
-        }));
-    }
-
-    /// The definitions under a rule, in reference order (unreferenced ones last, as written).
-    fn footnote_section(&mut self, definitions: Definitions<'_>) {
-        if definitions.is_empty() {
-            return;
-        }
-        let mut numbered: Vec<(usize, Vec<Event>)> = definitions
-            .into_iter()
-            .map(|(label, events)| (self.footnote_number(&label), events))
-            .collect();
-        numbered.sort_by_key(|(n, _)| *n);
-        self.containers.clear();
-        self.pending_gap = true;
-        self.event(&Event::Rule);
-        for (n, events) in numbered {
-            self.block_start();
-            self.gap();
-            self.anchors
-                .entry(format!("fn:{n}"))
-                .or_insert(self.lines.len());
-            let marker = format!("[{n}] ");
-            let indent = text_width(&marker);
-            self.containers.push(Container {
-                frame: Frame::Item {
-                    marker: Some((marker, self.theme.base.patch(self.theme.link))),
-                    indent,
-                },
-                opened: false,
-            });
-            self.walk(&events);
-            self.end(TagEnd::Item);
-            self.pending_gap = true;
-        }
-    }
-
     fn finish(self) -> RenderedPage {
         let plain = self
             .lines
@@ -877,16 +438,5 @@ impl Renderer<'_> {
             headings: self.headings,
             anchors: self.anchors,
         }
-    }
-}
-
-fn heading_number(level: HeadingLevel) -> u8 {
-    match level {
-        HeadingLevel::H1 => 1,
-        HeadingLevel::H2 => 2,
-        HeadingLevel::H3 => 3,
-        HeadingLevel::H4 => 4,
-        HeadingLevel::H5 => 5,
-        HeadingLevel::H6 => 6,
     }
 }
