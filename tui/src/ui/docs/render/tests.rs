@@ -54,6 +54,8 @@ at eighty columns, more than once, so wrapping can be seen in the snapshot.
 Line with a hard break\
 after it.
 
+日本語のテキストは空白なしで折り返されます。絵文字も 🎉 数えます。
+
 ## Lists
 
 - first
