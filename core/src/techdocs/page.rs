@@ -50,14 +50,41 @@ pub struct Heading {
 /// The private-use character that brackets admonition markers in the pre-pass (stripped from the input).
 const MARK: char = '\u{E000}';
 
-/// Renders one page. `location` is its path relative to `docs_dir` (used for the fallback title).
-pub fn render_page(location: &str, markdown: &str) -> Page {
+/// Markdown made ready for pulldown-cmark by [`prepare`]: each admonition and details block replaced by a
+/// marker paragraph before and after its (dedented) body, so the body parses as ordinary markdown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prepared {
+    /// The markdown to parse (with [`options`]).
+    pub source: String,
+    /// The admonitions, indexed by the numbers in their markers.
+    pub admonitions: Vec<Admonition>,
+}
+
+/// A marker paragraph's text, as [`admonition_marker`] reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdmonitionMarker {
+    /// The start of admonition `n` of [`Prepared::admonitions`].
+    Open(usize),
+    /// Its end.
+    Close(usize),
+}
+
+/// Runs the admonition pre-pass. Shared with the terminal renderer so both read the same blocks the same way.
+pub fn prepare(markdown: &str) -> Prepared {
+    // The marker character is ours: any in the input is replaced so markers cannot be forged.
     let cleaned = markdown.replace(MARK, "\u{FFFD}");
     let mut admonitions = Vec::new();
     let lines: Vec<&str> = cleaned.lines().collect();
     let mut source = String::with_capacity(cleaned.len() + 64);
     expand_admonitions(&lines, &mut source, &mut admonitions);
+    Prepared {
+        source,
+        admonitions,
+    }
+}
 
+/// The pulldown-cmark extensions TechDocs pages are parsed with.
+pub fn options() -> Options {
     let mut options = Options::empty();
     options.insert(Options::ENABLE_TABLES);
     options.insert(Options::ENABLE_STRIKETHROUGH);
@@ -65,7 +92,30 @@ pub fn render_page(location: &str, markdown: &str) -> Page {
     options.insert(Options::ENABLE_FOOTNOTES);
     options.insert(Options::ENABLE_GFM);
     options.insert(Options::ENABLE_YAML_STYLE_METADATA_BLOCKS);
-    let raw: Vec<Event> = Parser::new_ext(&source, options).collect();
+    options
+}
+
+/// If `text` (a whole text event) is a marker written by [`prepare`], which one.
+pub fn admonition_marker(text: &str) -> Option<AdmonitionMarker> {
+    let inner = text.strip_prefix(MARK)?.strip_suffix(MARK)?;
+    if let Some(n) = inner.strip_prefix("ADMOPEN") {
+        n.parse().ok().map(AdmonitionMarker::Open)
+    } else {
+        inner
+            .strip_prefix("ADMCLOSE")?
+            .parse()
+            .ok()
+            .map(AdmonitionMarker::Close)
+    }
+}
+
+/// Renders one page. `location` is its path relative to `docs_dir` (used for the fallback title).
+pub fn render_page(location: &str, markdown: &str) -> Page {
+    let Prepared {
+        source,
+        admonitions,
+    } = prepare(markdown);
+    let raw: Vec<Event> = Parser::new_ext(&source, options()).collect();
 
     // Pass 1: front matter, admonition markers, raw HTML, unsafe URLs.
     let mut events: Vec<Event> = Vec::with_capacity(raw.len());
@@ -371,7 +421,7 @@ fn fold_to_ascii(c: char) -> Option<char> {
 }
 
 /// Python-Markdown `toc`'s `unique`: an empty or taken id gets `_1`, then `_2`, ….
-fn unique(id: String, used: &mut HashSet<String>) -> String {
+pub fn unique(id: String, used: &mut HashSet<String>) -> String {
     let mut id = id;
     while id.is_empty() || used.contains(&id) {
         id = match id.rsplit_once('_') {
@@ -411,7 +461,8 @@ fn safe_url(url: CowStr<'_>) -> CowStr<'_> {
     }
 }
 
-fn alert_kind(kind: BlockQuoteKind) -> (&'static str, &'static str) {
+/// A GitHub alert's admonition type and title: `> [!WARNING]` → (`warning`, `Warning`).
+pub fn alert_kind(kind: BlockQuoteKind) -> (&'static str, &'static str) {
     match kind {
         BlockQuoteKind::Note => ("note", "Note"),
         BlockQuoteKind::Tip => ("tip", "Tip"),
@@ -422,17 +473,24 @@ fn alert_kind(kind: BlockQuoteKind) -> (&'static str, &'static str) {
 }
 
 /// An admonition or details block found by the pre-pass.
-struct Admonition {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Admonition {
     /// CSS classes, the first being the type (`note`, `warning`, …).
-    classes: Vec<String>,
+    pub classes: Vec<String>,
     /// `None` = the type capitalised; `Some("")` = no title.
-    title: Option<String>,
+    pub title: Option<String>,
     /// `None` for `!!!`; `Some(open)` for `???` / `???+`.
-    details: Option<bool>,
+    pub details: Option<bool>,
 }
 
 impl Admonition {
-    fn title(&self) -> String {
+    /// The type (`note`, `warning`, …), lower-cased as written.
+    pub fn kind(&self) -> &str {
+        self.classes.first().map(String::as_str).unwrap_or("note")
+    }
+
+    /// The title shown: as written, or the type capitalised; empty for an explicit `""`.
+    pub fn title(&self) -> String {
         match &self.title {
             Some(t) => t.clone(),
             None => title_from_location(self.classes.first().map(String::as_str).unwrap_or("note")),
@@ -508,17 +566,12 @@ fn marker_at(events: &[Event], i: usize, admonitions: &[Admonition]) -> Option<E
             Some(Event::Start(Tag::Paragraph)),
             Some(Event::Text(t)),
             Some(Event::End(TagEnd::Paragraph)),
-        ) => {
-            let inner = t.strip_prefix(MARK)?.strip_suffix(MARK)?;
-            if let Some(n) = inner.strip_prefix("ADMOPEN") {
-                let adm = admonitions.get(n.parse::<usize>().ok()?)?;
-                Some(Event::Html(adm.open_html().into()))
-            } else {
-                let n = inner.strip_prefix("ADMCLOSE")?;
-                let adm = admonitions.get(n.parse::<usize>().ok()?)?;
-                Some(Event::Html(adm.close_html().into()))
+        ) => match admonition_marker(t)? {
+            AdmonitionMarker::Open(n) => Some(Event::Html(admonitions.get(n)?.open_html().into())),
+            AdmonitionMarker::Close(n) => {
+                Some(Event::Html(admonitions.get(n)?.close_html().into()))
             }
-        }
+        },
         _ => None,
     }
 }

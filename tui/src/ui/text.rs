@@ -5,6 +5,16 @@ use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 /// `text` with terminal escape sequences and control characters removed; newlines and tabs become spaces.
 pub fn sanitize(text: &str) -> String {
+    clean(text, false)
+}
+
+/// `text` with terminal escape sequences and control characters removed, newlines and tabs kept: for a whole
+/// document whose layout (markdown indentation, code) matters, before it is parsed.
+pub fn strip_escapes(text: &str) -> String {
+    clean(text, true)
+}
+
+fn clean(text: &str, keep_layout: bool) -> String {
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
@@ -40,6 +50,8 @@ pub fn sanitize(text: &str) -> String {
                     }
                 }
             }
+            '\n' | '\t' if keep_layout => out.push(c),
+            '\r' if keep_layout => {}
             '\n' | '\r' | '\t' => out.push(' '),
             c if c.is_control() => {}
             // Bidirectional overrides can make text render differently from what it is.
@@ -93,6 +105,11 @@ mod tests {
         assert_eq!(sanitize("bell\u{7}\u{0}\u{8}"), "bell");
         assert_eq!(sanitize("a\u{202e}b"), "ab");
         assert_eq!(sanitize("ünïcødé 日本"), "ünïcødé 日本");
+    }
+
+    #[test]
+    fn layout_kept_when_asked() {
+        assert_eq!(strip_escapes("a\u{1b}[1mb\r\n\tc\u{7}"), "ab\n\tc");
     }
 
     #[test]

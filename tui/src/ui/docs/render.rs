@@ -2,11 +2,25 @@
 //! its links, headings and anchors are, so the reader can cycle links, jump to anchors, search and scroll
 //! without re-parsing. Rendering is a pure function of (markdown, location, width, theme): views draw from
 //! the result alone.
+//!
+//! The markdown is read as TechDocs reads it ([`stagedoor_core::techdocs::page`]: the same extensions, the
+//! same admonition pre-pass, the same heading anchors), then walked by [`blocks`] into lines, with
+//! [`wrap`] for word wrapping and [`table`] for tables. Everything the page says is text: escape sequences
+//! and control characters are removed before parsing, and raw HTML is shown, never interpreted.
+
+mod blocks;
+mod table;
+#[cfg(test)]
+mod tests;
+mod wrap;
 
 use std::collections::HashMap;
 
-use ratatui::text::{Line, Span};
+use pulldown_cmark::Parser;
+use ratatui::text::Line;
+use stagedoor_core::techdocs::page as core_page;
 
+use super::super::text::strip_escapes;
 use super::super::theme::Theme;
 
 /// A link as it appears in the rendered page.
@@ -51,18 +65,16 @@ pub struct RenderedPage {
 
 /// Renders `markdown` (the page at `location`, relative to docs_dir) for `width` columns.
 ///
-/// INTERIM: paragraphs as plain lines only; the full renderer (headings, lists, tables, code, admonitions,
-/// links...) replaces this body.
+/// Link targets are kept as written (`location` is what the reader resolves them against, with
+/// `stagedoor_core::techdocs::index::resolve_link`), so rendering does not need it.
 pub fn render_markdown(markdown: &str, location: &str, width: u16, theme: &Theme) -> RenderedPage {
     let _ = location;
-    let mut page = RenderedPage {
-        width,
-        ..RenderedPage::default()
-    };
-    for line in markdown.lines() {
-        page.plain.push(line.to_string());
-        page.lines
-            .push(Line::from(Span::styled(line.to_string(), theme.base)));
-    }
+    // Escape sequences go before parsing so that a sequence split across markdown syntax (`ESC [31m` reads
+    // as text, `[`, text) cannot survive in pieces; newlines and tabs stay, they are markdown's layout.
+    let cleaned = strip_escapes(markdown);
+    let prepared = core_page::prepare(&cleaned);
+    let events = Parser::new_ext(&prepared.source, core_page::options()).collect();
+    let mut page = blocks::render(events, &prepared.admonitions, usize::from(width), theme);
+    page.width = width;
     page
 }

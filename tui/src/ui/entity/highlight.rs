@@ -61,6 +61,28 @@ pub(crate) fn definition_language(api_type: &str, text: &str) -> Option<&'static
     syntax(language).map(|_| language)
 }
 
+/// The language of a markdown code fence's info word (`rust`, `Python`, `sh`, `yml`…) as an extension syntect
+/// knows, matched by name or extension. syntect's defaults have no TypeScript, so TypeScript and JSX fences
+/// highlight as JavaScript, which is close enough to read.
+pub(crate) fn fence_language(token: &str) -> Option<&'static str> {
+    let token = token.trim_matches(|c: char| c == '{' || c == '}' || c == '.');
+    let token = match token.to_ascii_lowercase().as_str() {
+        "" => return None,
+        "typescript" | "ts" | "tsx" | "jsx" | "mjs" | "cjs" => "js".to_string(),
+        "shell" | "console" | "shell-session" | "zsh" => "sh".to_string(),
+        other => other.to_string(),
+    };
+    let syntax = syntaxes().find_syntax_by_token(&token)?;
+    syntax.file_extensions.first().map(String::as_str)
+}
+
+/// A code block's lines highlighted for `theme` (plain lines in the base style when the fence's language is
+/// unknown); tabs expanded and control characters removed.
+pub(crate) fn highlight_code(code: &str, fence: &str, theme: &Theme) -> Vec<Line<'static>> {
+    let text = Highlighted::new(code, fence_language(fence));
+    text.lines(theme, 0, text.len())
+}
+
 /// The name syntect gives a language (tests, the pane title).
 pub(crate) fn language_name(language: &str) -> Option<&'static str> {
     syntax(language).map(|s| s.name.as_str())

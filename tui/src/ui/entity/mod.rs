@@ -8,7 +8,7 @@
 
 mod about;
 mod deps;
-mod highlight;
+pub(crate) mod highlight;
 mod kinds;
 mod preview;
 mod relations;
