@@ -302,9 +302,10 @@ fn reflow(markdown: &str) -> String {
         match out.last_mut() {
             Some(last) if join => {
                 last.push(' ');
-                last.push_str(content);
+                last.push_str(&plain_links(content));
             }
-            _ => out.push(line.to_string()),
+            _ if in_code || fence.is_some() => out.push(line.to_string()),
+            _ => out.push(plain_links(line)),
         }
         let is_list = is_list_item(content);
         after_list = is_list || (after_list && indent > 0);
@@ -325,6 +326,62 @@ fn reflow(markdown: &str) -> String {
     let mut text = out.join("\n");
     text.push('\n');
     text
+}
+
+/// `[text](https://…)` as `text <https://…>`, `[text](page.md)` (a link within the site) as `text`, and
+/// `![alt](src)` as `[image: alt]`: termimad prints links as written, and a terminal can open a bare URL but
+/// not a relative one. Inline code is left as it is.
+fn plain_links(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(at) = rest.find(['[', '`']) {
+        out.push_str(&rest[..at]);
+        let tail = &rest[at..];
+        if tail.starts_with('`') {
+            let ticks = tail.chars().take_while(|c| *c == '`').count();
+            let fence = &tail[..ticks];
+            let end = tail[ticks..]
+                .find(fence)
+                .map_or(tail.len(), |e| ticks + e + ticks);
+            out.push_str(&tail[..end]);
+            rest = &tail[end..];
+            continue;
+        }
+        let image = out.ends_with('!');
+        match link_at(tail) {
+            Some((text, url, len)) => {
+                if image {
+                    out.pop();
+                    out.push_str(&format!("[image: {text}]"));
+                } else if url.starts_with("https://") || url.starts_with("http://") {
+                    out.push_str(&format!("{text} <{url}>"));
+                } else {
+                    out.push_str(text);
+                }
+                rest = &tail[len..];
+            }
+            None => {
+                out.push('[');
+                rest = &tail[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// At `[text](url "title")`: the text, the URL and the length of the whole link.
+fn link_at(tail: &str) -> Option<(&str, &str, usize)> {
+    let close = tail.find("](")?;
+    let text = &tail[1..close];
+    if text.contains('[') {
+        return None;
+    }
+    let after = &tail[close + 2..];
+    let end = after.find(')')?;
+    let target = after[..end].trim();
+    let url = target.split_whitespace().next().unwrap_or("");
+    Some((text, url, close + 2 + end + 1))
 }
 
 /// A line's block-quote markers (`> > `) and the rest.
@@ -457,6 +514,21 @@ mod tests {
         assert_eq!(
             reflow(quoted),
             "> **Note**\n> First second.\n>\n> Next.\nOutside\n"
+        );
+    }
+
+    #[test]
+    fn links_read_as_text_with_their_web_address() {
+        assert_eq!(
+            plain_links(
+                "See [the guide](https://x.example/g \"Guide\") and [a page](sub-page.md)."
+            ),
+            "See the guide <https://x.example/g> and a page."
+        );
+        assert_eq!(plain_links("![Logo](images/logo.svg)"), "[image: Logo]");
+        assert_eq!(
+            plain_links("`[not](a-link)` [x] [y](z"),
+            "`[not](a-link)` [x] [y](z"
         );
     }
 
