@@ -33,6 +33,12 @@ fn docs_build(c: &mut Criterion) {
     );
     let site = build_site(dir.path(), "generated", 0).expect("build site");
     assert_eq!(site.pages.len(), PAGES);
+    let files = site_files(&site);
+    eprintln!(
+        "publishing stores {} files, {} bytes (every page's HTML carries the whole nav, as MkDocs' does)",
+        files.len(),
+        files.iter().map(|f| f.body.len()).sum::<usize>()
+    );
 
     let mut group = c.benchmark_group("docs_build");
     group.sampling_mode(SamplingMode::Flat);
