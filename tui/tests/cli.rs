@@ -924,3 +924,27 @@ fn docs_commands_refuse_a_malformed_ref() {
         );
     }
 }
+
+#[test]
+fn docs_show_builds_a_site_that_was_never_built() {
+    let dir = docs_project(false);
+    // The import cannot build the docs while their sources are missing...
+    let docs = dir.path().join("catalog/documented/docs");
+    let aside = dir.path().join("docs-aside");
+    fs::rename(&docs, &aside).unwrap();
+    let run = stagedoor(dir.path(), &["catalog", "import"]);
+    assert_eq!(run.code, 0, "stderr: {}", run.stderr);
+    assert!(run.stdout.contains("does not exist"), "{}", run.stdout);
+    // ...so show builds them first once they are back.
+    fs::rename(&aside, &docs).unwrap();
+    let run = stagedoor(
+        dir.path(),
+        &["docs", "show", "documented-component", "sub-page/"],
+    );
+    assert_eq!(run.code, 0, "stderr: {}", run.stderr);
+    assert!(
+        run.stdout.starts_with("Another page in our documentation"),
+        "{}",
+        run.stdout
+    );
+}
