@@ -54,6 +54,9 @@ pub enum Command {
     /// Work with the software catalog.
     #[command(subcommand, arg_required_else_help = true)]
     Catalog(CatalogCommand),
+    /// Build and read TechDocs sites (entities with a `backstage.io/techdocs-ref` annotation).
+    #[command(subcommand, arg_required_else_help = true)]
+    Docs(DocsCommand),
     /// Tools for developing and benchmarking stagedoor.
     #[command(subcommand, arg_required_else_help = true)]
     Dev(DevCommand),
@@ -72,6 +75,55 @@ pub enum CatalogCommand {
     Get(GetArgs),
     /// List entities, by name.
     List(ListArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DocsCommand {
+    /// Build an entity's docs site if its sources changed since the stored build; without REF, the site
+    /// of every entity with a `backstage.io/techdocs-ref` annotation.
+    Build(DocsBuildArgs),
+    /// Print a page of an entity's docs site rendered for the terminal (building the site first if it
+    /// never was).
+    Show(DocsShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DocsBuildArgs {
+    /// The entity reference, `[kind:][namespace/]name`; the kind defaults to component.
+    #[arg(value_name = "REF")]
+    pub entity_ref: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DocsShowArgs {
+    /// The entity reference, `[kind:][namespace/]name`; the kind defaults to component.
+    #[arg(value_name = "REF")]
+    pub entity_ref: String,
+
+    /// The page: its file (`sub-page.md`), its URL path (`sub-page/`) or its title (any case)
+    /// [default: the home page].
+    #[arg(value_name = "PAGE")]
+    pub page: Option<String>,
+
+    /// Print the page's markdown source exactly as stored instead of rendering it.
+    #[arg(long)]
+    pub raw: bool,
+
+    /// When to style the output with escape codes: auto (only when stdout is a terminal and NO_COLOR
+    /// is not set), always or never.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+
+    /// Wrap at this many columns [default: the terminal's width, or 80 when stdout is not a terminal].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(20..))]
+    pub width: Option<u16>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Debug, Subcommand)]
@@ -212,6 +264,22 @@ mod tests {
         assert!(cli.command.is_none());
         assert_eq!(cli.theme.as_deref(), Some("light"));
         assert_eq!(cli.server.as_deref(), Some("http://localhost:7007"));
+    }
+
+    #[test]
+    fn docs_show_defaults() {
+        let cli = Cli::try_parse_from(["stagedoor", "docs", "show", "svc"]).unwrap();
+        match cli.command {
+            Some(Command::Docs(DocsCommand::Show(args))) => {
+                assert_eq!(args.entity_ref, "svc");
+                assert!(args.page.is_none());
+                assert!(!args.raw);
+                assert_eq!(args.color, ColorChoice::Auto);
+                assert!(args.width.is_none());
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(Cli::try_parse_from(["stagedoor", "docs", "show", "svc", "--width", "5"]).is_err());
     }
 
     #[test]

@@ -177,6 +177,9 @@ fn help_and_version() {
         &["catalog", "validate", "--help"],
         &["catalog", "import", "--help"],
         &["dev", "gen-catalog", "--help"],
+        &["docs", "--help"],
+        &["docs", "build", "--help"],
+        &["docs", "show", "--help"],
     ] {
         let run = stagedoor(dir.path(), args);
         assert_eq!(run.code, 0, "{args:?}");
@@ -674,5 +677,274 @@ fn catalog_reads_go_to_a_server_with_its_token() {
         import.stderr.contains("cannot run against --server"),
         "{}",
         import.stderr
+    );
+}
+
+/// The TechDocs fixture beside the repository (`shared/fixtures`), as the core tests find it.
+fn documented_fixture() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/fixtures/techdocs/backstage-documented-component")
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+const DOCS_ALL: &str = "\
+apiVersion: backstage.io/v1alpha1
+kind: Location
+metadata:
+  name: test-catalog
+spec:
+  targets:
+    - ./org.yaml
+    - ./software.yaml
+    - ./documented/catalog-info.yaml
+    - ./broken-docs.yaml
+";
+
+/// Its docs point outside its own directory tree, which a build refuses.
+const BROKEN_DOCS: &str = "\
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: broken-docs
+  annotations:
+    backstage.io/techdocs-ref: dir:../../../../..
+spec:
+  type: service
+  lifecycle: production
+  owner: team-a
+";
+
+/// [`project`] plus a copy of the documented-component fixture (its sources change in some tests) and an
+/// entity whose docs cannot be built.
+fn docs_project(with_broken: bool) -> tempfile::TempDir {
+    let dir = project();
+    let catalog = dir.path().join("catalog");
+    copy_dir(&documented_fixture(), &catalog.join("documented"));
+    let all = if with_broken {
+        fs::write(catalog.join("broken-docs.yaml"), BROKEN_DOCS).unwrap();
+        DOCS_ALL.to_string()
+    } else {
+        DOCS_ALL.replace("    - ./broken-docs.yaml\n", "")
+    };
+    fs::write(catalog.join("all.yaml"), all).unwrap();
+    dir
+}
+
+const DOCUMENTED: &str = "component:default/documented-component";
+
+#[test]
+fn docs_build_reports_updated_only_when_sources_change() {
+    let dir = docs_project(false);
+    // Reading a never-imported catalog imports it, and an import builds the docs it finds.
+    let run = stagedoor(dir.path(), &["docs", "build", "documented-component"]);
+    assert_eq!(run.code, 0, "stderr: {}", run.stderr);
+    assert_eq!(run.stdout, format!("{DOCUMENTED}: up to date\n"));
+    assert!(run.stderr.contains("Preparing docs"), "{}", run.stderr);
+
+    let index = dir.path().join("catalog/documented/docs/index.md");
+    let mut source = fs::read_to_string(&index).unwrap();
+    source.push_str("\n## Added later\n\nNew text.\n");
+    fs::write(&index, source).unwrap();
+    let run = stagedoor(dir.path(), &["docs", "build", DOCUMENTED]);
+    assert_eq!(run.code, 0, "stderr: {}", run.stderr);
+    assert_eq!(run.stdout, format!("{DOCUMENTED}: updated\n"));
+    assert!(run.stderr.contains("Built 5 pages"), "{}", run.stderr);
+    let run = stagedoor(dir.path(), &["docs", "build", "documented-component"]);
+    assert_eq!(run.stdout, format!("{DOCUMENTED}: up to date\n"));
+    let run = stagedoor(dir.path(), &["docs", "show", "documented-component"]);
+    assert!(run.stdout.contains("Added later"), "{}", run.stdout);
+
+    // Without REF: every documented entity, a line each and a summary.
+    let run = stagedoor(dir.path(), &["docs", "build"]);
+    assert_eq!(run.code, 0, "stderr: {}", run.stderr);
+    assert_eq!(
+        run.stdout,
+        format!("{DOCUMENTED}: up to date\n1 sites: 0 updated, 1 up to date, 0 failed\n")
+    );
+}
+
+#[test]
+fn docs_build_of_everything_reports_each_failure_and_exits_1() {
+    let dir = docs_project(true);
+    let run = stagedoor(dir.path(), &["docs", "build"]);
+    assert_eq!(
+        run.code, 1,
+        "stdout: {}\nstderr: {}",
+        run.stdout, run.stderr
+    );
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", run.stdout);
+    assert!(
+        lines[0].starts_with("component:default/broken-docs: failed: "),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(lines[1], format!("{DOCUMENTED}: up to date"));
+    assert_eq!(lines[2], "2 sites: 0 updated, 1 up to date, 1 failed");
+}
+
+#[test]
+fn docs_build_of_an_entity_without_docs_names_the_annotation() {
+    let dir = docs_project(false);
+    let run = stagedoor(dir.path(), &["docs", "build", "playback"]);
+    assert_eq!(run.code, 1);
+    assert_one_error_line(&run);
+    assert!(
+        run.stderr.contains("backstage.io/techdocs-ref"),
+        "{}",
+        run.stderr
+    );
+    let run = stagedoor(dir.path(), &["docs", "show", "component:default/nope"]);
+    assert_eq!(run.code, 1);
+    assert_one_error_line(&run);
+    assert!(run.stderr.contains("nope"), "{}", run.stderr);
+}
+
+#[test]
+fn docs_show_prints_the_home_page_as_plain_text_when_piped() {
+    let dir = docs_project(false);
+    let run = stagedoor(dir.path(), &["docs", "show", "documented-component"]);
+    assert_eq!(run.code, 0, "stderr: {}", run.stderr);
+    for text in ["Welcome!", "Basic Markdown", "Table Example", "Item one"] {
+        assert!(run.stdout.contains(text), "{text}: {}", run.stdout);
+    }
+    assert!(!run.stdout.contains("## Basic Markdown"), "{}", run.stdout);
+    assert!(!run.stdout.contains('\u{1b}'), "{:?}", run.stdout);
+    // Lines fit the default width of a pipe.
+    for line in run.stdout.lines() {
+        assert!(line.chars().count() <= 80, "{line:?}");
+    }
+    let narrow = stagedoor(
+        dir.path(),
+        &["docs", "show", "documented-component", "--width", "40"],
+    );
+    for line in narrow.stdout.lines() {
+        assert!(line.chars().count() <= 40, "{line:?}");
+    }
+
+    // Admonitions read as titled quotes.
+    let run = stagedoor(
+        dir.path(),
+        &["docs", "show", "documented-component", "extensions/"],
+    );
+    assert_eq!(run.code, 0, "stderr: {}", run.stderr);
+    assert!(
+        run.stdout.contains("Plugins & Extensions"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("▐ Tip"), "{}", run.stdout);
+    assert!(!run.stdout.contains('\u{1b}'));
+
+    // Colour on request, even into a pipe.
+    let run = stagedoor(
+        dir.path(),
+        &["docs", "show", "documented-component", "--color", "always"],
+    );
+    assert_eq!(run.code, 0, "stderr: {}", run.stderr);
+    assert!(run.stdout.contains('\u{1b}'), "{}", run.stdout);
+}
+
+#[test]
+fn docs_show_finds_pages_by_title_and_prints_raw_sources_byte_for_byte() {
+    let dir = docs_project(false);
+    let raw = Command::new(env!("CARGO_BIN_EXE_stagedoor"))
+        .args([
+            "docs",
+            "show",
+            "documented-component",
+            "sub-page.md",
+            "--raw",
+        ])
+        .current_dir(dir.path())
+        .env_remove("STAGEDOOR_SERVER")
+        .output()
+        .unwrap();
+    assert!(
+        raw.status.success(),
+        "{}",
+        String::from_utf8_lossy(&raw.stderr)
+    );
+    assert_eq!(
+        raw.stdout,
+        fs::read(documented_fixture().join("docs/sub-page.md")).unwrap()
+    );
+    let by_title = stagedoor(
+        dir.path(),
+        &["docs", "show", "documented-component", "sample CODE"],
+    );
+    assert_eq!(by_title.code, 0, "stderr: {}", by_title.stderr);
+    assert!(
+        by_title.stdout.contains("Sample Code"),
+        "{}",
+        by_title.stdout
+    );
+}
+
+#[test]
+fn docs_show_of_an_unknown_page_lists_the_pages() {
+    let dir = docs_project(false);
+    let run = stagedoor(
+        dir.path(),
+        &["docs", "show", "documented-component", "nope.md"],
+    );
+    assert_eq!(run.code, 1);
+    assert_one_error_line(&run);
+    for page in ["nope.md", "index.md", "sub-page.md", "code/code-sample.md"] {
+        assert!(run.stderr.contains(page), "{page}: {}", run.stderr);
+    }
+}
+
+#[test]
+fn docs_commands_refuse_a_malformed_ref() {
+    let dir = docs_project(false);
+    for args in [
+        &["docs", "show", "component:"][..],
+        &["docs", "build", "/name"],
+    ] {
+        let run = stagedoor(dir.path(), args);
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+        assert_one_error_line(&run);
+        assert!(
+            run.stderr.contains("invalid entity reference"),
+            "{}",
+            run.stderr
+        );
+    }
+}
+
+#[test]
+fn docs_show_builds_a_site_that_was_never_built() {
+    let dir = docs_project(false);
+    // The import cannot build the docs while their sources are missing...
+    let docs = dir.path().join("catalog/documented/docs");
+    let aside = dir.path().join("docs-aside");
+    fs::rename(&docs, &aside).unwrap();
+    let run = stagedoor(dir.path(), &["catalog", "import"]);
+    assert_eq!(run.code, 0, "stderr: {}", run.stderr);
+    assert!(run.stdout.contains("does not exist"), "{}", run.stdout);
+    // ...so show builds them first once they are back.
+    fs::rename(&aside, &docs).unwrap();
+    let run = stagedoor(
+        dir.path(),
+        &["docs", "show", "documented-component", "sub-page/"],
+    );
+    assert_eq!(run.code, 0, "stderr: {}", run.stderr);
+    assert!(
+        run.stdout.starts_with("Another page in our documentation"),
+        "{}",
+        run.stdout
     );
 }

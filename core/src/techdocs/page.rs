@@ -647,9 +647,118 @@ fn parse_admonition_header(line: &str) -> Option<Admonition> {
     })
 }
 
-/// The pre-pass: replaces each admonition with marker paragraphs around its (dedented, expanded) body, leaving
-/// fenced code alone.
+/// What the pre-pass does with what it finds: the HTML renderer writes marker paragraphs it later swaps for
+/// its own markup; the terminal's writes block quotes (see [`admonitions_as_quotes`]).
+trait BlockWriter {
+    /// An ordinary line outside fenced code (fenced code is copied as it is).
+    fn line(&mut self, line: &str, out: &mut String);
+    /// An admonition whose body (dedented, already expanded) is `inner`, at the indentation `pad`.
+    fn block(&mut self, adm: Admonition, inner: &str, pad: &str, out: &mut String);
+}
+
+/// [`render_page`]'s writer: marker paragraphs numbered into `admonitions`.
+struct MarkerWriter<'a> {
+    admonitions: &'a mut Vec<Admonition>,
+}
+
+impl BlockWriter for MarkerWriter<'_> {
+    fn line(&mut self, line: &str, out: &mut String) {
+        out.push_str(line);
+        out.push('\n');
+    }
+
+    fn block(&mut self, adm: Admonition, inner: &str, pad: &str, out: &mut String) {
+        let n = self.admonitions.len();
+        self.admonitions.push(adm);
+        out.push('\n');
+        out.push_str(&format!("{pad}{MARK}ADMOPEN{n}{MARK}\n\n"));
+        for l in inner.lines() {
+            if !l.is_empty() {
+                out.push_str(pad);
+            }
+            out.push_str(l);
+            out.push('\n');
+        }
+        out.push_str(&format!("\n{pad}{MARK}ADMCLOSE{n}{MARK}\n\n"));
+    }
+}
+
+/// The pre-pass for [`render_page`]: each admonition becomes marker paragraphs around its body.
 fn expand_admonitions(lines: &[&str], out: &mut String, admonitions: &mut Vec<Admonition>) {
+    walk_admonitions(lines, out, &mut MarkerWriter { admonitions });
+}
+
+/// [`admonitions_as_quotes`]' writer.
+struct QuoteWriter;
+
+impl BlockWriter for QuoteWriter {
+    fn line(&mut self, line: &str, out: &mut String) {
+        // `> [!NOTE]` (a GitHub alert's first line) → `> **Note**`.
+        let trimmed = line.trim_start();
+        let alert = trimmed
+            .strip_prefix('>')
+            .map(str::trim)
+            .and_then(|rest| rest.strip_prefix("[!"))
+            .and_then(|rest| rest.strip_suffix(']'))
+            .and_then(|kind| {
+                Some(match kind.to_ascii_uppercase().as_str() {
+                    "NOTE" => "Note",
+                    "TIP" => "Tip",
+                    "IMPORTANT" => "Important",
+                    "WARNING" => "Warning",
+                    "CAUTION" => "Caution",
+                    _ => return None,
+                })
+            });
+        match alert {
+            Some(title) => {
+                let pad = &line[..line.len() - trimmed.len()];
+                out.push_str(&format!("{pad}> **{title}**\n"));
+            }
+            None => {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+
+    fn block(&mut self, adm: Admonition, inner: &str, pad: &str, out: &mut String) {
+        let title = adm.title();
+        out.push('\n');
+        if !title.is_empty() {
+            out.push_str(&format!("{pad}> **{}**\n", title.trim()));
+        }
+        // Blank lines around the body are noise inside a quote; blank lines within it stay as `>`.
+        let body: Vec<&str> = inner.lines().collect();
+        let first = body.iter().position(|l| !l.trim().is_empty());
+        let last = body.iter().rposition(|l| !l.trim().is_empty());
+        if let (Some(first), Some(last)) = (first, last) {
+            for l in &body[first..=last] {
+                if l.trim().is_empty() {
+                    out.push_str(&format!("{pad}>\n"));
+                } else {
+                    out.push_str(&format!("{pad}> {l}\n"));
+                }
+            }
+        }
+        out.push('\n');
+    }
+}
+
+/// `markdown` with its admonitions (`!!! note "Title"`) and details (`??? note`, `???+ note`) rewritten as
+/// block quotes whose first line is the bold title (nested ones nest), and GitHub alerts' `> [!NOTE]` line
+/// as a bold title: for renderers that know plain markdown only, such as a terminal's. Fenced code is left
+/// alone.
+pub fn admonitions_as_quotes(markdown: &str) -> String {
+    let lines: Vec<&str> = markdown.lines().collect();
+    let mut out = String::with_capacity(markdown.len() + 64);
+    walk_admonitions(&lines, &mut out, &mut QuoteWriter);
+    out
+}
+
+/// The pre-pass: finds each admonition (its header and the body indented under it, expanded recursively)
+/// outside fenced code, and hands it to `writer`.
+fn walk_admonitions(lines: &[&str], out: &mut String, writer: &mut dyn BlockWriter) {
     let mut fence: Option<(char, usize)> = None;
     let mut i = 0;
     while i < lines.len() {
@@ -679,8 +788,7 @@ fn expand_admonitions(lines: &[&str], out: &mut String, admonitions: &mut Vec<Ad
         }
         let indent = indent_width(line);
         let Some(adm) = parse_admonition_header(line) else {
-            out.push_str(line);
-            out.push('\n');
+            writer.line(line, out);
             i += 1;
             continue;
         };
@@ -703,20 +811,8 @@ fn expand_admonitions(lines: &[&str], out: &mut String, admonitions: &mut Vec<Ad
             .map(|l| dedent(l, indent + 4))
             .collect();
         let mut inner = String::new();
-        expand_admonitions(&body, &mut inner, admonitions);
-        let n = admonitions.len();
-        admonitions.push(adm);
-        let pad = " ".repeat(indent);
-        out.push('\n');
-        out.push_str(&format!("{pad}{MARK}ADMOPEN{n}{MARK}\n\n"));
-        for l in inner.lines() {
-            if !l.is_empty() {
-                out.push_str(&pad);
-            }
-            out.push_str(l);
-            out.push('\n');
-        }
-        out.push_str(&format!("\n{pad}{MARK}ADMCLOSE{n}{MARK}\n\n"));
+        walk_admonitions(&body, &mut inner, writer);
+        writer.block(adm, &inner, &" ".repeat(indent), out);
         i = last_content + 1;
     }
 }
@@ -925,5 +1021,47 @@ mod tests {
         assert!(page.html.contains("<div class=\"admonition warn\">"));
         assert!(page.html.contains("<details class=\"note\" open>"));
         assert!(page.headings.iter().any(|h| h.anchor == "task-lists"));
+    }
+
+    #[test]
+    fn admonitions_become_titled_quotes() {
+        let md = "Intro\n\n!!! warning \"Mind the gap\"\n    First line.\n\n    Second.\n\nAfter\n";
+        assert_eq!(
+            admonitions_as_quotes(md),
+            "Intro\n\n\n> **Mind the gap**\n> First line.\n>\n> Second.\n\n\nAfter\n"
+        );
+        // No title given: the type, capitalised; `""` means no title line at all.
+        assert_eq!(
+            admonitions_as_quotes("??? tip\n    Hidden.\n"),
+            "\n> **Tip**\n> Hidden.\n\n"
+        );
+        assert_eq!(
+            admonitions_as_quotes("!!! note \"\"\n    Body.\n"),
+            "\n> Body.\n\n"
+        );
+    }
+
+    #[test]
+    fn nested_admonitions_nest_quotes_and_fences_are_left_alone() {
+        let md = "!!! note\n    Outer.\n\n    ???+ danger \"Inner\"\n        Deep.\n";
+        let out = admonitions_as_quotes(md);
+        assert!(out.contains("> **Note**\n> Outer.\n"), "{out}");
+        assert!(out.contains("> > **Inner**\n> > Deep.\n"), "{out}");
+        let fenced = "```\n!!! note\n    not an admonition\n> [!NOTE]\n```\n";
+        assert_eq!(admonitions_as_quotes(fenced), fenced);
+    }
+
+    #[test]
+    fn github_alerts_get_a_bold_title() {
+        assert_eq!(
+            admonitions_as_quotes("> [!WARNING]\n> Careful.\n"),
+            "> **Warning**\n> Careful.\n"
+        );
+        assert_eq!(
+            admonitions_as_quotes("  > [!tip]\n  > Try.\n"),
+            "  > **Tip**\n  > Try.\n"
+        );
+        // Not a known kind: left as written.
+        assert_eq!(admonitions_as_quotes("> [!FOO]\n"), "> [!FOO]\n");
     }
 }

@@ -1,5 +1,6 @@
 //! One module per subcommand; [`run`] dispatches to them and owns the tokio runtime.
 
+mod docs;
 mod gen_catalog;
 mod get;
 mod import;
@@ -14,7 +15,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 
-use crate::cli::{CatalogCommand, Cli, Command, DevCommand};
+use crate::cli::{CatalogCommand, Cli, Command, DevCommand, DocsCommand};
 use crate::setup;
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -54,6 +55,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Some(Command::Catalog(CatalogCommand::List(args))) => {
             runtime()?.block_on(list::run(&source, &args))
+        }
+        Some(Command::Docs(DocsCommand::Build(args))) => {
+            runtime()?.block_on(docs::build(&source, &args))
+        }
+        Some(Command::Docs(DocsCommand::Show(args))) => {
+            runtime()?.block_on(docs::show(&source, &args))
         }
         Some(Command::Dev(DevCommand::GenCatalog(args))) => gen_catalog::run(&args),
         Some(Command::Serve) => runtime()?.block_on(serve::run(source.local_only("serve")?)),

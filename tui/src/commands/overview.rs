@@ -12,12 +12,14 @@ use stagedoor_core::Portal;
 use crate::{output, progress, setup};
 
 const HINT: &str = "\
-catalog commands:
+commands:
   stagedoor catalog list [--kind KIND] [--filter FILTER]... [--limit N] [-o table|json|yaml]
   stagedoor catalog get KIND:[NAMESPACE/]NAME [-o yaml|json]
   stagedoor catalog import
   stagedoor catalog validate PATH...
   stagedoor dev gen-catalog --entities N --out DIR
+  stagedoor docs build [REF]
+  stagedoor docs show REF [PAGE] [--raw]
 (run stagedoor in a terminal for the terminal UI; stagedoor --help for more)
 ";
 
