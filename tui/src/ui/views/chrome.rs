@@ -105,7 +105,7 @@ pub fn line(frame: &mut Frame, area: Rect, app: &App) {
                 ));
             } else if text.is_empty() {
                 spans.push(Span::styled(
-                    "   comp api sys dom res grp users tpl loc all q  (Tab completes)",
+                    "   comp api sys dom res grp users tpl loc all docs REF q  (Tab completes)",
                     t.muted,
                 ));
             }
@@ -117,6 +117,25 @@ pub fn line(frame: &mut Frame, area: Rect, app: &App) {
             Span::styled("█", t.accent),
             Span::styled("   enter keeps, esc clears", t.muted),
         ],
+        Mode::Search(text) => {
+            let counter = app
+                .reader()
+                .and_then(|r| r.search.as_ref())
+                .filter(|s| !s.query.is_empty())
+                .map(|s| match (s.current, s.matches.len()) {
+                    (_, 0) => "   no match".to_string(),
+                    (Some(i), n) => format!("   {}/{n}", i + 1),
+                    (None, n) => format!("   {n} matches"),
+                })
+                .unwrap_or_default();
+            vec![
+                Span::styled("/", t.accent),
+                Span::styled(sanitize(text), t.base),
+                Span::styled("█", t.accent),
+                Span::styled(counter, t.info),
+                Span::styled("   enter keeps (n / N), esc closes", t.muted),
+            ]
+        }
         Mode::Normal => match &app.status {
             Some(Status::Error(m)) => vec![Span::styled(format!(" ✖ {}", sanitize(m)), t.error)],
             Some(Status::Info(m)) => vec![Span::styled(format!(" {}", sanitize(m)), t.info)],
