@@ -331,7 +331,7 @@ fn resize_reflows_and_keeps_the_reading_position() {
 }
 
 #[test]
-fn the_wheel_scrolls_the_page() {
+fn the_wheel_scrolls_the_page_and_clicks_pick_nav_rows() {
     let mut h = Harness::new(120, 40);
     h.open_tracker();
     h.send(Msg::Mouse(MouseEvent {
@@ -342,6 +342,22 @@ fn the_wheel_scrolls_the_page() {
     }));
     let max = h.reader().max_scroll(text_size(120, 40, false).1);
     assert_eq!(h.reader().scroll, 9.min(max));
+    // A click on a nav row (the third: the pane's border is on row 2) puts the cursor there.
+    let click = |column, row| {
+        Msg::Mouse(MouseEvent {
+            kind: MouseEventKind::Down(crossterm::event::MouseButton::Left),
+            column,
+            row,
+            modifiers: KeyModifiers::NONE,
+        })
+    };
+    h.send(click(5, 5));
+    assert_eq!((h.reader().focus, h.reader().nav_cursor), (Focus::Nav, 2));
+    h.press("<enter>");
+    assert_eq!(h.reader().current.as_deref(), Some("architecture.md"));
+    h.send(click(5, 4));
+    h.send(click(60, 10));
+    assert_eq!((h.reader().focus, h.reader().nav_cursor), (Focus::Page, 1));
 }
 
 // Link following, on hand-built pages: a reader state as the update leaves it after loading, with

@@ -986,6 +986,10 @@ fn on_mouse(app: &mut App, event: MouseEvent) -> Vec<Effect> {
             }
             effects
         }
+        MouseEventKind::Down(MouseButton::Left) if app.reader().is_some() => {
+            docs::update::click(app, event.column, event.row);
+            Vec::new()
+        }
         MouseEventKind::Down(MouseButton::Left) => {
             let Some(c) = app.catalog_mut() else {
                 return Vec::new();

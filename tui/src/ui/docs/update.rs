@@ -14,10 +14,12 @@ use super::super::keymap::{Action, Key};
 use super::super::msg::{Effect, Failure, RequestId};
 use super::super::state::{App, Connection, Mode, Screen, Status};
 use super::super::text::sanitize;
+use super::super::views::areas;
 use super::nav::{self, NavTarget};
 use super::render::{render_markdown, RenderedPage};
 use super::state::{find_matches, Focus, PageLoad, Position, Reader, Search, SiteLoad};
-use super::view::{nav_height, text_size};
+use super::view::{layout, nav_height, text_size};
+use ratatui::layout::Rect;
 
 /// How many screens the history keeps (as the app's own history does).
 const HISTORY: usize = 32;
@@ -169,6 +171,7 @@ fn load_page(
 ) -> Vec<Effect> {
     let id = app.next_id + 1;
     let theme = app.theme.clone();
+    let nav_h = nav_height(app);
     let Some(reader) = reader_at(app, pos) else {
         return Vec::new();
     };
@@ -205,6 +208,7 @@ fn load_page(
         .position(|r| r.target == NavTarget::Page(location.clone()))
     {
         reader.nav_cursor = i;
+        keep_nav_cursor_visible(reader, nav_h);
     }
     if reader.sources.contains_key(&location) {
         ready(app, pos, &theme);
@@ -410,11 +414,7 @@ fn nav_action(app: &mut App, pos: usize, action: Action, height: usize) -> Vec<E
         Action::Bottom => last,
         _ => cursor,
     };
-    if reader.nav_cursor < reader.nav_offset {
-        reader.nav_offset = reader.nav_cursor;
-    } else if reader.nav_cursor >= reader.nav_offset + height {
-        reader.nav_offset = reader.nav_cursor + 1 - height;
-    }
+    keep_nav_cursor_visible(reader, height);
     let Some(row) = rows.get(reader.nav_cursor) else {
         return Vec::new();
     };
@@ -444,6 +444,16 @@ fn nav_action(app: &mut App, pos: usize, action: Action, height: usize) -> Vec<E
             Vec::new()
         }
         _ => Vec::new(),
+    }
+}
+
+/// Scrolls the nav pane (`height` rows) so its cursor shows.
+fn keep_nav_cursor_visible(reader: &mut Reader, height: usize) {
+    let height = height.max(1);
+    if reader.nav_cursor < reader.nav_offset {
+        reader.nav_offset = reader.nav_cursor;
+    } else if reader.nav_cursor >= reader.nav_offset + height {
+        reader.nav_offset = reader.nav_cursor + 1 - height;
     }
 }
 
@@ -742,5 +752,25 @@ pub fn wheel(app: &mut App, down: bool) {
         } else {
             reader.scroll.saturating_sub(WHEEL)
         };
+    }
+}
+
+/// A left click: on a nav row, focuses the nav with the cursor on it; on the page, focuses the page.
+pub fn click(app: &mut App, column: u16, row: u16) {
+    let body = areas(app.width, app.height).body;
+    let Some(reader) = app.reader_mut() else {
+        return;
+    };
+    let a = layout(body, reader.toc);
+    let inside =
+        |r: Rect| column >= r.x && column < r.x + r.width && row > r.y && row + 1 < r.y + r.height;
+    if inside(a.nav) {
+        let line = reader.nav_offset + usize::from(row - a.nav.y - 1);
+        if line < reader.nav_rows().len() {
+            reader.focus = Focus::Nav;
+            reader.nav_cursor = line;
+        }
+    } else if inside(a.page) {
+        reader.focus = Focus::Page;
     }
 }
