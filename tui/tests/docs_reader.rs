@@ -680,5 +680,7 @@ fn snapshot_reader() {
         snap("reader_search", &mut h);
         h.press("<enter>hjjj");
         snap("reader_nav_focused", &mut h);
+        h.press("l?");
+        snap("reader_help", &mut h);
     }
 }
