@@ -200,6 +200,18 @@ impl Fake {
                     Err,
                 ),
             },
+            // The fake has no docs; the reader's tests (`tests/docs_reader.rs`) use a real portal.
+            Effect::LoadDocsSite { id, sync, .. } => Msg::DocsSiteLoaded {
+                id,
+                synced: sync,
+                result: Ok(None),
+            },
+            Effect::LoadDocsPage { id, location, .. } => Msg::DocsPageLoaded {
+                id,
+                location,
+                result: Ok(None),
+            },
+            Effect::Copy { .. } => Msg::Tick,
             Effect::CountOwned { id, filter } => Msg::OwnedCounted {
                 id,
                 result: fail.map_or_else(

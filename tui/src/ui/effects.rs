@@ -14,13 +14,29 @@ use super::msg::{Effect, Failure, Msg};
 /// Starts `effect`; its reply arrives on `tx` (dropped silently when the UI has gone).
 pub fn spawn(effect: Effect, portal: Arc<dyn Portal>, tx: UnboundedSender<Msg>) {
     tokio::spawn(async move {
-        let msg = run(effect, portal.as_ref(), &tx).await;
-        let _ = tx.send(msg);
+        if let Some(msg) = run(effect, portal.as_ref(), &tx).await {
+            let _ = tx.send(msg);
+        }
     });
 }
 
-async fn run(effect: Effect, portal: &dyn Portal, tx: &UnboundedSender<Msg>) -> Msg {
-    match effect {
+/// Whether `effect` is answered by a message (everything but the terminal's own [`Effect::Copy`]).
+pub fn replies(effect: &Effect) -> bool {
+    !matches!(effect, Effect::Copy { .. })
+}
+
+/// The OSC 52 sequence that asks the terminal to put `text` on the system clipboard (`c`), base64 as the
+/// sequence requires; terminals without OSC 52 ignore it.
+pub fn osc52(text: &str) -> String {
+    use base64::Engine as _;
+    format!(
+        "\x1b]52;c;{}\x07",
+        base64::engine::general_purpose::STANDARD.encode(text.as_bytes())
+    )
+}
+
+async fn run(effect: Effect, portal: &dyn Portal, tx: &UnboundedSender<Msg>) -> Option<Msg> {
+    Some(match effect {
         Effect::ImportIfEmpty { id } => {
             let result = import_if_empty(portal, id, tx).await;
             Msg::ImportDone { id, result }
@@ -95,7 +111,62 @@ async fn run(effect: Effect, portal: &dyn Portal, tx: &UnboundedSender<Msg>) -> 
                 .map_err(Failure::from);
             Msg::OwnedCounted { id, result }
         }
+        Effect::LoadDocsSite {
+            id,
+            entity_ref,
+            sync,
+        } => {
+            let result = load_docs_site(portal, id, &entity_ref, sync, tx).await;
+            Msg::DocsSiteLoaded {
+                id,
+                synced: sync,
+                result,
+            }
+        }
+        Effect::LoadDocsPage {
+            id,
+            entity_ref,
+            location,
+        } => {
+            let result = portal
+                .docs_file(&entity_ref, &location)
+                .await
+                .map(|file| file.map(|f| String::from_utf8_lossy(&f.body).into_owned()))
+                .map_err(Failure::from);
+            Msg::DocsPageLoaded {
+                id,
+                location,
+                result,
+            }
+        }
+        Effect::Copy { .. } => return None,
+    })
+}
+
+/// The stored site, after building it when `sync` says so (its log lines forwarded as `DocsLog`).
+async fn load_docs_site(
+    portal: &dyn Portal,
+    id: u64,
+    entity_ref: &stagedoor_core::EntityRef,
+    sync: bool,
+    tx: &UnboundedSender<Msg>,
+) -> Result<Option<stagedoor_core::techdocs::publish::DocsSite>, Failure> {
+    if sync {
+        let (log_tx, mut log_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+        let forward = tx.clone();
+        let forwarder = tokio::spawn(async move {
+            while let Some(line) = log_rx.recv().await {
+                if forward.send(Msg::DocsLog { id, line }).is_err() {
+                    break;
+                }
+            }
+        });
+        let result = portal.sync_docs(entity_ref, Some(log_tx)).await;
+        // The log before the reply, as the import does; a portal keeping the sender must not hold us.
+        let _ = tokio::time::timeout(std::time::Duration::from_millis(500), forwarder).await;
+        result?;
     }
+    Ok(portal.docs_site(entity_ref).await?)
 }
 
 /// Counts one entity; with none, refreshes every configured location with its progress forwarded.

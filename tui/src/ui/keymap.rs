@@ -29,11 +29,21 @@ pub enum Action {
     Sort,
     SortOrder,
     Toggle,
+    Docs,
+    NextLink,
+    PrevLink,
+    Toc,
+    Search,
+    NextMatch,
+    PrevMatch,
+    Copy,
+    FocusNav,
+    FocusPage,
 }
 
 impl Action {
     /// Every action, in the order help lists them.
-    pub const ALL: [Action; 19] = [
+    pub const ALL: [Action; 29] = [
         Action::Open,
         Action::Back,
         Action::Command,
@@ -47,6 +57,16 @@ impl Action {
         Action::NextPane,
         Action::PrevPane,
         Action::Deps,
+        Action::Docs,
+        Action::NextLink,
+        Action::PrevLink,
+        Action::Search,
+        Action::NextMatch,
+        Action::PrevMatch,
+        Action::Toc,
+        Action::FocusNav,
+        Action::FocusPage,
+        Action::Copy,
         Action::Toggle,
         Action::Sort,
         Action::SortOrder,
@@ -77,6 +97,16 @@ impl Action {
             Action::Sort => "sort",
             Action::SortOrder => "sort_order",
             Action::Toggle => "toggle",
+            Action::Docs => "docs",
+            Action::NextLink => "next_link",
+            Action::PrevLink => "prev_link",
+            Action::Toc => "toc",
+            Action::Search => "search",
+            Action::NextMatch => "next_match",
+            Action::PrevMatch => "prev_match",
+            Action::Copy => "copy",
+            Action::FocusNav => "focus_nav",
+            Action::FocusPage => "focus_page",
         }
     }
 
@@ -95,6 +125,10 @@ pub enum Context {
     Facets,
     /// An entity page.
     Entity,
+    /// The docs reader, its nav tree focused.
+    DocsNav,
+    /// The docs reader, its page focused.
+    DocsPage,
 }
 
 /// One key with its modifiers. Shift is part of the character (`G`), never a separate flag, because
@@ -266,14 +300,15 @@ impl Default for Keymap {
             help,
             hint,
         };
-        const LISTS: &[Context] = &[Table, Facets, Entity];
+        const LISTS: &[Context] = &[Table, Facets, Entity, DocsNav, DocsPage];
+        const DOCS: &[Context] = &[DocsNav, DocsPage];
         Keymap {
             bindings: vec![
                 b(
                     Action::Open,
                     vec![Key::plain(K::Enter)],
                     LISTS,
-                    "open the selected entity / relation",
+                    "open the selection / follow the link",
                     Some("open"),
                 ),
                 b(
@@ -342,8 +377,8 @@ impl Default for Keymap {
                 b(
                     Action::NextPane,
                     vec![Key::plain(K::Tab)],
-                    &[Table, Facets, Entity],
-                    "next pane (table / facet filters)",
+                    &[Table, Facets, Entity, DocsNav],
+                    "next pane (facets, entity tab, docs page)",
                     Some("pane"),
                 ),
                 b(
@@ -355,16 +390,87 @@ impl Default for Keymap {
                 ),
                 b(
                     Action::Deps,
-                    vec![Key::char('d')],
+                    // `d` opens the docs (issue 5), so the dependency tree moved to `D`.
+                    vec![Key::char('D')],
                     &[Entity],
                     "dependency tree around the entity (again: back to the tab)",
                     Some("deps"),
                 ),
                 b(
+                    Action::Docs,
+                    vec![Key::char('d')],
+                    &[Entity],
+                    "read the entity's TechDocs (:docs REF opens any entity's)",
+                    Some("docs"),
+                ),
+                b(
+                    Action::NextLink,
+                    vec![Key::plain(K::Tab)],
+                    &[DocsPage],
+                    "next link in the page (enter follows)",
+                    Some("link"),
+                ),
+                b(
+                    Action::PrevLink,
+                    vec![Key::plain(K::BackTab)],
+                    &[DocsPage],
+                    "previous link in the page",
+                    None,
+                ),
+                b(
+                    Action::Search,
+                    vec![Key::char('/')],
+                    DOCS,
+                    "search in the page (n / N: next / previous match)",
+                    Some("search"),
+                ),
+                b(
+                    Action::NextMatch,
+                    vec![Key::char('n')],
+                    &[DocsPage],
+                    "next search match",
+                    None,
+                ),
+                b(
+                    Action::PrevMatch,
+                    vec![Key::char('N')],
+                    &[DocsPage],
+                    "previous search match",
+                    None,
+                ),
+                b(
+                    Action::Toc,
+                    vec![Key::char('t')],
+                    DOCS,
+                    "table of contents pane on / off",
+                    Some("toc"),
+                ),
+                b(
+                    Action::FocusNav,
+                    vec![Key::char('h'), Key::plain(K::Left)],
+                    DOCS,
+                    "focus the docs nav tree",
+                    None,
+                ),
+                b(
+                    Action::FocusPage,
+                    vec![Key::char('l'), Key::plain(K::Right)],
+                    DOCS,
+                    "focus the docs page",
+                    None,
+                ),
+                b(
+                    Action::Copy,
+                    vec![Key::char('y')],
+                    DOCS,
+                    "copy the link's URL to the clipboard (OSC 52)",
+                    Some("copy"),
+                ),
+                b(
                     Action::Toggle,
                     vec![Key::char(' '), Key::char('x')],
-                    &[Facets],
-                    "toggle the facet value (filters the table)",
+                    &[Facets, DocsNav],
+                    "toggle the facet value / fold the nav section",
                     Some("toggle"),
                 ),
                 b(

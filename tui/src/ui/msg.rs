@@ -5,6 +5,7 @@
 use crossterm::event::{KeyEvent, MouseEvent};
 use stagedoor_core::portal::{RefreshProgress, RefreshReport};
 use stagedoor_core::store::{EntityPage, EntityPredicate, EntityQuery, Facets};
+use stagedoor_core::techdocs::publish::DocsSite;
 use stagedoor_core::{Entity, EntityRef};
 
 pub type RequestId = u64;
@@ -83,6 +84,23 @@ pub enum Msg {
         id: RequestId,
         result: Reply<u64>,
     },
+    /// A docs site fetched (`synced`: after `sync_docs` built it); `None`: the entity has none stored.
+    DocsSiteLoaded {
+        id: RequestId,
+        synced: bool,
+        result: Reply<Option<DocsSite>>,
+    },
+    /// A progress line of the docs build started for request `id`.
+    DocsLog {
+        id: RequestId,
+        line: String,
+    },
+    /// A page's markdown (`None`: the site has no such file).
+    DocsPageLoaded {
+        id: RequestId,
+        location: String,
+        result: Reply<Option<String>>,
+    },
     /// SIGTERM / SIGINT from outside the terminal.
     Quit,
 }
@@ -127,5 +145,22 @@ pub enum Effect {
     CountOwned {
         id: RequestId,
         filter: EntityPredicate,
+    },
+    /// The entity's docs site; with `sync`, builds it first (`sync_docs`, its log sent as `DocsLog`).
+    LoadDocsSite {
+        id: RequestId,
+        entity_ref: EntityRef,
+        sync: bool,
+    },
+    /// A page's markdown source, stored at its location in the site.
+    LoadDocsPage {
+        id: RequestId,
+        entity_ref: EntityRef,
+        location: String,
+    },
+    /// Puts `text` on the clipboard with OSC 52. Not a portal call: the loop writes it to the terminal
+    /// itself, and nothing replies.
+    Copy {
+        text: String,
     },
 }

@@ -59,7 +59,7 @@ async fn event_loop(
     app.width = size.width;
     app.height = size.height;
     let run_effects = |effects: Vec<Effect>| {
-        for effect in effects {
+        for effect in effects.into_iter().filter(effects::replies) {
             effects::spawn(effect, portal.clone(), tx.clone());
         }
     };
@@ -89,7 +89,17 @@ async fn event_loop(
             _ = tokio::signal::ctrl_c() => Msg::Quit,
             _ = terminate => Msg::Quit,
         };
-        run_effects(update(app, msg));
+        let effects = update(app, msg);
+        // The clipboard is the terminal's: OSC 52 goes out through the backend, between frames.
+        for effect in &effects {
+            if let Effect::Copy { text } = effect {
+                use std::io::Write as _;
+                let backend = terminal.backend_mut();
+                let _ = backend.write_all(effects::osc52(text).as_bytes());
+                let _ = std::io::Write::flush(backend);
+            }
+        }
+        run_effects(effects);
         if app.quit {
             tracing::info!("quit");
             return Ok(());
@@ -116,7 +126,8 @@ where
     app.height = size.height;
     let mut outstanding = 0usize;
     let run_effects = |effects: Vec<Effect>, outstanding: &mut usize| {
-        for effect in effects {
+        // No terminal to copy to here: `Copy` is dropped (it has no reply to wait for).
+        for effect in effects.into_iter().filter(effects::replies) {
             *outstanding += 1;
             effects::spawn(effect, portal.clone(), tx.clone());
         }
@@ -126,7 +137,10 @@ where
     while outstanding > 0 {
         let Some(msg) = rx.recv().await else { break };
         // Each effect ends with exactly one reply; import progress comes on the side.
-        let reply = !matches!(msg, Msg::ImportStarted { .. } | Msg::ImportProgress(_));
+        let reply = !matches!(
+            msg,
+            Msg::ImportStarted { .. } | Msg::ImportProgress(_) | Msg::DocsLog { .. }
+        );
         if reply {
             outstanding -= 1;
         }

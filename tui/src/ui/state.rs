@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use stagedoor_core::store::{EntityPredicate, FieldMatch, OrderField, SortOrder};
 use stagedoor_core::Entity;
 
+use super::docs::state::{Focus, Reader};
 use super::entity::EntityPage;
 use super::fuzzy::FuzzyFilter;
 use super::keymap::{Context, Keymap};
@@ -221,23 +222,53 @@ const fn col(id: ColumnId) -> Column {
     }
 }
 
-/// The commands of `:` mode: (name, aliases, what it opens).
-pub const COMMANDS: [(&str, &[&str], Option<KindView>); 11] = [
+/// What a `:` command does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    View(KindView),
+    /// `:docs [REF]`: the TechDocs reader (the entity shown when no ref is given).
+    Docs,
+    Quit,
+}
+
+/// The commands of `:` mode: (name, aliases, what it does).
+pub const COMMANDS: [(&str, &[&str], Command); 12] = [
     (
         "components",
         &["comp", "component"],
-        Some(KindView::Component),
+        Command::View(KindView::Component),
     ),
-    ("apis", &["api"], Some(KindView::Api)),
-    ("systems", &["sys", "system"], Some(KindView::System)),
-    ("domains", &["domain", "dom"], Some(KindView::Domain)),
-    ("resources", &["res", "resource"], Some(KindView::Resource)),
-    ("groups", &["grp", "group"], Some(KindView::Group)),
-    ("users", &["user"], Some(KindView::User)),
-    ("templates", &["tpl", "template"], Some(KindView::Template)),
-    ("locations", &["loc", "location"], Some(KindView::Location)),
-    ("all", &[], Some(KindView::All)),
-    ("quit", &["q", "q!"], None),
+    ("apis", &["api"], Command::View(KindView::Api)),
+    (
+        "systems",
+        &["sys", "system"],
+        Command::View(KindView::System),
+    ),
+    (
+        "domains",
+        &["domain", "dom"],
+        Command::View(KindView::Domain),
+    ),
+    (
+        "resources",
+        &["res", "resource"],
+        Command::View(KindView::Resource),
+    ),
+    ("groups", &["grp", "group"], Command::View(KindView::Group)),
+    ("users", &["user"], Command::View(KindView::User)),
+    (
+        "templates",
+        &["tpl", "template"],
+        Command::View(KindView::Template),
+    ),
+    (
+        "locations",
+        &["loc", "location"],
+        Command::View(KindView::Location),
+    ),
+    ("all", &[], Command::View(KindView::All)),
+    ("docs", &["doc", "techdocs"], Command::Docs),
+    ("quit", &["q", "q!"], Command::Quit),
 ];
 
 /// One table row, sanitized once when it arrives (never per frame).
@@ -592,6 +623,8 @@ pub enum Screen {
         page: Box<EntityPage>,
         related_request: Option<RequestId>,
     },
+    /// The TechDocs reader.
+    Docs(Box<Reader>),
 }
 
 impl Screen {
@@ -600,6 +633,7 @@ impl Screen {
             Screen::Catalog(c) => c.view.title().to_string(),
             Screen::Loading { entity_ref, .. } => entity_ref.canonical(),
             Screen::Entity { page, .. } => page.title(),
+            Screen::Docs(reader) => reader.crumb(),
         }
     }
 }
@@ -611,6 +645,8 @@ pub enum Mode {
     Command(String),
     /// `/` and the live query.
     Filter(String),
+    /// `/` in the docs reader: the in-page search being typed.
+    Search(String),
 }
 
 /// The connection to the portal, for the header.
@@ -757,7 +793,23 @@ impl App {
         match self.screen() {
             Screen::Catalog(c) if c.pane == Pane::Facets => Context::Facets,
             Screen::Catalog(_) => Context::Table,
+            Screen::Docs(r) if r.focus == Focus::Nav => Context::DocsNav,
+            Screen::Docs(_) => Context::DocsPage,
             _ => Context::Entity,
+        }
+    }
+
+    pub fn reader(&self) -> Option<&Reader> {
+        match self.screen() {
+            Screen::Docs(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    pub fn reader_mut(&mut self) -> Option<&mut Reader> {
+        match self.screen_mut() {
+            Screen::Docs(r) => Some(r),
+            _ => None,
         }
     }
 

@@ -6,12 +6,15 @@ use stagedoor_core::portal::RefreshProgress;
 use stagedoor_core::store::{EntityQuery, SortOrder};
 use stagedoor_core::EntityRef;
 
+use stagedoor_core::techdocs::service::ANNOTATION_TECHDOCS_REF;
+
+use super::docs;
 use super::entity::{EntityPage, PageAction, PageOutcome};
 use super::keymap::{Action, Key};
 use super::msg::{Effect, Failure, Msg, RequestId};
 use super::state::{
-    App, CatalogState, Connection, FacetLine, Import, KindView, Load, Mode, Ownership, Pane, Row,
-    Screen, Status, COMMANDS, FACETS, PAGE_SIZE,
+    App, CatalogState, Command, Connection, FacetLine, Import, KindView, Load, Mode, Ownership,
+    Pane, Row, Screen, Status, COMMANDS, FACETS, PAGE_SIZE,
 };
 use super::views;
 
@@ -134,6 +137,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             if let Some(c) = app.catalog_mut() {
                 keep_visible(c, height);
             }
+            docs::update::reflow(app);
             more_rows(app)
         }
         Msg::Tick => {
@@ -188,6 +192,18 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             load_catalog(app)
         }
         Msg::PageLoaded { id, result } => page_loaded(app, id, result),
+        Msg::DocsSiteLoaded { id, synced, result } => {
+            docs::update::site_loaded(app, id, synced, result)
+        }
+        Msg::DocsLog { id, line } => {
+            docs::update::log(app, id, line);
+            Vec::new()
+        }
+        Msg::DocsPageLoaded {
+            id,
+            location,
+            result,
+        } => docs::update::page_loaded(app, id, location, result),
         Msg::OwnershipLoaded { id, result } => ownership_loaded(app, id, result),
         Msg::OwnedCounted { id, result } => {
             let wanted = |c: &CatalogState| {
@@ -455,6 +471,7 @@ fn on_key(app: &mut App, key: Key, event: KeyEvent) -> Vec<Effect> {
     match app.mode.clone() {
         Mode::Command(line) => command_key(app, line, key),
         Mode::Filter(line) => filter_key(app, line, key, event),
+        Mode::Search(line) => docs::update::search_key(app, line, key),
         Mode::Normal => normal_key(app, key),
     }
 }
@@ -535,7 +552,9 @@ pub fn complete(line: &str) -> (String, Vec<String>) {
 }
 
 fn run_command(app: &mut App, line: &str) -> Vec<Effect> {
-    let word = line.trim().to_ascii_lowercase();
+    let mut words = line.split_whitespace();
+    let word = words.next().unwrap_or("").to_ascii_lowercase();
+    let argument = words.next();
     if word.is_empty() {
         return Vec::new();
     }
@@ -550,11 +569,33 @@ fn run_command(app: &mut App, line: &str) -> Vec<Effect> {
         return Vec::new();
     };
     match target {
-        None => {
+        Command::Quit => {
             app.quit = true;
             Vec::new()
         }
-        Some(view) => open_view(app, *view),
+        Command::View(view) => open_view(app, *view),
+        Command::Docs => docs_command(app, argument),
+    }
+}
+
+/// `:docs REF` reads that entity's docs (a bare name means a component, as Backstage's ref parsing with
+/// a default kind does); `:docs` alone reads the docs of the entity on screen.
+fn docs_command(app: &mut App, argument: Option<&str>) -> Vec<Effect> {
+    let parsed = match argument {
+        Some(text) => EntityRef::parse_with_defaults(text, Some("component"), "default")
+            .map_err(|e| super::text::sanitize(&e.to_string())),
+        None => match app.screen() {
+            Screen::Entity { page, .. } => Ok(page.entity().entity_ref()),
+            Screen::Docs(reader) => Ok(reader.entity_ref.clone()),
+            _ => Err("usage: :docs KIND:NAMESPACE/NAME (or :docs on an entity page)".to_string()),
+        },
+    };
+    match parsed {
+        Ok(r) => docs::update::open(app, r),
+        Err(message) => {
+            app.status = Some(Status::Error(message));
+            Vec::new()
+        }
     }
 }
 
@@ -667,6 +708,20 @@ fn normal_key(app: &mut App, key: Key) -> Vec<Effect> {
         Action::Refresh => refresh(app),
         _ => match app.screen() {
             Screen::Catalog(_) => catalog_action(app, action),
+            Screen::Entity { page, .. } if action == Action::Docs => {
+                let entity = page.entity();
+                let r = entity.entity_ref();
+                if entity.annotation(ANNOTATION_TECHDOCS_REF).is_some() {
+                    docs::update::open(app, r)
+                } else {
+                    app.status = Some(Status::Info(format!(
+                        "{} has no TechDocs (no {ANNOTATION_TECHDOCS_REF} annotation)",
+                        super::text::sanitize(&r.canonical())
+                    )));
+                    Vec::new()
+                }
+            }
+            Screen::Docs(_) => docs::update::action(app, action),
             Screen::Entity { .. } => {
                 let height = views::page_height(app);
                 match page_action(action).map(|a| page_handle(app, a, height)) {
@@ -703,6 +758,11 @@ fn page_action(action: Action) -> Option<PageAction> {
 }
 
 fn back(app: &mut App) -> Vec<Effect> {
+    if app.reader().is_some() {
+        if let Some(effects) = docs::update::back(app) {
+            return effects;
+        }
+    }
     if let Some(c) = app.catalog_mut() {
         if !c.filter.is_empty() {
             return set_filter(app, String::new());
@@ -715,6 +775,8 @@ fn back(app: &mut App) -> Vec<Effect> {
     if app.screens.len() > 1 {
         app.screens.pop();
         app.status = None;
+        // A reader under the popped screen may have been left at another terminal size.
+        docs::update::reflow(app);
         return more_rows(app);
     }
     Vec::new()
@@ -739,6 +801,12 @@ fn refresh(app: &mut App) -> Vec<Effect> {
             let r = entity_ref.clone();
             app.screens.pop();
             open_entity(app, r)
+        }
+        // On the reader, `r` opens the docs again (fetch, and build when nothing is stored).
+        Screen::Docs(reader) => {
+            let r = reader.entity_ref.clone();
+            app.screens.pop();
+            docs::update::open(app, r)
         }
         // On an entity, `r` is Backstage's "refresh entity": its location is processed again, then it reloads.
         Screen::Entity { page, .. } => {
@@ -909,10 +977,18 @@ fn on_mouse(app: &mut App, event: MouseEvent) -> Vec<Effect> {
                         page_handle(app, page_action(action).expect("a movement"), height);
                         Vec::new()
                     }
+                    Screen::Docs(_) => {
+                        docs::update::wheel(app, action == Action::Down);
+                        Vec::new()
+                    }
                     Screen::Loading { .. } => Vec::new(),
                 });
             }
             effects
+        }
+        MouseEventKind::Down(MouseButton::Left) if app.reader().is_some() => {
+            docs::update::click(app, event.column, event.row);
+            Vec::new()
         }
         MouseEventKind::Down(MouseButton::Left) => {
             let Some(c) = app.catalog_mut() else {

@@ -105,7 +105,7 @@ pub fn line(frame: &mut Frame, area: Rect, app: &App) {
                 ));
             } else if text.is_empty() {
                 spans.push(Span::styled(
-                    "   comp api sys dom res grp users tpl loc all q  (Tab completes)",
+                    "   comp api sys dom res grp users tpl loc all docs REF q  (Tab completes)",
                     t.muted,
                 ));
             }
@@ -117,6 +117,25 @@ pub fn line(frame: &mut Frame, area: Rect, app: &App) {
             Span::styled("█", t.accent),
             Span::styled("   enter keeps, esc clears", t.muted),
         ],
+        Mode::Search(text) => {
+            let counter = app
+                .reader()
+                .and_then(|r| r.search.as_ref())
+                .filter(|s| !s.query.is_empty())
+                .map(|s| match (s.current, s.matches.len()) {
+                    (_, 0) => "   no match".to_string(),
+                    (Some(i), n) => format!("   {}/{n}", i + 1),
+                    (None, n) => format!("   {n} matches"),
+                })
+                .unwrap_or_default();
+            vec![
+                Span::styled("/", t.accent),
+                Span::styled(sanitize(text), t.base),
+                Span::styled("█", t.accent),
+                Span::styled(counter, t.info),
+                Span::styled("   enter keeps (n / N), esc closes", t.muted),
+            ]
+        }
         Mode::Normal => match &app.status {
             Some(Status::Error(m)) => vec![Span::styled(format!(" ✖ {}", sanitize(m)), t.error)],
             Some(Status::Info(m)) => vec![Span::styled(format!(" {}", sanitize(m)), t.info)],
@@ -180,24 +199,34 @@ pub fn help(frame: &mut Frame, area: Rect, app: &App) {
     let [keys_area, commands_area] =
         Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)]).areas(inner);
     let key_room = usize::from(keys_area.width.saturating_sub(1));
-    let mut keys = vec![Line::from(Span::styled("keys", t.accent))];
-    for b in app.keymap.for_context(app.context()) {
+    let cmd_room = usize::from(commands_area.width);
+    let key_line = |b: &super::super::keymap::Binding, room: usize| {
         let names = b.keys.iter().map(ToString::to_string).collect::<Vec<_>>();
         let names = truncate(&names.join(" "), 11);
         let pad = 12usize.saturating_sub(width(&names));
-        let help = truncate(b.help, key_room.saturating_sub(12));
-        keys.push(Line::from(vec![
+        let help = truncate(b.help, room.saturating_sub(12));
+        Line::from(vec![
             Span::styled(names, t.accent),
             Span::raw(" ".repeat(pad)),
             Span::styled(help, t.base),
-        ]));
-    }
-    keys.push(Line::from(Span::styled(
-        truncate("mouse: click selects, wheel scrolls", key_room),
-        t.muted,
-    )));
-    frame.render_widget(Paragraph::new(keys), keys_area);
-    let cmd_room = usize::from(commands_area.width);
+        ])
+    };
+    let bindings: Vec<_> = app.keymap.for_context(app.context()).collect();
+    // Keys that do not fit the left column (the reader has many) continue under the commands.
+    let height = usize::from(keys_area.height);
+    let fit_left = if bindings.len() + 2 > height {
+        height.saturating_sub(1)
+    } else {
+        bindings.len()
+    };
+    let mut keys = vec![Line::from(Span::styled("keys", t.accent))];
+    keys.extend(bindings[..fit_left].iter().map(|b| key_line(b, key_room)));
+    let mouse = |room: usize| {
+        Line::from(Span::styled(
+            truncate("mouse: click selects, wheel scrolls", room),
+            t.muted,
+        ))
+    };
     let mut commands = vec![Line::from(Span::styled("commands", t.accent))];
     for (name, aliases, _) in COMMANDS {
         let alias = aliases
@@ -213,6 +242,17 @@ pub fn help(frame: &mut Frame, area: Rect, app: &App) {
             ),
         ]));
     }
+    if fit_left < bindings.len() {
+        // A gap above them when there is room for it and the mouse line.
+        if commands.len() + bindings.len() - fit_left + 2 <= height {
+            commands.push(Line::raw(""));
+        }
+        commands.extend(bindings[fit_left..].iter().map(|b| key_line(b, cmd_room)));
+        commands.push(mouse(cmd_room));
+    } else {
+        keys.push(mouse(key_room));
+    }
+    frame.render_widget(Paragraph::new(keys), keys_area);
     frame.render_widget(Paragraph::new(commands), commands_area);
 }
 

@@ -8,6 +8,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::widgets::Block;
 use ratatui::Frame;
 
+use super::docs;
 use super::entity;
 use super::state::{App, Screen};
 
@@ -56,6 +57,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
             entity_ref, error, ..
         } => chrome::loading_entity(frame, a.body, app, entity_ref, error.as_deref()),
         Screen::Entity { page, .. } => entity::render(frame, a.body, page, &app.theme),
+        Screen::Docs(reader) => docs::view::render(frame, a.body, app, reader),
     }
     chrome::line(frame, a.line, app);
     chrome::hints(frame, a.hints, app);
