@@ -221,6 +221,15 @@ fn html_document(site: &BuiltSite, page: &Page, titles: &HashMap<&str, &str>) ->
     )
 }
 
+/// Whether the page at `location` is somewhere under these nav items.
+fn section_holds(items: &[NavItem], location: &str) -> bool {
+    items.iter().any(|item| match item {
+        NavItem::Page { path, .. } => path == location,
+        NavItem::Section { items, .. } => section_holds(items, location),
+        NavItem::Link { .. } => false,
+    })
+}
+
 fn nav_html(items: &[NavItem], titles: &HashMap<&str, &str>, from: &str, out: &mut String) {
     out.push_str("<ul>\n");
     for item in items {
@@ -235,11 +244,22 @@ fn nav_html(items: &[NavItem], titles: &HashMap<&str, &str>, from: &str, out: &m
                     escape(title)
                 ));
             }
-            NavItem::Section { title, items } => {
+            // Only the sections on the way to this page are expanded (others link to their first page), so
+            // a page's HTML grows with the depth of the nav rather than with the number of pages: a
+            // 1,000-page site would otherwise store a million nav entries.
+            NavItem::Section { title, items } if section_holds(items, from) => {
                 out.push_str(&format!("<li>{}\n", escape(title)));
                 nav_html(items, titles, from, out);
                 out.push_str("</li>\n");
             }
+            NavItem::Section { title, items } => match first_nav_page(items) {
+                Some(first) => out.push_str(&format!(
+                    "<li><a href=\"{}\">{}</a></li>\n",
+                    escape(&html_href(from, &format!("/{first}"))),
+                    escape(title)
+                )),
+                None => out.push_str(&format!("<li>{}</li>\n", escape(title))),
+            },
             NavItem::Link { title, url } => {
                 let safe = url.starts_with("https://") || url.starts_with("http://");
                 out.push_str(&format!(
@@ -291,6 +311,36 @@ mod tests {
             get(listed.as_str().unwrap());
         }
         assert_eq!(files.len(), metadata["files"].as_array().unwrap().len());
+    }
+
+    #[test]
+    fn only_the_sections_on_the_way_to_a_page_are_expanded() {
+        let dir = tempfile::tempdir().unwrap();
+        for (path, text) in [
+            ("docs/index.md", "# Home\n"),
+            ("docs/ops/runbook.md", "# Runbook\n"),
+            ("docs/ops/alerts.md", "# Alerts\n"),
+            ("docs/dev/setup.md", "# Setup\n"),
+        ] {
+            let file = dir.path().join(path);
+            std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+            std::fs::write(file, text).unwrap();
+        }
+        let site = build_site(dir.path(), "svc", 0).unwrap();
+        let titles = page_titles(&site);
+        let page = |location: &str| site.pages.iter().find(|p| p.location == location).unwrap();
+        let home = html_document(&site, page("index.md"), &titles);
+        // Collapsed sections link to their first page; their pages are not listed.
+        assert!(home.contains("<a href=\"ops/alerts/\">Ops</a>"), "{home}");
+        assert!(!home.contains("Runbook"), "{home}");
+        let runbook = html_document(&site, page("ops/runbook.md"), &titles);
+        assert!(runbook.contains(">Alerts</a>"), "{runbook}");
+        assert!(runbook.contains(">Runbook</a>"), "{runbook}");
+        assert!(!runbook.contains("Setup</a>"), "{runbook}");
+        assert!(
+            runbook.contains("<a href=\"../../dev/setup/\">Dev</a>"),
+            "{runbook}"
+        );
     }
 
     #[test]
