@@ -684,3 +684,40 @@ fn snapshot_reader() {
         snap("reader_help", &mut h);
     }
 }
+
+#[test]
+fn the_table_of_contents_takes_focus_and_jumps_to_headings() {
+    let mut h = Harness::new(120, 40);
+    h.open_tracker();
+    h.press("t");
+    assert!(h.reader().toc);
+    assert_eq!(h.reader().focus, Focus::Toc);
+    let headings = h.reader().page().unwrap().headings.clone();
+    assert!(headings.len() >= 3, "{headings:?}");
+    h.press("jj<enter>");
+    assert_eq!(h.reader().toc_cursor, 2);
+    let (_, height) = text_size(120, 40, true);
+    let max = h
+        .reader()
+        .page()
+        .unwrap()
+        .lines
+        .len()
+        .saturating_sub(height);
+    assert_eq!(h.reader().scroll, headings[2].line.min(max));
+    // A heading further down than one screen scrolls to it exactly (a page of another reader).
+    assert!(h.reader().scroll > 0);
+    assert!(h.screen().contains("Contents"));
+    // Esc gives the page the keys back; t focuses the contents again, then hides them.
+    h.press("<esc>");
+    assert_eq!(h.reader().focus, Focus::Page);
+    assert!(
+        h.app.reader().is_some(),
+        "esc from the contents stays in the reader"
+    );
+    h.press("t");
+    assert_eq!(h.reader().focus, Focus::Toc);
+    h.press("t");
+    assert!(!h.reader().toc);
+    assert_eq!(h.reader().focus, Focus::Page);
+}

@@ -442,7 +442,7 @@ impl Default for Keymap {
                     Action::Toc,
                     vec![Key::char('t')],
                     DOCS,
-                    "table of contents pane on / off",
+                    "table of contents: show and focus it, then hide it",
                     Some("toc"),
                 ),
                 b(

@@ -793,7 +793,8 @@ impl App {
         match self.screen() {
             Screen::Catalog(c) if c.pane == Pane::Facets => Context::Facets,
             Screen::Catalog(_) => Context::Table,
-            Screen::Docs(r) if r.focus == Focus::Nav => Context::DocsNav,
+            // The contents list moves and opens like the nav.
+            Screen::Docs(r) if matches!(r.focus, Focus::Nav | Focus::Toc) => Context::DocsNav,
             Screen::Docs(_) => Context::DocsPage,
             _ => Context::Entity,
         }

@@ -42,6 +42,8 @@ pub enum PageLoad {
 pub enum Focus {
     Nav,
     Page,
+    /// The table of contents (only while it shows).
+    Toc,
 }
 
 /// A search hit: display columns `[start, end)` of a rendered line.
@@ -84,6 +86,8 @@ pub struct Reader {
     pub focus: Focus,
     /// Whether the table of contents pane shows.
     pub toc: bool,
+    /// The heading under the cursor in the table of contents.
+    pub toc_cursor: usize,
     /// The page shown, by location.
     pub current: Option<String>,
     pub page_load: PageLoad,
@@ -121,6 +125,7 @@ impl Reader {
             nav_offset: 0,
             focus: Focus::Page,
             toc: false,
+            toc_cursor: 0,
             current: None,
             page_load: PageLoad::Idle,
             page_request: None,

@@ -18,7 +18,7 @@ use super::super::views::areas;
 use super::nav::{self, NavTarget};
 use super::render::{render_markdown, RenderedPage};
 use super::state::{find_matches, Focus, PageLoad, Position, Reader, Search, SiteLoad};
-use super::view::{layout, nav_height, text_size};
+use super::view::{layout, nav_height, text_size, toc_offset};
 use ratatui::layout::Rect;
 
 /// How many screens the history keeps (as the app's own history does).
@@ -367,14 +367,35 @@ pub fn action(app: &mut App, action: Action) -> Vec<Effect> {
         Action::FocusNav => reader.focus = Focus::Nav,
         Action::FocusPage => reader.focus = Focus::Page,
         Action::NextPane | Action::PrevPane => {
-            reader.focus = match reader.focus {
-                Focus::Nav => Focus::Page,
-                Focus::Page => Focus::Nav,
+            let mut order = vec![Focus::Nav, Focus::Page];
+            if reader.toc {
+                order.push(Focus::Toc);
+            }
+            let at = order.iter().position(|f| *f == reader.focus).unwrap_or(0);
+            let step = if action == Action::NextPane {
+                1
+            } else {
+                order.len() - 1
+            };
+            reader.focus = order[(at + step) % order.len()];
+            if reader.focus == Focus::Toc {
+                reader.toc_cursor = reader.current_heading().unwrap_or(0);
             }
         }
+        // Closed → shown and focused; shown but not focused → focused; focused → closed.
         Action::Toc => {
-            reader.toc = !reader.toc;
-            reflow(app);
+            if reader.toc && reader.focus == Focus::Toc {
+                reader.toc = false;
+                reader.focus = Focus::Page;
+                reflow(app);
+            } else {
+                reader.toc_cursor = reader.current_heading().unwrap_or(0);
+                reader.focus = Focus::Toc;
+                if !reader.toc {
+                    reader.toc = true;
+                    reflow(app);
+                }
+            }
         }
         Action::Search => {
             if reader.page().is_some() {
@@ -393,9 +414,41 @@ pub fn action(app: &mut App, action: Action) -> Vec<Effect> {
         _ => match reader.focus {
             Focus::Nav => return nav_action(app, pos, action, nav_h),
             Focus::Page => return page_action(app, pos, action, height),
+            Focus::Toc => toc_action(reader, action, height),
         },
     }
     Vec::new()
+}
+
+/// Keys in the table of contents: move the cursor; `Enter` scrolls the page to that heading.
+fn toc_action(reader: &mut Reader, action: Action, height: usize) {
+    let last = reader
+        .page()
+        .map_or(0, |p| p.headings.len().saturating_sub(1));
+    let cursor = reader.toc_cursor.min(last);
+    reader.toc_cursor = match action {
+        Action::Up => cursor.saturating_sub(1),
+        Action::Down => (cursor + 1).min(last),
+        Action::PageUp => cursor.saturating_sub(height),
+        Action::PageDown => (cursor + height).min(last),
+        Action::Top => 0,
+        Action::Bottom => last,
+        _ => cursor,
+    };
+    if action == Action::Open {
+        toc_jump(reader, height);
+    }
+}
+
+/// Scrolls the page to the heading under the contents cursor.
+fn toc_jump(reader: &mut Reader, height: usize) {
+    let line = reader
+        .page()
+        .and_then(|p| p.headings.get(reader.toc_cursor))
+        .map(|h| h.line);
+    if let Some(line) = line {
+        reader.scroll = line.min(reader.max_scroll(height));
+    }
 }
 
 fn nav_action(app: &mut App, pos: usize, action: Action, height: usize) -> Vec<Effect> {
@@ -658,6 +711,11 @@ fn copy(app: &mut App, pos: usize) -> Vec<Effect> {
                 NavTarget::Page(location) => Some(location.clone()),
                 NavTarget::Section { .. } => None,
             }),
+        // The heading's anchor, as a link to it would be written.
+        Focus::Toc => reader
+            .page()
+            .and_then(|p| p.headings.get(reader.toc_cursor))
+            .map(|h| format!("{}#{}", reader.current.as_deref().unwrap_or(""), h.anchor)),
     };
     match text {
         Some(text) => {
@@ -680,6 +738,10 @@ pub fn back(app: &mut App) -> Option<Vec<Effect>> {
     let pos = app.screens.len().checked_sub(1)?;
     let reader = reader_at(app, pos)?;
     if reader.search.take().is_some() {
+        return Some(Vec::new());
+    }
+    if reader.focus == Focus::Toc {
+        reader.focus = Focus::Page;
         return Some(Vec::new());
     }
     let previous = reader.history.pop()?;
@@ -772,5 +834,17 @@ pub fn click(app: &mut App, column: u16, row: u16) {
         }
     } else if inside(a.page) {
         reader.focus = Focus::Page;
+    } else if let Some(toc) = a.toc.filter(|r| inside(*r)) {
+        // The list is drawn from the offset the view computes; a click picks the row under it.
+        let row_in = usize::from(row - toc.y - 1);
+        let index = toc_offset(reader, usize::from(toc.height.saturating_sub(2))) + row_in;
+        if reader.page().is_some_and(|p| index < p.headings.len()) {
+            reader.focus = Focus::Toc;
+            reader.toc_cursor = index;
+            let (_, height) = super::view::text_size(app.width, app.height, true);
+            if let Some(reader) = app.reader_mut() {
+                toc_jump(reader, height);
+            }
+        }
     }
 }

@@ -303,17 +303,14 @@ fn page_pane(frame: &mut Frame, a: ReaderAreas, app: &App, reader: &Reader) {
 }
 
 fn toc_pane(frame: &mut Frame, area: Rect, t: &Theme, reader: &Reader) {
-    let block = pane_block(" Contents ".to_string(), false, t);
+    let focused = reader.focus == Focus::Toc;
+    let block = pane_block(" Contents ".to_string(), focused, t);
     let height = usize::from(area.height.saturating_sub(2));
     let room = usize::from(area.width.saturating_sub(2));
     let entries = toc_entries(reader);
     let top = entries.iter().map(|(level, _)| *level).min().unwrap_or(1);
     let current = reader.current_heading();
-    // Keep the heading being read in the middle of the pane when the list is longer than it.
-    let offset = current
-        .unwrap_or(0)
-        .saturating_sub(height / 2)
-        .min(entries.len().saturating_sub(height));
+    let offset = toc_offset(reader, height);
     let lines: Vec<Line> = entries
         .iter()
         .enumerate()
@@ -322,7 +319,9 @@ fn toc_pane(frame: &mut Frame, area: Rect, t: &Theme, reader: &Reader) {
         .map(|(i, (level, title))| {
             let indent = "  ".repeat(usize::from(level.saturating_sub(top)));
             let text = truncate(&format!("{indent}{}", sanitize(title)), room);
-            let style = if Some(i) == current {
+            let style = if focused && i == reader.toc_cursor {
+                t.selection
+            } else if Some(i) == current {
                 t.accent.add_modifier(Modifier::BOLD)
             } else {
                 t.base
@@ -331,6 +330,20 @@ fn toc_pane(frame: &mut Frame, area: Rect, t: &Theme, reader: &Reader) {
         })
         .collect();
     frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+/// The first contents entry shown in a pane `height` rows tall: the one under the cursor (focused) or the
+/// heading being read is kept in the middle when the list is longer than the pane.
+pub fn toc_offset(reader: &Reader, height: usize) -> usize {
+    let entries = toc_entries(reader).len();
+    let centre = if reader.focus == Focus::Toc {
+        reader.toc_cursor
+    } else {
+        reader.current_heading().unwrap_or(0)
+    };
+    centre
+        .saturating_sub(height / 2)
+        .min(entries.saturating_sub(height))
 }
 
 /// The table of contents: the rendered page's headings (which know their lines), else the headings the
