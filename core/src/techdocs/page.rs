@@ -109,6 +109,46 @@ pub fn admonition_marker(text: &str) -> Option<AdmonitionMarker> {
     }
 }
 
+/// Replaces GitHub emoji shortcodes (`:rocket:`) with the emoji, as techdocs-core's `pymdownx.emoji` does;
+/// unknown `:words:` stay as written. Not for code.
+pub fn emoji_shortcodes(text: CowStr<'_>) -> CowStr<'_> {
+    if !text.contains(':') {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest: &str = &text;
+    let mut changed = false;
+    while let Some(open) = rest.find(':') {
+        let after = &rest[open + 1..];
+        let Some(close) = after.find(':') else {
+            break;
+        };
+        let name = &after[..close];
+        let plausible = !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '+' | '-'));
+        match emojis::get_by_shortcode(name).filter(|_| plausible) {
+            Some(emoji) => {
+                out.push_str(&rest[..open]);
+                out.push_str(emoji.as_str());
+                rest = &after[close + 1..];
+                changed = true;
+            }
+            None => {
+                // The closing colon may open the next shortcode (`10:30 :tada:`).
+                out.push_str(&rest[..=open + close]);
+                rest = &rest[open + 1 + close..];
+            }
+        }
+    }
+    if !changed {
+        return text;
+    }
+    out.push_str(rest);
+    CowStr::from(out)
+}
+
 /// Renders one page. `location` is its path relative to `docs_dir` (used for the fallback title).
 pub fn render_page(location: &str, markdown: &str) -> Page {
     let Prepared {
@@ -121,6 +161,7 @@ pub fn render_page(location: &str, markdown: &str) -> Page {
     let mut events: Vec<Event> = Vec::with_capacity(raw.len());
     let mut meta_title = None;
     let mut in_meta = false;
+    let mut in_code = false;
     let mut i = 0;
     while i < raw.len() {
         if let Some(html) = marker_at(&raw, i, &admonitions) {
@@ -139,6 +180,15 @@ pub fn render_page(location: &str, markdown: &str) -> Page {
                 }
             }
             _ if in_meta => {}
+            Event::Start(Tag::CodeBlock(kind)) => {
+                in_code = true;
+                events.push(Event::Start(Tag::CodeBlock(kind)));
+            }
+            Event::End(TagEnd::CodeBlock) => {
+                in_code = false;
+                events.push(Event::End(TagEnd::CodeBlock));
+            }
+            Event::Text(t) if !in_code => events.push(Event::Text(emoji_shortcodes(t))),
             Event::Html(h) | Event::InlineHtml(h) => events.push(Event::Text(h)),
             Event::Start(Tag::HtmlBlock) => events.push(Event::Start(Tag::Paragraph)),
             Event::End(TagEnd::HtmlBlock) => events.push(Event::End(TagEnd::Paragraph)),
@@ -819,6 +869,22 @@ fn walk_admonitions(lines: &[&str], out: &mut String, writer: &mut dyn BlockWrit
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn emoji_shortcodes_outside_code() {
+        let text = |s: &str| emoji_shortcodes(CowStr::from(s)).to_string();
+        assert_eq!(text("launch :rocket: now"), "launch 🚀 now");
+        assert_eq!(text("at 10:30 :tada:"), "at 10:30 🎉");
+        assert_eq!(text(":not-an-emoji: :+1:"), ":not-an-emoji: 👍");
+        assert_eq!(text("a:b"), "a:b");
+        assert_eq!(text("::"), "::");
+        let page = render_page(
+            "a.md",
+            "# Done :white_check_mark:\n\n`:rocket:`\n\n```\n:rocket:\n```\n",
+        );
+        assert!(page.html.contains("Done ✅"), "{}", page.html);
+        assert_eq!(page.html.matches(":rocket:").count(), 2, "{}", page.html);
+    }
+
     use super::*;
 
     #[test]

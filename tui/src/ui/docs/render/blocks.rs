@@ -357,6 +357,14 @@ impl Renderer<'_> {
             }
             _ => {}
         }
+        let replaced;
+        let event = match event {
+            Event::Text(t) => {
+                replaced = Event::Text(core_page::emoji_shortcodes(t.clone()));
+                &replaced
+            }
+            other => other,
+        };
         if let Some(heading) = &mut self.heading {
             match event {
                 Event::Text(t) | Event::Code(t) | Event::InlineHtml(t) | Event::Html(t) => {
