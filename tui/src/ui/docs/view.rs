@@ -50,10 +50,17 @@ pub fn layout(body: Rect, toc: bool) -> ReaderAreas {
             Layout::horizontal([Constraint::Length(nav_width), Constraint::Min(10)]).areas(body);
         (nav, page, None)
     };
+    // One blank column either side of the text, so it does not touch the border or the scrollbar.
+    let inner = page.inner(Margin::new(1, 1));
+    let text = if inner.width > 12 {
+        inner.inner(Margin::new(1, 0))
+    } else {
+        inner
+    };
     ReaderAreas {
         nav,
         page,
-        text: page.inner(Margin::new(1, 1)),
+        text,
         toc,
     }
 }
