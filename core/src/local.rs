@@ -19,6 +19,7 @@ use crate::portal::{
     AddLocationResult, Ancestry, AncestryItem, Portal, Problem, RefreshProgress, RefreshReport,
     RefreshRequest,
 };
+use crate::search::{SearchQuery, SearchResultSet};
 use crate::store::{
     EntityPage, EntityPredicate, EntityQuery, Facets, LocationIngest, LocationRecord, PgOptions,
     PostgresStore, SqliteStore, Store,
@@ -589,6 +590,81 @@ impl Portal for LocalPortal {
             .ok_or_else(|| PortalError::Input("Expected body to be a JSON object".into()))?;
         relation_rows(&entity)?;
         Ok(())
+    }
+
+    // INTERIM (replaced by the tantivy index): a substring match over names, titles and descriptions.
+    async fn search(&self, query: SearchQuery) -> Result<SearchResultSet, PortalError> {
+        use crate::search::{SearchResult, DEFAULT_PAGE_LIMIT, TYPE_SOFTWARE_CATALOG};
+        let limit = query.page_limit.unwrap_or(DEFAULT_PAGE_LIMIT).max(1);
+        let page: usize = query
+            .page_cursor
+            .as_deref()
+            .map(|c| {
+                c.parse()
+                    .map_err(|_| PortalError::Input(format!("Invalid pageCursor {c}")))
+            })
+            .transpose()?
+            .unwrap_or(0);
+        let all = self
+            .store
+            .query_entities(&EntityQuery {
+                limit: Some(100_000),
+                ..EntityQuery::default()
+            })
+            .await?;
+        let term = query.term.to_lowercase();
+        let hits: Vec<SearchResult> = all
+            .items
+            .iter()
+            .filter(|e| {
+                term.is_empty()
+                    || e.name().to_lowercase().contains(&term)
+                    || e.title().unwrap_or("").to_lowercase().contains(&term)
+                    || e.description().unwrap_or("").to_lowercase().contains(&term)
+            })
+            .map(|e| {
+                let r = e.entity_ref();
+                let mut document = serde_json::Map::new();
+                document.insert("title".into(), e.title().unwrap_or(e.name()).into());
+                document.insert("text".into(), e.description().unwrap_or("").into());
+                document.insert(
+                    "location".into(),
+                    format!(
+                        "/catalog/{}/{}/{}",
+                        r.namespace,
+                        r.kind.to_lowercase(),
+                        r.name
+                    )
+                    .into(),
+                );
+                document.insert("kind".into(), e.kind().into());
+                document.insert("namespace".into(), e.namespace().into());
+                document.insert("name".into(), e.name().into());
+                SearchResult {
+                    doc_type: TYPE_SOFTWARE_CATALOG.into(),
+                    document,
+                    highlight: None,
+                    rank: None,
+                }
+            })
+            .collect();
+        let total = hits.len();
+        let results: Vec<SearchResult> = hits
+            .into_iter()
+            .enumerate()
+            .skip(page * limit)
+            .take(limit)
+            .map(|(i, mut r)| {
+                r.rank = Some(i + 1);
+                r
+            })
+            .collect();
+        Ok(SearchResultSet {
+            results,
+            next_page_cursor: ((page + 1) * limit < total).then(|| (page + 1).to_string()),
+            previous_page_cursor: (page > 0).then(|| (page - 1).to_string()),
+            number_of_results: Some(total as u64),
+        })
     }
 
     async fn docs_site(&self, entity_ref: &EntityRef) -> Result<Option<DocsSite>, PortalError> {

@@ -7,6 +7,7 @@ use tokio::sync::mpsc;
 
 use crate::entity::{Entity, EntityRef};
 use crate::error::PortalError;
+use crate::search::{SearchQuery, SearchResultSet};
 use crate::store::{EntityPage, EntityPredicate, EntityQuery, Facets, LocationRecord, WriteStats};
 use crate::techdocs::publish::{DocsFile, DocsSite};
 use crate::techdocs::service::DocsSync;
@@ -147,6 +148,9 @@ pub trait Portal: Send + Sync {
         entity_ref: &EntityRef,
         path: &str,
     ) -> Result<Option<DocsFile>, PortalError>;
+
+    /// Full-text search over the catalog and TechDocs (`GET /api/search/query`).
+    async fn search(&self, query: SearchQuery) -> Result<SearchResultSet, PortalError>;
 
     /// Backstage's sync: builds the entity's docs if their sources changed, sending progress lines to `log`.
     async fn sync_docs(

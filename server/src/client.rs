@@ -527,6 +527,16 @@ impl Portal for HttpPortal {
         Ok(())
     }
 
+    // TEMPORARY (replaced by the search API work).
+    async fn search(
+        &self,
+        _query: stagedoor_core::search::SearchQuery,
+    ) -> Result<stagedoor_core::search::SearchResultSet, PortalError> {
+        Err(PortalError::Unavailable(
+            "search over HTTP: not wired yet".into(),
+        ))
+    }
+
     async fn validate_entity(&self, entity: Value) -> Result<(), PortalError> {
         // Backstage resolves relative references against the location, so name the entity's own `url:`
         // location when it has one.
