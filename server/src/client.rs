@@ -1,5 +1,5 @@
-//! `HttpPortal`: the [`Portal`] trait over Backstage's catalog REST API (`/api/catalog`) and TechDocs API
-//! (`/api/techdocs`), speaking the same routes and bodies as Backstage's own `CatalogClient` and TechDocs
+//! `HttpPortal`: the [`Portal`] trait over Backstage's catalog REST API (`/api/catalog`), TechDocs API
+//! (`/api/techdocs`) and search API (`/api/search`), speaking the same routes and bodies as Backstage's own `CatalogClient` and TechDocs
 //! client, so it works against stagedoor's server and a real Backstage backend alike.
 
 use std::collections::HashSet;
@@ -1234,7 +1234,7 @@ mod tests {
         };
         let mut url = p.search_url().clone();
         url.query_pairs_mut()
-            .extend_pairs(&search_query_pairs(&query));
+            .extend_pairs(search_query_pairs(&query));
         let raw = url.query().unwrap();
         assert!(raw.contains("filters%5Bkind%5D=Component"), "{raw}");
         let parsed =
