@@ -1,4 +1,4 @@
-//! The HTTP API: Backstage's catalog and TechDocs routes over a [`Portal`](stagedoor_core::portal::Portal), with
+//! The HTTP API: Backstage's catalog, TechDocs and search routes over a [`Portal`](stagedoor_core::portal::Portal), with
 //! Backstage's error shape, default-deny auth and request limits. [`router`] builds the axum app (no
 //! socket, for tests); [`serve`] opens the portal from config, binds `backend.listen` and runs it.
 
@@ -11,6 +11,7 @@ mod health;
 mod jwks;
 mod limits;
 mod listen;
+mod search;
 mod serve;
 mod techdocs;
 
@@ -25,6 +26,7 @@ pub use external::ExternalAccess;
 pub use jwks::JwksError;
 pub use limits::Limits;
 pub use listen::{listen_address, DEFAULT_PORT};
+pub use search::{parse_search_query, SearchSettings, SEARCH_TYPES};
 pub use serve::{serve, serve_on, shutdown_signal};
 pub use techdocs::DOCS_CSP;
 
@@ -35,10 +37,12 @@ pub struct ApiSettings {
     /// The `legacy` and `jwks` callers of `backend.auth`.
     pub external: ExternalAccess,
     pub limits: Limits,
+    /// `search.maxTermLength` and `search.maxPageLimit`.
+    pub search: SearchSettings,
 }
 
 impl ApiSettings {
-    /// Reads `backend.auth` from the configuration; limits keep their defaults.
+    /// Reads `backend.auth` and `search.*` from the configuration; limits keep their defaults.
     pub fn from_config(
         config: &stagedoor_core::config::Config,
     ) -> Result<ApiSettings, stagedoor_core::PortalError> {
@@ -46,11 +50,12 @@ impl ApiSettings {
             auth: AuthPolicy::from_config(config)?,
             external: ExternalAccess::from_config(config)?,
             limits: Limits::default(),
+            search: SearchSettings::from_config(config)?,
         })
     }
 }
 
-/// The whole app: health routes, `/api/catalog/*` and `/api/techdocs/*` behind auth, limits, error shaping
+/// The whole app: health routes, `/api/catalog/*`, `/api/techdocs/*` and `/api/search/*` behind auth, limits, error shaping
 /// and request tracing.
 pub fn router(portal: Arc<dyn Portal>, settings: ApiSettings) -> Router {
     let settings = Arc::new(settings);
@@ -59,7 +64,8 @@ pub fn router(portal: Arc<dyn Portal>, settings: ApiSettings) -> Router {
             "/api/catalog",
             catalog::routes(portal.clone(), settings.clone()),
         )
-        .nest("/api/techdocs", techdocs::routes(portal))
+        .nest("/api/techdocs", techdocs::routes(portal.clone()))
+        .nest("/api/search", search::routes(portal, settings.search))
         .layer(axum::middleware::from_fn_with_state(
             settings.clone(),
             auth::require_credentials,

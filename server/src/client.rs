@@ -1,5 +1,5 @@
-//! `HttpPortal`: the [`Portal`] trait over Backstage's catalog REST API (`/api/catalog`) and TechDocs API
-//! (`/api/techdocs`), speaking the same routes and bodies as Backstage's own `CatalogClient` and TechDocs
+//! `HttpPortal`: the [`Portal`] trait over Backstage's catalog REST API (`/api/catalog`), TechDocs API
+//! (`/api/techdocs`) and search API (`/api/search`), speaking the same routes and bodies as Backstage's own `CatalogClient` and TechDocs
 //! client, so it works against stagedoor's server and a real Backstage backend alike.
 
 use std::collections::HashSet;
@@ -13,6 +13,7 @@ use serde_json::{json, Map, Value};
 use stagedoor_core::entity::{Entity, EntityRef};
 use stagedoor_core::error::PortalError;
 use stagedoor_core::portal::{AddLocationResult, Ancestry, Portal, RefreshReport, RefreshRequest};
+use stagedoor_core::search::{SearchQuery, SearchResultSet};
 use stagedoor_core::store::{
     EntityPage, EntityPredicate, EntityQuery, Facets, FieldMatch, LocationRecord, SortOrder,
 };
@@ -45,6 +46,8 @@ pub struct HttpPortal {
     catalog: Url,
     /// `<base>/api/techdocs`, with no trailing slash.
     techdocs: Url,
+    /// `<base>/api/search`, with no trailing slash.
+    search: Url,
     /// The same client without redirects, for docs files: a redirect there means "a directory, not a file".
     docs_client: reqwest::Client,
     token: Option<String>,
@@ -83,12 +86,15 @@ impl HttpPortal {
         let mut techdocs = catalog.clone();
         let base = catalog.path().trim_end_matches("/api/catalog").to_string();
         techdocs.set_path(&format!("{base}/api/techdocs"));
+        let mut search = catalog.clone();
+        search.set_path(&format!("{base}/api/search"));
         let (client, docs_client) = clients(REQUEST_TIMEOUT)?;
         Ok(HttpPortal {
             client,
             docs_client,
             catalog,
             techdocs,
+            search,
             token: token.filter(|t| !t.is_empty()),
             post_cursors: Arc::default(),
         })
@@ -108,6 +114,11 @@ impl HttpPortal {
     /// The TechDocs API root this client talks to (`<base>/api/techdocs`).
     pub fn techdocs_url(&self) -> &Url {
         &self.techdocs
+    }
+
+    /// The search API root this client talks to (`<base>/api/search`).
+    pub fn search_url(&self) -> &Url {
+        &self.search
     }
 
     /// `<catalog>/<segments...>`, each segment percent-encoded.
@@ -219,6 +230,37 @@ impl HttpPortal {
         segments.extend(tail);
         self.url(&segments)
     }
+}
+
+/// The query string of `GET /api/search/query` for `query`, as Backstage's search client writes it with
+/// `qs.stringify`: `term`, `types[0]=...`, `filters[field]=value` (a list as `filters[field][0]=...`),
+/// `pageCursor`, `pageLimit`; unset and empty parts are left out. Encoding (brackets included) is left to
+/// the URL serializer.
+pub fn search_query_pairs(query: &SearchQuery) -> Vec<(String, String)> {
+    let mut pairs = Vec::new();
+    if !query.term.is_empty() {
+        pairs.push(("term".to_string(), query.term.clone()));
+    }
+    for (i, t) in query.types.iter().enumerate() {
+        pairs.push((format!("types[{i}]"), t.clone()));
+    }
+    for (field, values) in &query.filters {
+        match values.as_slice() {
+            [one] => pairs.push((format!("filters[{field}]"), one.clone())),
+            many => {
+                for (i, v) in many.iter().enumerate() {
+                    pairs.push((format!("filters[{field}][{i}]"), v.clone()));
+                }
+            }
+        }
+    }
+    if let Some(cursor) = &query.page_cursor {
+        pairs.push(("pageCursor".to_string(), cursor.clone()));
+    }
+    if let Some(limit) = query.page_limit {
+        pairs.push(("pageLimit".to_string(), limit.to_string()));
+    }
+    pairs
 }
 
 /// The API client and the docs-file client (no redirects), both limited to `timeout` per request.
@@ -527,14 +569,16 @@ impl Portal for HttpPortal {
         Ok(())
     }
 
-    // TEMPORARY (replaced by the search API work).
-    async fn search(
-        &self,
-        _query: stagedoor_core::search::SearchQuery,
-    ) -> Result<stagedoor_core::search::SearchResultSet, PortalError> {
-        Err(PortalError::Unavailable(
-            "search over HTTP: not wired yet".into(),
-        ))
+    async fn search(&self, query: SearchQuery) -> Result<SearchResultSet, PortalError> {
+        let mut url = self.search.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().push("query");
+        }
+        let pairs = search_query_pairs(&query);
+        if !pairs.is_empty() {
+            url.query_pairs_mut().extend_pairs(&pairs);
+        }
+        self.json(Method::GET, url, &[], None).await
     }
 
     async fn validate_entity(&self, entity: Value) -> Result<(), PortalError> {
@@ -1167,6 +1211,36 @@ mod tests {
         );
         assert_eq!(json_string_or_raw("\"a \\\"b\\\"\""), "a \"b\"");
         assert_eq!(json_string_or_raw("plain"), "plain");
+    }
+
+    #[test]
+    fn search_queries_round_trip_through_the_route_parser() {
+        let p = HttpPortal::new("https://h/backstage/api/catalog", None).unwrap();
+        assert_eq!(p.search_url().as_str(), "https://h/backstage/api/search");
+        let query = SearchQuery {
+            term: "a&b=c [x]".into(),
+            types: vec!["techdocs".into(), "software-catalog".into()],
+            filters: [
+                ("kind".to_string(), vec!["Component".to_string()]),
+                (
+                    "spec.lifecycle".to_string(),
+                    vec!["production".to_string(), "experimental".to_string()],
+                ),
+            ]
+            .into_iter()
+            .collect(),
+            page_cursor: Some("MQ==".into()),
+            page_limit: Some(7),
+        };
+        let mut url = p.search_url().clone();
+        url.query_pairs_mut()
+            .extend_pairs(search_query_pairs(&query));
+        let raw = url.query().unwrap();
+        assert!(raw.contains("filters%5Bkind%5D=Component"), "{raw}");
+        let parsed =
+            crate::api::parse_search_query(raw, &crate::api::SearchSettings::default()).unwrap();
+        assert_eq!(parsed, query);
+        assert!(search_query_pairs(&SearchQuery::default()).is_empty());
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Property-based fuzzing (proptest) of the filter and cursor parsers: GET `filter=`/`cursor=`/paging
-//! parameters and POST by-query bodies of random and hostile shape go through `router(...)` over a small
+//! parameters, search's `term`/`types`/`filters[...]`/`pageCursor`/`pageLimit` parameters and POST by-query bodies of random and hostile shape go through `router(...)` over a small
 //! LocalPortal; no response is 5xx, every 4xx carries Backstage's error body, and nothing panics. Direct
 //! properties on `EntityPredicate::from_filter_params` / `from_json` check they never panic and that
 //! `from_json(to_json(p)) == p` for predicates built by a strategy.
@@ -405,6 +405,79 @@ fn by_query_body() -> impl Strategy<Value = String> {
     ]
 }
 
+fn search_key() -> impl Strategy<Value = String> {
+    prop_oneof![
+        prop::sample::select(vec![
+            "term",
+            "types",
+            "types[]",
+            "types[0]",
+            "types[a]",
+            "filters",
+            "filters[]",
+            "filters[kind]",
+            "filters[kind][]",
+            "filters[kind][1]",
+            "filters[kind][x]",
+            "filters[kind",
+            "filters[a][b][c]",
+            "pageCursor",
+            "pageLimit",
+            "term[]",
+        ])
+        .prop_map(str::to_string),
+        any::<String>(),
+        "(term|types|filters|pageLimit|pageCursor)[\\[\\]a-z0-9]{0,12}",
+    ]
+}
+
+fn search_value() -> impl Strategy<Value = String> {
+    prop_oneof![
+        any::<String>(),
+        number_text(),
+        cursor_text(),
+        prop::sample::select(vec![
+            "software-catalog",
+            "techdocs",
+            "svc",
+            "\"",
+            ":",
+            "AND",
+            "*",
+            "\u{0}",
+        ])
+        .prop_map(str::to_string),
+        "[a-z*:\"()~^ -]{0,120}",
+    ]
+}
+
+/// A valid query as a client would build it (known types, limits in range, field names without brackets).
+fn search_query() -> impl Strategy<Value = stagedoor_core::search::SearchQuery> {
+    (
+        "[^\\x00]{0,40}",
+        prop::collection::vec(
+            prop::sample::select(vec!["software-catalog", "techdocs"]),
+            0..3,
+        ),
+        prop::collection::btree_map(
+            "[a-zA-Z.]{1,10}",
+            prop::collection::vec(any::<String>(), 1..3),
+            0..3,
+        ),
+        prop::option::of(any::<String>()),
+        prop::option::of(1usize..=100),
+    )
+        .prop_map(|(term, types, filters, page_cursor, page_limit)| {
+            stagedoor_core::search::SearchQuery {
+                term,
+                types: types.into_iter().map(str::to_string).collect(),
+                filters,
+                page_cursor,
+                page_limit,
+            }
+        })
+}
+
 // ---- properties ----
 
 proptest! {
@@ -453,6 +526,7 @@ proptest! {
             Just("/api/catalog/entities/by-query"),
             Just("/api/catalog/entities"),
             Just("/api/catalog/entity-facets"),
+            Just("/api/search/query"),
         ],
         raw in "[a-zA-Z0-9=&%+,.:$_~!*'()\\[\\]/?-]{0,80}",
     ) {
@@ -460,6 +534,31 @@ proptest! {
         if let Some(request) = get(&format!("{route}?{raw}")) {
             check(request)?;
         }
+    }
+
+    #[test]
+    fn search_never_fails_on_hostile_params(
+        pairs in prop::collection::vec((search_key(), search_value()), 0..6),
+    ) {
+        let request = get(&format!("/api/search/query?{}", encode_query(&pairs)));
+        prop_assert!(request.is_some(), "an encoded query must form a valid URI");
+        check(request.unwrap())?;
+    }
+
+    #[test]
+    fn search_parser_never_panics(raw in any::<String>()) {
+        let settings = stagedoor_server::api::SearchSettings::default();
+        let _ = stagedoor_server::api::parse_search_query(&raw, &settings);
+    }
+
+    #[test]
+    fn client_search_queries_parse_back_the_same(query in search_query()) {
+        // `term` is limited in characters, so only queries within the limit are expected back.
+        prop_assume!(query.term.chars().count() <= 100);
+        let raw = encode_query(&stagedoor_server::client::search_query_pairs(&query));
+        let settings = stagedoor_server::api::SearchSettings::default();
+        let parsed = stagedoor_server::api::parse_search_query(&raw, &settings);
+        prop_assert_eq!(parsed.ok(), Some(query));
     }
 
     #[test]

@@ -17,7 +17,7 @@ pub struct Cli {
     pub config: Vec<PathBuf>,
 
     /// Read the catalog from a stagedoor or Backstage backend at this URL instead of the embedded database
-    /// (`catalog get` and `catalog list`).
+    /// (`catalog get`, `catalog list`, `docs` and `search`).
     #[arg(long, value_name = "URL", env = "STAGEDOOR_SERVER", global = true)]
     pub server: Option<String>,
 
@@ -57,6 +57,9 @@ pub enum Command {
     /// Build and read TechDocs sites (entities with a `backstage.io/techdocs-ref` annotation).
     #[command(subcommand, arg_required_else_help = true)]
     Docs(DocsCommand),
+    /// Search the catalog and TechDocs, as Backstage's search page does (`GET /api/search/query` with
+    /// --server).
+    Search(SearchArgs),
     /// Tools for developing and benchmarking stagedoor.
     #[command(subcommand, arg_required_else_help = true)]
     Dev(DevCommand),
@@ -171,6 +174,54 @@ pub struct ListArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// What to look for; treated as text (no query syntax), at most `search.maxTermLength` characters
+    /// (100 by default).
+    #[arg(value_name = "TERM")]
+    pub term: String,
+
+    /// Only documents of this type; repeat for several [default: all].
+    #[arg(long = "type", short = 't', value_enum, value_name = "TYPE")]
+    pub types: Vec<SearchType>,
+
+    /// Only documents whose FIELD is VALUE (`kind=component`, `lifecycle=production`); repeat a field for
+    /// alternatives, different fields must all match.
+    #[arg(long, short = 'f', value_name = "FIELD=VALUE")]
+    pub filter: Vec<String>,
+
+    /// At most this many results (the page size, `pageLimit`) [default: 25]; at most
+    /// `search.maxPageLimit` (100 by default).
+    #[arg(long, short = 'l', value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub limit: Option<u64>,
+
+    /// Output format: an aligned table, or the search answer as JSON.
+    #[arg(long, short = 'o', value_enum, default_value_t = SearchFormat::Table)]
+    pub output: SearchFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SearchType {
+    SoftwareCatalog,
+    Techdocs,
+}
+
+impl SearchType {
+    /// The document type as the search API names it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SearchType::SoftwareCatalog => stagedoor_core::search::TYPE_SOFTWARE_CATALOG,
+            SearchType::Techdocs => stagedoor_core::search::TYPE_TECHDOCS,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SearchFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Args)]
 pub struct GenCatalogArgs {
     /// How many entities (documents) to write, the root Location included.
     #[arg(long, short = 'n', value_name = "N")]
@@ -280,6 +331,48 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(Cli::try_parse_from(["stagedoor", "docs", "show", "svc", "--width", "5"]).is_err());
+    }
+
+    #[test]
+    fn search_arguments() {
+        let cli = Cli::try_parse_from([
+            "stagedoor",
+            "search",
+            "shipment tracker",
+            "--type",
+            "techdocs",
+            "-t",
+            "software-catalog",
+            "--filter",
+            "kind=component",
+            "--limit",
+            "5",
+            "-o",
+            "json",
+        ])
+        .unwrap();
+        match cli.command {
+            Some(Command::Search(args)) => {
+                assert_eq!(args.term, "shipment tracker");
+                assert_eq!(
+                    args.types,
+                    vec![SearchType::Techdocs, SearchType::SoftwareCatalog]
+                );
+                assert_eq!(args.types[1].as_str(), "software-catalog");
+                assert_eq!(args.filter, vec!["kind=component"]);
+                assert_eq!(args.limit, Some(5));
+                assert_eq!(args.output, SearchFormat::Json);
+            }
+            other => panic!("{other:?}"),
+        }
+        for bad in [
+            &["stagedoor", "search"][..],
+            &["stagedoor", "search", "x", "--type", "tools"],
+            &["stagedoor", "search", "x", "--limit", "0"],
+            &["stagedoor", "search", "x", "--limit", "many"],
+        ] {
+            assert!(Cli::try_parse_from(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

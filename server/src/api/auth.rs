@@ -299,6 +299,26 @@ pub async fn require_credentials(
             )
             .into_response();
         }
+        // Search answers catalog entities and their docs, so it takes what reading them takes: a token
+        // restricted to the `search` plugin may search (results are `catalog.entity.read` documents, the
+        // visibility permission of both types in Backstage), and so may one allowed the catalog's entity
+        // reads; any other restriction is refused rather than answered with what it may not read.
+        if path == "/api/search" || path.starts_with("/api/search/") {
+            let permission = "catalog.entity.read";
+            if allowed(restrictions, "search", "search.query", "read")
+                || allowed(restrictions, "search", permission, "read")
+                || allowed(restrictions, "catalog", permission, "read")
+            {
+                return next.run(request).await;
+            }
+            tracing::info!(%subject, permission, "access restricted");
+            return ApiError::new(
+                StatusCode::FORBIDDEN,
+                "NotAllowedError",
+                format!("This token's access restrictions do not permit {permission}"),
+            )
+            .into_response();
+        }
         if !restrictions.iter().any(|r| r.plugin == "catalog") {
             return ApiError::new(
                 StatusCode::FORBIDDEN,

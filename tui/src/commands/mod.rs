@@ -6,6 +6,7 @@ mod get;
 mod import;
 mod list;
 mod overview;
+mod search;
 mod serve;
 mod tui;
 mod validate;
@@ -62,6 +63,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Docs(DocsCommand::Show(args))) => {
             runtime()?.block_on(docs::show(&source, &args))
         }
+        Some(Command::Search(args)) => runtime()?.block_on(search::run(&source, &args)),
         Some(Command::Dev(DevCommand::GenCatalog(args))) => gen_catalog::run(&args),
         Some(Command::Serve) => runtime()?.block_on(serve::run(source.local_only("serve")?)),
     }
