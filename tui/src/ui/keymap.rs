@@ -360,14 +360,15 @@ impl Default for Keymap {
                     vec![Key::plain(K::Tab)],
                     &[SearchOverlay],
                     "search: fuzzy names / full text",
-                    Some("full text"),
+                    // The overlay's own footer shows its keys, with what they do in the current mode.
+                    None,
                 ),
                 b(
                     Action::SearchType,
                     vec![Key::ctrl('t')],
                     &[SearchOverlay],
                     "search: full text over all / catalog / docs",
-                    Some("type"),
+                    None,
                 ),
                 b(
                     Action::SearchUp,

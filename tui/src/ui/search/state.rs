@@ -19,7 +19,7 @@ pub const RECENT: usize = 20;
 pub const RECENT_FILE: &str = "recent_searches.json";
 
 /// Characters of a snippet kept before its first highlight, so the hit shows on a one-line snippet.
-const SNIPPET_LEAD: usize = 24;
+const SNIPPET_LEAD: usize = 40;
 
 /// Which results the overlay shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -415,6 +415,11 @@ fn lead_to_first_hit(mut segments: Vec<Segment>) -> Vec<Segment> {
         .chars()
         .skip(before - SNIPPET_LEAD)
         .collect();
+    // Start at a word, not in the middle of one.
+    let lead = match lead.find(' ') {
+        Some(space) if space + 1 < lead.len() => lead[space + 1..].to_string(),
+        _ => lead,
+    };
     segments.drain(..first);
     segments.insert(
         0,
@@ -519,6 +524,7 @@ mod tests {
         let s = lead_to_first_hit(collapse(segments(&long, "<b>", "</b>")));
         assert!(s[0].text.starts_with('…'));
         assert!(s[0].text.chars().count() <= SNIPPET_LEAD + 1);
+        assert!(s[0].text.starts_with("…word"), "{:?}", s[0].text);
         assert!(s[1].hit);
     }
 

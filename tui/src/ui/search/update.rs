@@ -6,7 +6,7 @@
 
 use crossterm::event::KeyCode;
 use stagedoor_core::search::{SearchQuery, SearchResultSet, DEFAULT_MAX_TERM_LENGTH};
-use stagedoor_core::store::EntityQuery;
+use stagedoor_core::store::{EntityQuery, OrderField, SortOrder};
 use stagedoor_core::Entity;
 
 use super::super::docs;
@@ -74,6 +74,11 @@ fn load_names(app: &mut App, cursor: Option<String>) -> Vec<Effect> {
             cursor,
             limit: Some(NAMES_PAGE),
             fields: name_fields(),
+            // A fixed order, so equal matches list the same way on every run.
+            order_fields: vec![OrderField {
+                field: "metadata.name".to_string(),
+                order: SortOrder::Asc,
+            }],
             skip_total_items: true,
             ..EntityQuery::default()
         },
