@@ -30,28 +30,28 @@ impl Default for FuzzyFilter {
 }
 
 /// `(score, name length, text length, index)` of the rows that match; the name's score is added to the
-/// text's.
+/// text's, and the name's length counts only when it matched.
 fn score_rows(pattern: &Pattern, rows: &[(usize, &str, &str)]) -> Vec<(u32, usize, usize, usize)> {
     let mut matcher = Matcher::new(Config::DEFAULT);
     let mut buf = Vec::new();
     rows.iter()
         .filter_map(|&(i, name, text)| {
             let score = pattern.score(Utf32Str::new(text, &mut buf), &mut matcher)?;
-            let bonus = if name.is_empty() {
-                0
+            let name_score = if name.is_empty() {
+                None
             } else {
-                pattern
-                    .score(Utf32Str::new(name, &mut buf), &mut matcher)
-                    .unwrap_or(0)
+                pattern.score(Utf32Str::new(name, &mut buf), &mut matcher)
             };
-            Some((score + bonus, name.len(), text.len(), i))
+            // Only a name that matched competes on its length; the rest tie on their text as before.
+            let name_len = name_score.map_or(usize::MAX, |_| name.len());
+            Some((score + name_score.unwrap_or(0), name_len, text.len(), i))
         })
         .collect()
 }
 
 impl FuzzyFilter {
-    /// Indices of the haystacks that match `query`, best score first; on a tie the shorter name, then the
-    /// shorter text (an exact name before a longer one containing it), then input order. An empty query matches everything in order.
+    /// Indices of the haystacks that match `query`, best score first; on a tie the shorter matching name,
+    /// then the shorter text (an exact name before a longer one containing it), then input order. An empty query matches everything in order.
     pub fn filter<'a>(
         &self,
         query: &str,
