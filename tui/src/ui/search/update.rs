@@ -7,7 +7,6 @@
 use crossterm::event::KeyCode;
 use stagedoor_core::search::{SearchQuery, SearchResultSet, DEFAULT_MAX_TERM_LENGTH};
 use stagedoor_core::store::{EntityQuery, OrderField, SortOrder};
-use stagedoor_core::Entity;
 
 use super::super::docs;
 use super::super::keymap::{Action, Key};
@@ -314,11 +313,6 @@ fn remember(app: &mut App) -> Vec<Effect> {
         }],
         None => Vec::new(),
     }
-}
-
-/// Builds name entries from entities (for benchmarks and tests that fill the list without a portal).
-pub fn entries(entities: &[Entity]) -> Vec<NameEntry> {
-    entities.iter().map(NameEntry::from_entity).collect()
 }
 
 #[cfg(test)]
