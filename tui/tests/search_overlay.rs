@@ -208,6 +208,14 @@ fn ctrl_k_opens_fuzzy_narrows_and_enter_opens_the_entity() {
         "the best match is first"
     );
     assert!(h.screen().contains("shipment-tracker"));
+    // A query with `:` or `/` matches refs: kinds and namespaces too.
+    h.press("<bs><bs><bs><bs><bs><bs><bs>api:ship");
+    let hits = &h.app.search.fuzzy_hits;
+    assert!(!hits.is_empty());
+    assert!(hits
+        .iter()
+        .all(|&i| h.app.search.names.entries[i].kind == "API"));
+    h.press("<bs><bs><bs><bs><bs><bs><bs><bs>shiptrk");
     h.press("<enter>");
     assert!(!h.app.search.open);
     assert_eq!(entity_shown(&h.app).as_deref(), Some("shipment-tracker"));

@@ -74,7 +74,7 @@ pub struct NameEntry {
     pub title: String,
     /// `kind:namespace/name`, as shown.
     pub shown_ref: String,
-    /// Name, title and ref: what the fuzzy query matches against.
+    /// Name and title: what a fuzzy query matches against (a query with `:` or `/` matches the ref).
     pub haystack: String,
 }
 
@@ -84,7 +84,11 @@ impl NameEntry {
         let name = sanitize(entity.name());
         let title = entity.title().map(sanitize).unwrap_or_default();
         let shown_ref = sanitize(&entity_ref.canonical());
-        let haystack = format!("{name} {title} {shown_ref}");
+        let haystack = if title.is_empty() {
+            name.clone()
+        } else {
+            format!("{name} {title}")
+        };
         NameEntry {
             kind: sanitize(entity.kind()),
             entity_ref,
@@ -247,9 +251,10 @@ pub struct SearchState {
     pub names: Names,
     /// Indices into `names.entries`, best first.
     pub fuzzy_hits: Vec<usize>,
-    /// The query and entry count `fuzzy_hits` was computed for (see `refilter`).
+    /// The query, entry count and text (ref or not) `fuzzy_hits` was computed for (see `refilter`).
     filtered_by: String,
     filtered_len: usize,
+    filtered_refs: bool,
     pub full: FullText,
     pub recent: Recent,
 }
@@ -270,6 +275,7 @@ impl Default for SearchState {
             fuzzy_hits: Vec::new(),
             filtered_by: String::new(),
             filtered_len: 0,
+            filtered_refs: false,
             full: FullText::default(),
             recent: Recent::default(),
         }
@@ -310,9 +316,18 @@ impl SearchState {
             return;
         }
         let entries = &self.names.entries;
-        let row = |i: usize| (i, entries[i].name.as_str(), entries[i].haystack.as_str());
-        let narrowing =
-            self.filtered_len == entries.len() && FuzzyFilter::narrows(&self.filtered_by, query);
+        // A query that looks like a ref (`api:ship`, `default/pay`) matches refs; any other matches names
+        // and titles only: half the text per entry (a keystroke over 100,000 stays within a frame), and
+        // `component:default/` does not make every query match every component.
+        let refs = query.contains(':') || query.contains('/');
+        let row = |i: usize| {
+            let e = &entries[i];
+            let text = if refs { &e.shown_ref } else { &e.haystack };
+            (i, e.name.as_str(), text.as_str())
+        };
+        let narrowing = self.filtered_len == entries.len()
+            && self.filtered_refs == refs
+            && FuzzyFilter::narrows(&self.filtered_by, query);
         self.fuzzy_hits = if narrowing {
             let previous = std::mem::take(&mut self.fuzzy_hits);
             fuzzy.rank(query, previous.into_iter().map(row))
@@ -321,6 +336,16 @@ impl SearchState {
         };
         self.filtered_by = query.to_string();
         self.filtered_len = entries.len();
+        self.filtered_refs = refs;
+    }
+
+    /// Forgets the fuzzy hits and what they were computed for, so the next query is matched against every
+    /// name (narrowing from hits that were cleared would find nothing).
+    pub fn clear_hits(&mut self) {
+        self.fuzzy_hits.clear();
+        self.filtered_by.clear();
+        self.filtered_len = 0;
+        self.filtered_refs = false;
     }
 
     /// The fuzzy hit under the cursor.

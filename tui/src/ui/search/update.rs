@@ -43,7 +43,7 @@ pub fn open(app: &mut App) -> Vec<Effect> {
     s.open = true;
     s.input.clear();
     s.selected = 0;
-    s.fuzzy_hits.clear();
+    s.clear_hits();
     s.full = Default::default();
     let mut effects = Vec::new();
     if matches!(s.names.load, NamesLoad::Idle | NamesLoad::Failed(_)) {
@@ -322,6 +322,7 @@ mod tests {
     use crate::ui::keymap::Keymap;
     use crate::ui::theme::{ColorMode, Theme};
     use stagedoor_core::search::{Highlight, SearchResult};
+    use stagedoor_core::Entity;
 
     fn app() -> App {
         let theme = Theme::built_in("dark", ColorMode::Ansi16).expect("a built-in theme");
@@ -413,6 +414,33 @@ mod tests {
         assert_eq!(app.search.input, "q?rs");
         let _ = key(&mut app, Key::plain(KeyCode::Esc));
         assert!(!app.search.open);
+    }
+
+    #[test]
+    fn reopening_matches_the_first_key_against_every_name() {
+        let mut app = app();
+        let names = ["shipment-tracker", "billing"];
+        app.search.names.entries = names
+            .iter()
+            .map(|n| {
+                let e = Entity::from_value(serde_json::json!({
+                    "apiVersion": "backstage.io/v1alpha1", "kind": "Component",
+                    "metadata": {"name": n}, "spec": {}
+                }))
+                .expect("an entity");
+                NameEntry::from_entity(&e)
+            })
+            .collect();
+        // Loaded already, so opening does not ask for (and clear) the list.
+        app.search.names.load = NamesLoad::Ready;
+        let _ = open(&mut app);
+        let _ = typed(&mut app, "s");
+        assert!(!app.search.fuzzy_hits.is_empty());
+        let _ = key(&mut app, Key::plain(KeyCode::Esc));
+        // The same first key in a new session: the hits cleared on opening must not be narrowed from.
+        let _ = open(&mut app);
+        let _ = typed(&mut app, "s");
+        assert!(!app.search.fuzzy_hits.is_empty());
     }
 
     #[test]
