@@ -190,7 +190,10 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
                 Ok(None) => {}
                 Err(f) => app.status = Some(Status::Error(format!("import failed: {}", f.message))),
             }
-            load_catalog(app)
+            // Names listed for the overlay during the import are a part of the catalog at best.
+            let mut effects = search::update::forget_names(app);
+            effects.extend(load_catalog(app));
+            effects
         }
         Msg::PageLoaded { id, result } => match search::update::names_loaded(app, id, &result) {
             Some(effects) => effects,
@@ -814,7 +817,8 @@ fn refresh(app: &mut App) -> Vec<Effect> {
             if matches!(app.ownership, Ownership::Unavailable(_)) {
                 app.ownership = Ownership::Unknown;
             }
-            let mut effects = load_ownership(app);
+            let mut effects = search::update::forget_names(app);
+            effects.extend(load_ownership(app));
             effects.extend(load_catalog(app));
             effects
         }

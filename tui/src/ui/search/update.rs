@@ -59,6 +59,17 @@ pub fn open(app: &mut App) -> Vec<Effect> {
     effects
 }
 
+/// The catalog changed (an import finished, `r` reloaded): the name list is fetched again, now if the
+/// overlay is open, else when it next opens. A page still on its way for the old list is dropped.
+pub fn forget_names(app: &mut App) -> Vec<Effect> {
+    app.search.names.request = None;
+    if app.search.open {
+        return load_names(app, None);
+    }
+    app.search.names.load = NamesLoad::Idle;
+    Vec::new()
+}
+
 fn load_names(app: &mut App, cursor: Option<String>) -> Vec<Effect> {
     let id = app.request_id();
     let names = &mut app.search.names;
@@ -441,6 +452,25 @@ mod tests {
         let _ = open(&mut app);
         let _ = typed(&mut app, "s");
         assert!(!app.search.fuzzy_hits.is_empty());
+    }
+
+    #[test]
+    fn a_changed_catalog_lists_the_names_again() {
+        let mut app = app();
+        app.search.names.load = NamesLoad::Ready;
+        assert!(
+            forget_names(&mut app).is_empty(),
+            "closed: on the next opening"
+        );
+        assert_eq!(app.search.names.load, NamesLoad::Idle);
+        assert!(matches!(&open(&mut app)[..], [Effect::LoadPage { .. }]));
+        // Open: at once, and the page the old list waited for is no longer wanted.
+        let old = app.search.names.request;
+        assert!(matches!(
+            &forget_names(&mut app)[..],
+            [Effect::LoadPage { .. }]
+        ));
+        assert_ne!(app.search.names.request, old);
     }
 
     #[test]
