@@ -411,3 +411,46 @@ fn the_binary_reads_techdocs_in_tmux() {
     let screen = tmux.wait_for("the process to exit", |s| s.contains("stagedoor exited"));
     assert!(screen.contains("stagedoor exited with 0"), "{screen}");
 }
+
+/// The search overlay in the real binary: Ctrl-K opens it over the table, typing narrows the fuzzy names,
+/// Enter opens the entity, and the term is kept under `XDG_STATE_HOME` for the next run.
+#[test]
+fn the_binary_searches_with_ctrl_k_in_tmux() {
+    if !tmux_installed() {
+        println!("skipped: tmux is not installed");
+        return;
+    }
+    let (dir, _work, tmux) = launch();
+    tmux.wait_for("the Components table", |s| counts(s) == Some((11, 11)));
+
+    tmux.key("C-k");
+    tmux.wait_for("the overlay", |s| s.contains("Search · names"));
+    tmux.type_text("shiptrk");
+    let screen = tmux.wait_for("the fuzzy results", |s| {
+        s.contains("› shiptrk█")
+            && line_with(s, "› shiptrk").is_some()
+            && s.contains("component:default/shipment-tracker")
+    });
+    println!("the overlay:\n{screen}");
+    tmux.key("Enter");
+    let screen = tmux.wait_for("the entity page", |s| {
+        showing_entity(s, "component:default/shipment-tracker")
+    });
+    assert!(!screen.contains("Search · names"), "{screen}");
+
+    let recent = dir
+        .path()
+        .join("state")
+        .join("stagedoor")
+        .join("recent_searches.json");
+    let deadline = Instant::now() + DEADLINE;
+    while !recent.exists() && Instant::now() < deadline {
+        std::thread::sleep(POLL);
+    }
+    let terms: Vec<String> = serde_json::from_slice(&std::fs::read(&recent).unwrap()).unwrap();
+    assert_eq!(terms, ["shiptrk"]);
+
+    tmux.key("q");
+    let screen = tmux.wait_for("the process to exit", |s| s.contains("stagedoor exited"));
+    assert!(screen.contains("stagedoor exited with 0"), "{screen}");
+}

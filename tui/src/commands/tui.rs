@@ -58,7 +58,9 @@ pub async fn run(
         }
     };
     tracing::info!(source = %label, "terminal UI started");
-    let app = App::new(theme, keymap, label, embedded).with_identity(identity);
+    let app = App::new(theme, keymap, label, embedded)
+        .with_identity(identity)
+        .with_state_dir(stagedoor::ui::run::state_dir());
     stagedoor::ui::run::run(portal, app).await?;
     Ok(ExitCode::SUCCESS)
 }

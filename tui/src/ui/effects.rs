@@ -139,8 +139,54 @@ async fn run(effect: Effect, portal: &dyn Portal, tx: &UnboundedSender<Msg>) -> 
                 result,
             }
         }
+        Effect::Search { id, query } => {
+            let result = portal.search(query).await.map_err(Failure::from);
+            Msg::SearchLoaded { id, result }
+        }
+        Effect::LoadRecent { path } => Msg::RecentLoaded {
+            terms: load_recent(&path).await,
+        },
+        Effect::SaveRecent { path, terms } => {
+            let error = save_recent(&path, &terms).await.err();
+            if let Some(e) = &error {
+                tracing::warn!(path = %path.display(), error = %e, "cannot save the recent searches");
+            }
+            Msg::RecentSaved { error }
+        }
         Effect::Copy { .. } => return None,
     })
+}
+
+/// The recent search terms in `path`; a missing or corrupt file is no terms (it is rewritten on the next
+/// search), never an error in the user's way.
+async fn load_recent(path: &std::path::Path) -> Vec<String> {
+    let Ok(bytes) = tokio::fs::read(path).await else {
+        return Vec::new();
+    };
+    match serde_json::from_slice::<Vec<String>>(&bytes) {
+        Ok(terms) => terms,
+        Err(e) => {
+            tracing::warn!(path = %path.display(), error = %e, "ignoring an unreadable recent searches file");
+            Vec::new()
+        }
+    }
+}
+
+/// Writes `terms` through a temporary file and a rename, so a crash mid-write never leaves half a list.
+async fn save_recent(path: &std::path::Path, terms: &[String]) -> Result<(), String> {
+    let body = serde_json::to_vec_pretty(terms).map_err(|e| e.to_string())?;
+    if let Some(dir) = path.parent() {
+        tokio::fs::create_dir_all(dir)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    let temp = path.with_extension("json.tmp");
+    tokio::fs::write(&temp, body)
+        .await
+        .map_err(|e| e.to_string())?;
+    tokio::fs::rename(&temp, path)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// The stored site, after building it when `sync` says so (its log lines forwarded as `DocsLog`).

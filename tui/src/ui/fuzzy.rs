@@ -29,28 +29,29 @@ impl Default for FuzzyFilter {
     }
 }
 
-/// `(score, text length, index)` of the rows that match; the name's score is added to the text's.
-fn score_rows(pattern: &Pattern, rows: &[(usize, &str, &str)]) -> Vec<(u32, usize, usize)> {
+/// `(score, name length, text length, index)` of the rows that match; the name's score is added to the
+/// text's, and the name's length counts only when it matched.
+fn score_rows(pattern: &Pattern, rows: &[(usize, &str, &str)]) -> Vec<(u32, usize, usize, usize)> {
     let mut matcher = Matcher::new(Config::DEFAULT);
     let mut buf = Vec::new();
     rows.iter()
         .filter_map(|&(i, name, text)| {
             let score = pattern.score(Utf32Str::new(text, &mut buf), &mut matcher)?;
-            let bonus = if name.is_empty() {
-                0
+            let name_score = if name.is_empty() {
+                None
             } else {
-                pattern
-                    .score(Utf32Str::new(name, &mut buf), &mut matcher)
-                    .unwrap_or(0)
+                pattern.score(Utf32Str::new(name, &mut buf), &mut matcher)
             };
-            Some((score + bonus, text.len(), i))
+            // Only a name that matched competes on its length; the rest tie on their text as before.
+            let name_len = name_score.map_or(usize::MAX, |_| name.len());
+            Some((score + name_score.unwrap_or(0), name_len, text.len(), i))
         })
         .collect()
 }
 
 impl FuzzyFilter {
-    /// Indices of the haystacks that match `query`, best score first; on a tie the shorter text (an exact
-    /// name before a longer one containing it), then input order. An empty query matches everything in order.
+    /// Indices of the haystacks that match `query`, best score first; on a tie the shorter matching name,
+    /// then the shorter text (an exact name before a longer one containing it), then input order. An empty query matches everything in order.
     pub fn filter<'a>(
         &self,
         query: &str,
@@ -91,7 +92,7 @@ impl FuzzyFilter {
         };
         let chunk = rows.len().div_ceil(parts).max(1);
         let pattern = &pattern;
-        let mut scored: Vec<(u32, usize, usize)> = if parts == 1 {
+        let mut scored: Vec<(u32, usize, usize, usize)> = if parts == 1 {
             score_rows(pattern, &rows)
         } else {
             std::thread::scope(|scope| {
@@ -106,8 +107,15 @@ impl FuzzyFilter {
             })
         };
         // Every key differs (the index is last), so an unstable sort gives the same order, faster.
-        scored.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
-        scored.into_iter().map(|(_, _, i)| i).collect()
+        // A tie goes to the shorter name: `shiptrk` scores `shipment-tracker` and `shipment-tracking`
+        // alike, and the exact-er name comes first whatever the rest of the text.
+        scored.sort_unstable_by(|a, b| {
+            b.0.cmp(&a.0)
+                .then(a.1.cmp(&b.1))
+                .then(a.2.cmp(&b.2))
+                .then(a.3.cmp(&b.3))
+        });
+        scored.into_iter().map(|(_, _, _, i)| i).collect()
     }
 
     /// Whether every match of `query` is also a match of `previous`, so `query` may search only the previous

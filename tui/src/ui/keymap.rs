@@ -39,14 +39,28 @@ pub enum Action {
     Copy,
     FocusNav,
     FocusPage,
+    /// Opens (or closes) the global search overlay.
+    GlobalSearch,
+    /// In the overlay: fuzzy names or full text.
+    SearchMode,
+    /// In the overlay: which document types full text searches.
+    SearchType,
+    /// In the overlay: the previous / next result (letters type into the input, so not `j`/`k`).
+    SearchUp,
+    SearchDown,
 }
 
 impl Action {
     /// Every action, in the order help lists them.
-    pub const ALL: [Action; 29] = [
+    pub const ALL: [Action; 34] = [
         Action::Open,
         Action::Back,
         Action::Command,
+        Action::GlobalSearch,
+        Action::SearchMode,
+        Action::SearchType,
+        Action::SearchUp,
+        Action::SearchDown,
         Action::Filter,
         Action::Up,
         Action::Down,
@@ -107,6 +121,11 @@ impl Action {
             Action::Copy => "copy",
             Action::FocusNav => "focus_nav",
             Action::FocusPage => "focus_page",
+            Action::GlobalSearch => "global_search",
+            Action::SearchMode => "search_mode",
+            Action::SearchType => "search_type",
+            Action::SearchUp => "search_up",
+            Action::SearchDown => "search_down",
         }
     }
 
@@ -129,6 +148,9 @@ pub enum Context {
     DocsNav,
     /// The docs reader, its page focused.
     DocsPage,
+    /// The global search overlay (its input has the keys: printable characters are always typed, and
+    /// global bindings apply only to the other keys).
+    SearchOverlay,
 }
 
 /// One key with its modifiers. Shift is part of the character (`G`), never a separate flag, because
@@ -307,7 +329,7 @@ impl Default for Keymap {
                 b(
                     Action::Open,
                     vec![Key::plain(K::Enter)],
-                    LISTS,
+                    &[Table, Facets, Entity, DocsNav, DocsPage, SearchOverlay],
                     "open the selection / follow the link",
                     Some("open"),
                 ),
@@ -324,6 +346,43 @@ impl Default for Keymap {
                     &[Global],
                     "command mode (:comp, :api, :sys, ... Tab completes)",
                     Some("cmd"),
+                ),
+                b(
+                    Action::GlobalSearch,
+                    // `s` is a character the overlay's input types; Ctrl-K works everywhere.
+                    vec![Key::ctrl('k'), Key::char('s')],
+                    &[Global],
+                    "search everything: fuzzy names, tab for full text (catalog and docs)",
+                    None,
+                ),
+                b(
+                    Action::SearchMode,
+                    vec![Key::plain(K::Tab)],
+                    &[SearchOverlay],
+                    "search: fuzzy names / full text",
+                    // The overlay's own footer shows its keys, with what they do in the current mode.
+                    None,
+                ),
+                b(
+                    Action::SearchType,
+                    vec![Key::ctrl('t')],
+                    &[SearchOverlay],
+                    "search: full text over all / catalog / docs",
+                    None,
+                ),
+                b(
+                    Action::SearchUp,
+                    vec![Key::plain(K::Up), Key::ctrl('p')],
+                    &[SearchOverlay],
+                    "search: previous result",
+                    None,
+                ),
+                b(
+                    Action::SearchDown,
+                    vec![Key::plain(K::Down), Key::ctrl('n')],
+                    &[SearchOverlay],
+                    "search: next result",
+                    None,
                 ),
                 b(
                     Action::Filter,
@@ -475,14 +534,15 @@ impl Default for Keymap {
                 ),
                 b(
                     Action::Sort,
-                    vec![Key::char('s')],
+                    // `o`rder: `s` opens the search overlay (issue 6).
+                    vec![Key::char('o')],
                     &[Table],
                     "sort by the next column",
                     Some("sort"),
                 ),
                 b(
                     Action::SortOrder,
-                    vec![Key::char('S')],
+                    vec![Key::char('O')],
                     &[Table],
                     "flip the sort order",
                     None,
@@ -571,6 +631,36 @@ impl Keymap {
             .map(|b| b.action)
     }
 
+    /// Whether `key` is one of `action`'s keys.
+    pub fn binds(&self, action: Action, key: Key) -> bool {
+        self.bindings
+            .iter()
+            .filter(|b| b.action == action)
+            .any(|b| b.keys.iter().any(|k| k.matches(key)))
+    }
+
+    /// The action `key` means in the search overlay: its own bindings, then global ones for keys that are
+    /// not plain characters (Esc, Ctrl-K); a plain character is text for the input, never `q` or `?`.
+    pub fn overlay_action(&self, key: Key) -> Option<Action> {
+        let hit = |b: &&Binding| b.keys.iter().any(|k| k.matches(key));
+        if let Some(b) = self
+            .bindings
+            .iter()
+            .filter(|b| b.contexts.contains(&Context::SearchOverlay))
+            .find(hit)
+        {
+            return Some(b.action);
+        }
+        if key.is_text() {
+            return None;
+        }
+        self.bindings
+            .iter()
+            .filter(|b| b.contexts.contains(&Context::Global))
+            .find(hit)
+            .map(|b| b.action)
+    }
+
     /// Bindings that apply in `context`, in table order.
     pub fn for_context(&self, context: Context) -> impl Iterator<Item = &Binding> {
         self.bindings
@@ -589,6 +679,11 @@ impl Keymap {
 }
 
 impl Key {
+    /// A printable character without Ctrl or Alt: what a text input takes.
+    pub fn is_text(&self) -> bool {
+        matches!(self.code, KeyCode::Char(_)) && !self.ctrl && !self.alt
+    }
+
     fn matches(&self, pressed: Key) -> bool {
         self.code == pressed.code && self.ctrl == pressed.ctrl && self.alt == pressed.alt
     }

@@ -7,7 +7,8 @@
 //!
 //! - [`state`]: the [`state::App`]; [`msg`]: messages and effects; [`update`]: the pure update function;
 //! - [`effects`]: effects on tokio tasks; [`run`]: the terminal loop;
-//! - [`keymap`]: the one binding table; [`views`]: drawing; [`entity`]: the entity page.
+//! - [`keymap`]: the one binding table; [`views`]: drawing; [`entity`]: the entity page;
+//! - [`docs`]: the TechDocs reader; [`search`]: the global search overlay.
 
 pub mod docs;
 pub mod effects;
@@ -16,6 +17,7 @@ pub mod fuzzy;
 pub mod keymap;
 pub mod msg;
 pub mod run;
+pub mod search;
 pub mod state;
 pub mod text;
 pub mod theme;

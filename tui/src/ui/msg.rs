@@ -2,8 +2,11 @@
 //! a reply whose id is no longer the one its view waits for (the user moved on, sorted again, ...) is
 //! dropped, so a slow answer never overwrites a newer one.
 
+use std::path::PathBuf;
+
 use crossterm::event::{KeyEvent, MouseEvent};
 use stagedoor_core::portal::{RefreshProgress, RefreshReport};
+use stagedoor_core::search::{SearchQuery, SearchResultSet};
 use stagedoor_core::store::{EntityPage, EntityPredicate, EntityQuery, Facets};
 use stagedoor_core::techdocs::publish::DocsSite;
 use stagedoor_core::{Entity, EntityRef};
@@ -101,6 +104,19 @@ pub enum Msg {
         location: String,
         result: Reply<Option<String>>,
     },
+    /// A full-text answer for the search overlay.
+    SearchLoaded {
+        id: RequestId,
+        result: Reply<SearchResultSet>,
+    },
+    /// The recent search terms read from their file (empty when missing or unreadable).
+    RecentLoaded {
+        terms: Vec<String>,
+    },
+    /// The recent search terms were written (or why not; only logged).
+    RecentSaved {
+        error: Option<String>,
+    },
     /// SIGTERM / SIGINT from outside the terminal.
     Quit,
 }
@@ -157,6 +173,20 @@ pub enum Effect {
         id: RequestId,
         entity_ref: EntityRef,
         location: String,
+    },
+    /// Full-text search for the search overlay.
+    Search {
+        id: RequestId,
+        query: SearchQuery,
+    },
+    /// Reads the recent search terms (a JSON list of strings) from `path`.
+    LoadRecent {
+        path: PathBuf,
+    },
+    /// Writes the recent search terms to `path` (creating its directory).
+    SaveRecent {
+        path: PathBuf,
+        terms: Vec<String>,
     },
     /// Puts `text` on the clipboard with OSC 52. Not a portal call: the loop writes it to the terminal
     /// itself, and nothing replies.

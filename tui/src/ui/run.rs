@@ -24,13 +24,19 @@ use super::views;
 /// Where the TUI's log goes: `$XDG_STATE_HOME/stagedoor/stagedoor.log` (`~/.local/state/...` without it),
 /// since anything written to stderr would tear the screen.
 pub fn log_file() -> Option<PathBuf> {
+    Some(state_dir()?.join("stagedoor.log"))
+}
+
+/// The TUI's state directory: `$XDG_STATE_HOME/stagedoor` (`~/.local/state/stagedoor` without it), for the
+/// log and the recent searches.
+pub fn state_dir() -> Option<PathBuf> {
     let base = std::env::var_os("XDG_STATE_HOME")
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
         .or_else(|| {
             std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local").join("state"))
         })?;
-    Some(base.join("stagedoor").join("stagedoor.log"))
+    Some(base.join("stagedoor"))
 }
 
 /// Runs the UI until the user quits. The terminal is restored on every way out.

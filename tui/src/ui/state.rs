@@ -12,6 +12,7 @@ use super::entity::EntityPage;
 use super::fuzzy::FuzzyFilter;
 use super::keymap::{Context, Keymap};
 use super::msg::RequestId;
+use super::search::state::SearchState;
 use super::text::sanitize;
 use super::theme::Theme;
 
@@ -694,6 +695,8 @@ pub struct App {
     /// Who "owned by me" means (`stagedoor.identity`, `--as`), and what it owns.
     pub identity: Option<stagedoor_core::EntityRef>,
     pub ownership: Ownership,
+    /// The global search overlay (`Ctrl-K`, `s`).
+    pub search: SearchState,
     /// Spinner frame.
     pub tick: usize,
 }
@@ -727,8 +730,16 @@ impl App {
             next_id: 0,
             identity: None,
             ownership: Ownership::Unknown,
+            search: SearchState::default(),
             tick: 0,
         }
+    }
+
+    /// Where state kept between runs goes (the recent searches); `None` keeps nothing. Tests pass a
+    /// temporary directory here rather than setting `XDG_STATE_HOME`, which is process-wide.
+    pub fn with_state_dir(mut self, dir: Option<std::path::PathBuf>) -> App {
+        self.search.recent.path = dir.map(|d| d.join(super::search::state::RECENT_FILE));
+        self
     }
 
     /// Sets who "owned by me" means; `start` then fetches the user entity.
@@ -790,6 +801,9 @@ impl App {
 
     /// Which bindings apply now.
     pub fn context(&self) -> Context {
+        if self.search.open {
+            return Context::SearchOverlay;
+        }
         match self.screen() {
             Screen::Catalog(c) if c.pane == Pane::Facets => Context::Facets,
             Screen::Catalog(_) => Context::Table,

@@ -12,6 +12,7 @@ use super::docs;
 use super::entity::{EntityPage, PageAction, PageOutcome};
 use super::keymap::{Action, Key};
 use super::msg::{Effect, Failure, Msg, RequestId};
+use super::search;
 use super::state::{
     App, CatalogState, Command, Connection, FacetLine, Import, KindView, Load, Mode, Ownership,
     Pane, Row, Screen, Status, COMMANDS, FACETS, PAGE_SIZE,
@@ -189,9 +190,22 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
                 Ok(None) => {}
                 Err(f) => app.status = Some(Status::Error(format!("import failed: {}", f.message))),
             }
-            load_catalog(app)
+            // Names listed for the overlay during the import are a part of the catalog at best.
+            let mut effects = search::update::forget_names(app);
+            effects.extend(load_catalog(app));
+            effects
         }
-        Msg::PageLoaded { id, result } => page_loaded(app, id, result),
+        Msg::PageLoaded { id, result } => match search::update::names_loaded(app, id, &result) {
+            Some(effects) => effects,
+            None => page_loaded(app, id, result),
+        },
+        Msg::SearchLoaded { id, result } => search::update::search_loaded(app, id, result),
+        Msg::RecentLoaded { terms } => {
+            search::update::recent_loaded(app, terms);
+            Vec::new()
+        }
+        // A failed write was logged by the effect; the terms are still in memory for this run.
+        Msg::RecentSaved { .. } => Vec::new(),
         Msg::DocsSiteLoaded { id, synced, result } => {
             docs::update::site_loaded(app, id, synced, result)
         }
@@ -468,6 +482,15 @@ fn on_key(app: &mut App, key: Key, event: KeyEvent) -> Vec<Effect> {
         app.quit = true;
         return Vec::new();
     }
+    if app.search.open {
+        return search::update::key(app, key);
+    }
+    // Ctrl-K opens the search from anywhere, typing a filter or a command included; a plain letter
+    // binding (`s`) only outside text input, through the normal keys.
+    if !key.is_text() && app.keymap.binds(Action::GlobalSearch, key) {
+        app.help = false;
+        return search::update::open(app);
+    }
     match app.mode.clone() {
         Mode::Command(line) => command_key(app, line, key),
         Mode::Filter(line) => filter_key(app, line, key, event),
@@ -706,6 +729,7 @@ fn normal_key(app: &mut App, key: Key) -> Vec<Effect> {
         }
         Action::Back => back(app),
         Action::Refresh => refresh(app),
+        Action::GlobalSearch => search::update::open(app),
         _ => match app.screen() {
             Screen::Catalog(_) => catalog_action(app, action),
             Screen::Entity { page, .. } if action == Action::Docs => {
@@ -793,7 +817,8 @@ fn refresh(app: &mut App) -> Vec<Effect> {
             if matches!(app.ownership, Ownership::Unavailable(_)) {
                 app.ownership = Ownership::Unknown;
             }
-            let mut effects = load_ownership(app);
+            let mut effects = search::update::forget_names(app);
+            effects.extend(load_ownership(app));
             effects.extend(load_catalog(app));
             effects
         }
@@ -957,7 +982,7 @@ fn keep_visible(c: &mut CatalogState, height: usize) {
 }
 
 fn on_mouse(app: &mut App, event: MouseEvent) -> Vec<Effect> {
-    if app.help || app.too_small() {
+    if app.help || app.search.open || app.too_small() {
         return Vec::new();
     }
     let body = views::areas(app.width, app.height).body;

@@ -94,6 +94,9 @@ pub struct Reader {
     pub page_request: Option<RequestId>,
     /// The anchor to scroll to once the page arrives.
     pub pending_anchor: Option<String>,
+    /// The page (by URL, as `operations/runbook/`) and anchor to open first instead of the home page, once
+    /// the site arrives (a docs search result).
+    pub start_at: Option<(String, Option<String>)>,
     /// First visible line of the current page.
     pub scroll: usize,
     /// The focused link, an index into the rendered page's links.
@@ -130,6 +133,7 @@ impl Reader {
             page_load: PageLoad::Idle,
             page_request: None,
             pending_anchor: None,
+            start_at: None,
             scroll: 0,
             link: None,
             search: None,

@@ -44,6 +44,34 @@ pub fn open(app: &mut App, entity_ref: EntityRef) -> Vec<Effect> {
     }]
 }
 
+/// Pushes the reader for `entity_ref` opened at the page whose URL is `url` (`operations/runbook/`; empty:
+/// the home page) scrolled to `anchor`: where a docs search result points.
+pub fn open_at(
+    app: &mut App,
+    entity_ref: EntityRef,
+    url: &str,
+    anchor: Option<String>,
+) -> Vec<Effect> {
+    let effects = open(app, entity_ref);
+    if let Some(reader) = app.reader_mut() {
+        reader.start_at = Some((url.to_string(), anchor));
+    }
+    effects
+}
+
+/// The location of the page whose URL is `url`, slashes at either end ignored (`operations/runbook`,
+/// `operations/runbook/` and `/operations/runbook/` are one page); an empty URL is the home page.
+fn page_by_url(site: &stagedoor_core::techdocs::publish::DocsSite, url: &str) -> Option<String> {
+    let wanted = url.trim_matches('/');
+    if wanted.is_empty() {
+        return site.home().map(|p| p.location.clone());
+    }
+    site.pages
+        .iter()
+        .find(|p| p.url.trim_matches('/') == wanted)
+        .map(|p| p.location.clone())
+}
+
 /// The index in the screen stack of the reader `pred` picks.
 fn reader_index(app: &App, pred: impl Fn(&Reader) -> bool) -> Option<usize> {
     app.screens
@@ -75,11 +103,31 @@ pub fn site_loaded(
     match result {
         Ok(Some(site)) => {
             let home = site.home().map(|p| p.location.clone());
+            // A search result's page and heading, when the site has that page; else the home page.
+            let mut anchor = None;
+            let mut start = home;
+            if let Some((url, wanted_anchor)) = reader.start_at.take() {
+                match page_by_url(&site, &url) {
+                    Some(location) => {
+                        start = Some(location);
+                        anchor = wanted_anchor;
+                    }
+                    None => {
+                        app.status = Some(Status::Error(format!(
+                            "the docs have no page {}: showing the home page",
+                            sanitize(&url)
+                        )));
+                    }
+                }
+            }
+            let Some(reader) = reader_at(app, pos) else {
+                return Vec::new();
+            };
             reader.site = Some(site);
             reader.site_load = SiteLoad::Ready;
             app.connection = Connection::Connected;
-            match home {
-                Some(location) => load_page(app, pos, location, None, false),
+            match start {
+                Some(location) => load_page(app, pos, location, anchor, false),
                 None => {
                     if let Some(r) = reader_at(app, pos) {
                         r.page_load = PageLoad::Failed("the site has no pages".to_string());

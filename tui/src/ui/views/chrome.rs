@@ -8,7 +8,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 use stagedoor_core::EntityRef;
 
-use super::super::keymap::Action;
+use super::super::keymap::{Action, Context};
 use super::super::state::{App, Connection, Mode, Status, COMMANDS, MIN_HEIGHT, MIN_WIDTH};
 use super::super::text::{sanitize, truncate, width};
 
@@ -167,9 +167,14 @@ fn fit(spans: Vec<Span<'static>>, room: usize) -> Line<'static> {
 pub fn hints(frame: &mut Frame, area: Rect, app: &App) {
     let t = &app.theme;
     let mut spans = Vec::new();
-    for b in app.keymap.for_context(app.context()) {
+    let context = app.context();
+    for b in app.keymap.for_context(context) {
         let Some(label) = b.hint else { continue };
         let Some(key) = b.keys.first() else { continue };
+        // In the search overlay letters are typed: `q`, `?` and `:` do not do what the bar would say.
+        if context == Context::SearchOverlay && key.is_text() {
+            continue;
+        }
         spans.push(Span::styled(format!(" {key}"), t.accent));
         spans.push(Span::styled(format!(" {label} "), t.muted));
     }
@@ -204,7 +209,18 @@ pub fn help(frame: &mut Frame, area: Rect, app: &App) {
         let names = b.keys.iter().map(ToString::to_string).collect::<Vec<_>>();
         let names = truncate(&names.join(" "), 11);
         let pad = 12usize.saturating_sub(width(&names));
-        let help = truncate(b.help, room.saturating_sub(12));
+        // The search binding names the overlay's own keys, as they are mapped (help is not reachable
+        // inside the overlay, whose letters are typed).
+        let text = if b.action == Action::GlobalSearch {
+            format!(
+                "search all ({} full text, {} type)",
+                app.keymap.key_label(Action::SearchMode),
+                app.keymap.key_label(Action::SearchType)
+            )
+        } else {
+            b.help.to_string()
+        };
+        let help = truncate(&text, room.saturating_sub(12));
         Line::from(vec![
             Span::styled(names, t.accent),
             Span::raw(" ".repeat(pad)),
@@ -249,8 +265,12 @@ pub fn help(frame: &mut Frame, area: Rect, app: &App) {
         }
         commands.extend(bindings[fit_left..].iter().map(|b| key_line(b, cmd_room)));
         commands.push(mouse(cmd_room));
-    } else {
+    } else if keys.len() < height {
         keys.push(mouse(key_room));
+    } else {
+        // The keys fill their column exactly: the mouse line goes under the commands.
+        commands.push(Line::raw(""));
+        commands.push(mouse(cmd_room));
     }
     frame.render_widget(Paragraph::new(keys), keys_area);
     frame.render_widget(Paragraph::new(commands), commands_area);

@@ -64,4 +64,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
     if app.help {
         chrome::help(frame, a.body, app);
     }
+    if app.search.open {
+        super::search::view::render(frame, area, app);
+    }
 }
