@@ -60,7 +60,7 @@ impl SearchSchema {
                 .set_tokenizer(TEXT_ANALYZER)
                 .set_index_option(IndexRecordOption::WithFreqs),
         );
-        let doc_type = builder.add_text_field("doc_type", STRING);
+        let doc_type = builder.add_text_field("doc_type", STRING | STORED);
         let key = builder.add_text_field("key", STRING | FAST);
         let etag = builder.add_text_field("etag", STRING | FAST);
         let name_key = builder.add_text_field("name_key", STRING);

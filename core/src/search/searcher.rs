@@ -155,7 +155,10 @@ fn words_query(schema: &SearchSchema, words: &[String], whole: &str) -> Box<dyn 
         }
         clauses.push((Occur::Must, Box::new(BooleanQuery::new(ways))));
     }
-    let name = whole.trim().to_lowercase();
+    // Quotes or stray punctuation around a name still make it an exact name.
+    let name = whole
+        .trim_matches(|c: char| !c.is_alphanumeric())
+        .to_lowercase();
     if !name.is_empty() {
         clauses.push((
             Occur::Should,
