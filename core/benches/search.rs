@@ -87,12 +87,14 @@ fn search(c: &mut Criterion) {
     generate_docs_site(DOCS_PAGES, &site_dir).expect("generate docs");
     let site = build_site(&site_dir, "generated", 0).expect("build docs");
     let component = rt
-        .block_on(portal.query_entities(EntityQuery {
-            filter: EntityPredicate::from_filter_params(&["kind=component".to_string()])
-                .expect("filter"),
-            limit: Some(1),
-            ..EntityQuery::default()
-        }))
+        .block_on(
+            portal.query_entities(EntityQuery {
+                filter: EntityPredicate::from_filter_params(&["kind=component".to_string()])
+                    .expect("filter"),
+                limit: Some(1),
+                ..EntityQuery::default()
+            }),
+        )
         .expect("a component")
         .items
         .remove(0);
@@ -168,9 +170,13 @@ fn search(c: &mut Criterion) {
         }
         times.sort();
         eprintln!(
-            "{label:>16} ({:?}): {} hits, p50 {:.2} ms, p95 {:.2} ms",
+            "{label:>16} ({:?}): {} hits, first {}, p50 {:.2} ms, p95 {:.2} ms",
             q.term,
             set.number_of_results.unwrap_or(0),
+            set.results
+                .first()
+                .and_then(|r| r.field("location"))
+                .unwrap_or("-"),
             percentile(&times, 0.5).as_secs_f64() * 1e3,
             percentile(&times, 0.95).as_secs_f64() * 1e3,
         );
