@@ -128,7 +128,7 @@ fn search(c: &mut Criterion) {
     let name = component.name().to_string();
     let mut typo: Vec<char> = name.chars().collect();
     if typo.len() > 4 {
-        typo.swap(2, 3);
+        typo.swap(1, 2);
     }
     let typo: String = typo.into_iter().collect();
     let prefix: String = name.chars().take(5).collect();

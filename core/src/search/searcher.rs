@@ -6,7 +6,7 @@
 //! fail. Every word must match (in the name, title, docs text, or tags/context), each in one of three ways,
 //! scored like Backstage's Lunr engine ranks them (exact ×100, trailing wildcard ×10, edit distance ×1):
 //! the word itself (BM25), the last word as a prefix (the user is still typing it), or within an edit
-//! distance on words of 5 characters or more (1, or 2 from 9 on; a transposition counts 1). Where it matches
+//! distance on words of 5 characters or more without digits (1, or 2 from 9 on; a transposition counts 1). Where it matches
 //! weighs too: name over title over context over text. A term equal to an entity's whole name outranks
 //! everything.
 //!
@@ -77,8 +77,13 @@ impl FieldRole {
     }
 }
 
-/// The edit distance allowed for a word of `len` characters.
-pub fn fuzzy_distance(len: usize) -> u8 {
+/// The edit distance allowed for `word` of `len` characters. Words with digits (versions, ids, numbered
+/// names) get none: `37331` is not a typo of `37330`, and a fuzzy automaton over numbers expands to
+/// thousands of terms.
+pub fn fuzzy_distance(word: &str, len: usize) -> u8 {
+    if word.chars().any(|c| c.is_ascii_digit()) {
+        return 0;
+    }
     match len {
         0..=4 => 0,
         5..=8 => 1,
@@ -140,7 +145,7 @@ fn words_query(schema: &SearchSchema, words: &[String], whole: &str) -> Box<dyn 
                     )),
                 ));
             }
-            let distance = fuzzy_distance(len);
+            let distance = fuzzy_distance(word, len);
             if distance > 0 {
                 let fuzzy = if last {
                     FuzzyTermQuery::new_prefix(term, distance, true)
@@ -266,7 +271,7 @@ fn word_matches(indexed: &str, word: &str, last: bool) -> bool {
     if last && len >= MIN_PREFIX_LEN && indexed.starts_with(word) {
         return true;
     }
-    let distance = usize::from(fuzzy_distance(len));
+    let distance = usize::from(fuzzy_distance(word, len));
     if distance == 0 {
         return false;
     }
@@ -451,9 +456,11 @@ mod tests {
         assert!(word_matches("shipment", "shipmnet", false));
         assert!(word_matches("shipment", "shipmne", true));
         assert!(!word_matches("ship", "shop", false));
-        assert_eq!(fuzzy_distance(4), 0);
-        assert_eq!(fuzzy_distance(5), 1);
-        assert_eq!(fuzzy_distance(9), 2);
+        assert_eq!(fuzzy_distance("ship", 4), 0);
+        assert_eq!(fuzzy_distance("ships", 5), 1);
+        assert_eq!(fuzzy_distance("shipments", 9), 2);
+        assert_eq!(fuzzy_distance("37330", 5), 0);
+        assert!(!word_matches("37331", "37330", false));
     }
 
     #[test]
