@@ -567,3 +567,109 @@ async fn write(
     .await
     .map_err(|e| SearchError::Index(format!("index task failed: {e}")))?
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entity::Entity;
+    use crate::store::{LocationIngest, OrphanStrategy, ProcessedEntity, SqliteStore};
+    use serde_json::json;
+
+    fn ingest(entities: &[(&str, &str)]) -> LocationIngest {
+        LocationIngest {
+            origin: "file:/x.yaml".into(),
+            entities: entities
+                .iter()
+                .map(|(name, description)| ProcessedEntity {
+                    entity: Entity::from_value(json!({
+                        "apiVersion": "backstage.io/v1alpha1", "kind": "Component",
+                        "metadata": {"name": name, "description": description},
+                        "spec": {"type": "service", "lifecycle": "production", "owner": "team"}
+                    }))
+                    .unwrap(),
+                    entity_ref: format!("component:default/{name}"),
+                    location_key: "file:/x.yaml".into(),
+                    parent_ref: None,
+                    relations: vec![],
+                    errors: vec![],
+                    hash: format!("{name}/{description}"),
+                })
+                .collect(),
+            ..LocationIngest::default()
+        }
+    }
+
+    async fn hits(index: &SearchIndex, term: &str) -> Vec<String> {
+        let set = index
+            .search(SearchQuery {
+                term: term.into(),
+                ..SearchQuery::default()
+            })
+            .await
+            .unwrap();
+        set.results
+            .iter()
+            .map(|r| r.field("name").unwrap_or("").to_string())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn syncs_reindex_exactly_what_changed() {
+        let store = SqliteStore::open_in_memory().unwrap();
+        let index = SearchIndex::new(IndexLocation::Memory);
+        assert!(hits(&index, "alpha").await.is_empty(), "never opened");
+        store
+            .apply_location(
+                ingest(&[("alpha", "red"), ("beta", "blue")]),
+                OrphanStrategy::Delete,
+            )
+            .await
+            .unwrap();
+        let first = index.sync(&store).await.unwrap();
+        assert!(first.rebuilt);
+        assert_eq!(first.entities, 2);
+        assert_eq!(hits(&index, "alpha").await, ["alpha"]);
+        assert_eq!(index.sync(&store).await.unwrap(), SyncReport::default());
+
+        store
+            .apply_location(ingest(&[("alpha", "green")]), OrphanStrategy::Delete)
+            .await
+            .unwrap();
+        let report = index.sync(&store).await.unwrap();
+        assert_eq!((report.entities, report.removed), (1, 1));
+        assert_eq!(hits(&index, "green").await, ["alpha"]);
+        assert!(hits(&index, "red").await.is_empty());
+        assert!(hits(&index, "beta").await.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_directory_index_is_reopened_or_rebuilt() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path().join("idx");
+        let store = SqliteStore::open_in_memory().unwrap();
+        store
+            .apply_location(ingest(&[("alpha", "red")]), OrphanStrategy::Delete)
+            .await
+            .unwrap();
+        let generation = {
+            let index = SearchIndex::new(IndexLocation::Directory(base.clone()));
+            assert!(index.sync(&store).await.unwrap().rebuilt);
+            // The directory is this index's: a second one keeps its own in memory.
+            let other = SearchIndex::new(IndexLocation::Directory(base.clone()));
+            other.sync(&store).await.unwrap();
+            assert_eq!(other.effective_location(), Some(IndexLocation::Memory));
+            assert_eq!(hits(&other, "alpha").await, ["alpha"]);
+            index.generation_dir().unwrap()
+        };
+        let index = SearchIndex::new(IndexLocation::Directory(base.clone()));
+        assert_eq!(index.sync(&store).await.unwrap(), SyncReport::default());
+        assert_eq!(index.generation_dir(), Some(generation.clone()));
+        drop(index);
+        std::fs::write(generation.join(VERSION_FILE), "0").unwrap();
+        let index = SearchIndex::new(IndexLocation::Directory(base.clone()));
+        assert!(index.sync(&store).await.unwrap().rebuilt);
+        assert_ne!(index.generation_dir(), Some(generation.clone()));
+        assert!(!generation.exists(), "the old generation is deleted");
+        assert_eq!(hits(&index, "alpha").await, ["alpha"]);
+    }
+}
