@@ -19,7 +19,7 @@ use crate::portal::{
     AddLocationResult, Ancestry, AncestryItem, Portal, Problem, RefreshProgress, RefreshReport,
     RefreshRequest,
 };
-use crate::search::{SearchQuery, SearchResultSet};
+use crate::search::{IndexLocation, SearchIndex, SearchQuery, SearchResultSet, SyncReport};
 use crate::store::{
     EntityPage, EntityPredicate, EntityQuery, Facets, LocationIngest, LocationRecord, PgOptions,
     PostgresStore, SqliteStore, Store,
@@ -51,6 +51,11 @@ pub struct LocalPortal {
     /// This portal's name in refresh claims, which keep other processes sharing the database off the roots
     /// it is processing.
     holder: String,
+    /// The full-text index behind [`Portal::search`], synced with the store after every change this portal
+    /// makes and on every periodic refresh (which also picks up what other replicas wrote).
+    search: SearchIndex,
+    /// Whether the index has been synced since the portal opened (the first search syncs it).
+    search_synced: std::sync::atomic::AtomicBool,
 }
 
 impl LocalPortal {
@@ -96,8 +101,11 @@ impl LocalPortal {
                 ))
             }
         };
+        let search = SearchIndex::new(search_location(config)?);
         Ok(LocalPortal {
             store,
+            search,
+            search_synced: std::sync::atomic::AtomicBool::new(false),
             ingestor: Ingestor::new(reader.clone(), catalog.clone()),
             reader,
             catalog,
@@ -113,6 +121,38 @@ impl LocalPortal {
 
     pub fn catalog_config(&self) -> &CatalogConfig {
         &self.catalog
+    }
+
+    /// The search index (tests, diagnostics).
+    pub fn search_index(&self) -> &SearchIndex {
+        &self.search
+    }
+
+    /// Brings the search index up to date with the store (building it first if needed).
+    pub async fn sync_search(&self) -> Result<SyncReport, PortalError> {
+        let report = self.search.sync(self.store.as_ref()).await?;
+        self.search_synced
+            .store(true, std::sync::atomic::Ordering::Release);
+        if report != SyncReport::default() {
+            tracing::debug!(?report, "search index synced");
+        }
+        Ok(report)
+    }
+
+    /// Rebuilds the search index from the store into a fresh one and swaps it in.
+    pub async fn rebuild_search(&self) -> Result<SyncReport, PortalError> {
+        let report = self.search.rebuild(self.store.as_ref()).await?;
+        self.search_synced
+            .store(true, std::sync::atomic::Ordering::Release);
+        Ok(report)
+    }
+
+    /// A sync after a change: a failure is logged, never the change's error (the catalog changed; the index
+    /// catches up on the next sync).
+    async fn after_change(&self) {
+        if let Err(e) = self.sync_search().await {
+            tracing::warn!(error = %e, "search index sync failed");
+        }
     }
 
     /// Refreshes every `catalog.processingInterval` on a tokio task, until the portal is dropped.
@@ -232,6 +272,7 @@ impl LocalPortal {
         }
         // Sites of entities this refresh deleted go with them.
         self.store.prune_docs().await?;
+        self.after_change().await;
         report.dangling_relations = self
             .store
             .dangling_relations()
@@ -396,6 +437,42 @@ fn documented_entities(ingest: &LocationIngest) -> Vec<Entity> {
         .collect()
 }
 
+/// Where the search index lives: `search.index.directory` when set (relative to the config's directory);
+/// else beside a SQLite file as `<file>-search/` (as SQLite keeps its `-wal` and `-shm` files); in memory
+/// for `:memory:`; for PostgreSQL, `stagedoor-search-<hash of the database URL>` in the system temp
+/// directory: the index is a cache of the store, rebuilt when missing, so temp is good enough and needs no
+/// setup (set the directory to keep it across reboots).
+fn search_location(config: &Config) -> Result<IndexLocation, PortalError> {
+    if let Some(dir) = config
+        .get("search.index.directory")
+        .filter(|v| !v.is_null())
+    {
+        let dir = dir
+            .as_str()
+            .ok_or_else(|| PortalError::Input("search.index.directory must be a string".into()))?;
+        return Ok(IndexLocation::Directory(
+            crate::config::catalog::resolve_against(&config.base_dir, dir),
+        ));
+    }
+    Ok(match config.database().map_err(config_error)? {
+        DatabaseConfig::Sqlite(SqliteLocation::Memory) => IndexLocation::Memory,
+        DatabaseConfig::Sqlite(SqliteLocation::File(path)) => {
+            let mut name = path.file_name().unwrap_or_default().to_os_string();
+            name.push("-search");
+            IndexLocation::Directory(path.with_file_name(name))
+        }
+        DatabaseConfig::Postgres { url } => {
+            use sha2::Digest;
+            // The password is part of the hash only through the URL as configured; the hash is all that shows.
+            let digest = sha2::Sha256::digest(url.as_bytes());
+            IndexLocation::Directory(
+                std::env::temp_dir()
+                    .join(format!("stagedoor-search-{}", &hex::encode(digest)[..16])),
+            )
+        }
+    })
+}
+
 fn config_error(e: crate::config::ConfigError) -> PortalError {
     PortalError::Input(e.message)
 }
@@ -463,6 +540,7 @@ impl Portal for LocalPortal {
     async fn delete_entity_by_uid(&self, uid: &str) -> Result<(), PortalError> {
         if self.store.delete_entity_by_uid(uid).await? {
             self.store.prune_docs().await?;
+            self.after_change().await;
             Ok(())
         } else {
             Err(PortalError::NotFound(format!("No entity with uid {uid}")))
@@ -561,6 +639,7 @@ impl Portal for LocalPortal {
             .await?
             .unwrap_or_default()
         };
+        self.after_change().await;
         let entities = self
             .store
             .entities_by_refs(&refs, &[])
@@ -581,6 +660,8 @@ impl Portal for LocalPortal {
         self.store.delete_location(id).await?;
         let _guard = self.refresh_lock.lock().await;
         self.remove_origin(&location.key(), false).await?;
+        self.store.prune_docs().await?;
+        self.after_change().await;
         Ok(())
     }
 
@@ -592,79 +673,14 @@ impl Portal for LocalPortal {
         Ok(())
     }
 
-    // INTERIM (replaced by the tantivy index): a substring match over names, titles and descriptions.
     async fn search(&self, query: SearchQuery) -> Result<SearchResultSet, PortalError> {
-        use crate::search::{SearchResult, DEFAULT_PAGE_LIMIT, TYPE_SOFTWARE_CATALOG};
-        let limit = query.page_limit.unwrap_or(DEFAULT_PAGE_LIMIT).max(1);
-        let page: usize = query
-            .page_cursor
-            .as_deref()
-            .map(|c| {
-                c.parse()
-                    .map_err(|_| PortalError::Input(format!("Invalid pageCursor {c}")))
-            })
-            .transpose()?
-            .unwrap_or(0);
-        let all = self
-            .store
-            .query_entities(&EntityQuery {
-                limit: Some(100_000),
-                ..EntityQuery::default()
-            })
-            .await?;
-        let term = query.term.to_lowercase();
-        let hits: Vec<SearchResult> = all
-            .items
-            .iter()
-            .filter(|e| {
-                term.is_empty()
-                    || e.name().to_lowercase().contains(&term)
-                    || e.title().unwrap_or("").to_lowercase().contains(&term)
-                    || e.description().unwrap_or("").to_lowercase().contains(&term)
-            })
-            .map(|e| {
-                let r = e.entity_ref();
-                let mut document = serde_json::Map::new();
-                document.insert("title".into(), e.title().unwrap_or(e.name()).into());
-                document.insert("text".into(), e.description().unwrap_or("").into());
-                document.insert(
-                    "location".into(),
-                    format!(
-                        "/catalog/{}/{}/{}",
-                        r.namespace,
-                        r.kind.to_lowercase(),
-                        r.name
-                    )
-                    .into(),
-                );
-                document.insert("kind".into(), e.kind().into());
-                document.insert("namespace".into(), e.namespace().into());
-                document.insert("name".into(), e.name().into());
-                SearchResult {
-                    doc_type: TYPE_SOFTWARE_CATALOG.into(),
-                    document,
-                    highlight: None,
-                    rank: None,
-                }
-            })
-            .collect();
-        let total = hits.len();
-        let results: Vec<SearchResult> = hits
-            .into_iter()
-            .enumerate()
-            .skip(page * limit)
-            .take(limit)
-            .map(|(i, mut r)| {
-                r.rank = Some(i + 1);
-                r
-            })
-            .collect();
-        Ok(SearchResultSet {
-            results,
-            next_page_cursor: ((page + 1) * limit < total).then(|| (page + 1).to_string()),
-            previous_page_cursor: (page > 0).then(|| (page - 1).to_string()),
-            number_of_results: Some(total as u64),
-        })
+        if !self
+            .search_synced
+            .load(std::sync::atomic::Ordering::Acquire)
+        {
+            self.sync_search().await?;
+        }
+        Ok(self.search.search(query).await?)
     }
 
     async fn docs_site(&self, entity_ref: &EntityRef) -> Result<Option<DocsSite>, PortalError> {
@@ -694,6 +710,8 @@ impl Portal for LocalPortal {
                 let _ = tx.send(line);
             }
         };
-        sync_docs(self.store.as_ref(), &self.reader, &entity, &send).await
+        let outcome = sync_docs(self.store.as_ref(), &self.reader, &entity, &send).await?;
+        self.after_change().await;
+        Ok(outcome)
     }
 }

@@ -379,6 +379,13 @@ pub trait Store: Send + Sync {
 
     /// Removes the docs sites of entities that are no longer stored; how many.
     async fn prune_docs(&self) -> Result<u64, StoreError>;
+
+    /// `(entity ref, etag)` of every stored entity, sorted by ref: the cheap list a search index diffs
+    /// against its own to find what changed, also when another process sharing the database wrote it.
+    async fn entity_etags(&self) -> Result<Vec<(String, String)>, StoreError>;
+
+    /// `(entity ref, etag)` of every stored docs site, sorted by ref.
+    async fn docs_etags(&self) -> Result<Vec<(String, String)>, StoreError>;
 }
 
 /// Milliseconds since the Unix epoch, the clock refresh claims are kept in.

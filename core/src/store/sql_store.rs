@@ -76,6 +76,8 @@ const SELECT_DANGLING: &str =
      WHERE EXISTS (SELECT 1 FROM entities s WHERE s.id = r.source_id) \
      AND NOT EXISTS (SELECT 1 FROM entities t WHERE t.id = r.target_id) \
      ORDER BY sr.entity_ref, r.type, tr.entity_ref";
+const SELECT_ENTITY_ETAGS: &str = "SELECT entity_ref, etag FROM entities ORDER BY entity_ref";
+const SELECT_DOCS_ETAGS: &str = "SELECT entity_ref, etag FROM docs_sites ORDER BY entity_ref";
 const COUNT_ENTITIES: &str = "SELECT COUNT(*) FROM entities";
 const SELECT_LOCATIONS: &str = "SELECT id, type, target FROM locations ORDER BY type, target, id";
 const SELECT_LOCATION: &str = "SELECT id, type, target FROM locations WHERE id = ?1";
@@ -821,6 +823,14 @@ fn stitch(row: StoredEntity, relations: Vec<Value>) -> Result<Entity, StoreError
     Ok(entity)
 }
 
+/// `(ref, etag)` rows of one of the etag listings.
+fn ref_etag_pairs(conn: &mut dyn SqlConn, sql: &str) -> Result<Vec<(String, String)>, StoreError> {
+    conn.query(sql, &[])?
+        .iter()
+        .map(|r| Ok((r.text(0)?, r.text(1)?)))
+        .collect()
+}
+
 fn location_row(r: &SqlRow) -> Result<LocationRecord, StoreError> {
     Ok(LocationRecord {
         id: r.text(0)?,
@@ -1060,6 +1070,16 @@ impl<C: SqlConn + 'static> Store for SqlStore<C> {
 
     async fn prune_docs(&self) -> Result<u64, StoreError> {
         self.write(|s| docs::prune(&mut s.conn)).await
+    }
+
+    async fn entity_etags(&self) -> Result<Vec<(String, String)>, StoreError> {
+        self.read(|s| ref_etag_pairs(&mut s.conn, SELECT_ENTITY_ETAGS))
+            .await
+    }
+
+    async fn docs_etags(&self) -> Result<Vec<(String, String)>, StoreError> {
+        self.read(|s| ref_etag_pairs(&mut s.conn, SELECT_DOCS_ETAGS))
+            .await
     }
 
     async fn dangling_relations(&self) -> Result<Vec<RelationRow>, StoreError> {
