@@ -121,9 +121,10 @@ async fn a_query_answers_backstages_result_set() {
         .find(|r| r["document"]["title"] == "svc-a")
         .unwrap();
     assert_eq!(hit["type"], "software-catalog");
+    // Backstage's catalog collator keeps the entity's own casing in the location.
     assert_eq!(
         hit["document"]["location"],
-        "/catalog/default/component/svc-a"
+        "/catalog/default/Component/svc-a"
     );
     // No parameters at all is a valid query too.
     assert_result_set(&query(&f.app, "").await);
@@ -212,7 +213,6 @@ async fn types_and_filters_are_read_in_every_spelling() {
 
 /// What the narrowing means, for the engine behind `Portal::search`.
 #[tokio::test]
-#[ignore = "needs the search index: the interim substring scan ignores types and filters"]
 async fn types_and_filters_narrow_the_results() {
     let f = app().await;
     let catalog = assert_result_set(&query(&f.app, "term=svc&types[]=software-catalog").await);

@@ -129,7 +129,7 @@ async fn contract(p: &dyn Portal) -> Vec<Value> {
             .results
             .iter()
             .any(|r| r.doc_type == "software-catalog"
-                && r.field("location") == Some("/catalog/default/component/shipment-tracker")),
+                && r.field("location") == Some("/catalog/default/Component/shipment-tracker")),
         "{found:#?}"
     );
     let mut all = Vec::new();
