@@ -548,8 +548,8 @@ impl Admonition {
     }
 
     fn open_html(&self) -> String {
-        let classes = escape(&self.classes.join(" "));
-        let title = escape(&self.title());
+        let classes = escape_html(&self.classes.join(" "));
+        let title = escape_html(&self.title());
         match self.details {
             None if title.is_empty() => format!("<div class=\"admonition {classes}\">\n"),
             None => format!(
@@ -571,7 +571,8 @@ impl Admonition {
     }
 }
 
-fn escape(s: &str) -> String {
+/// `s` safe inside HTML text and attribute values.
+pub(crate) fn escape_html(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::build::BuiltSite;
 use super::index::{html_href, page_url};
-use super::page::Page;
+use super::page::{escape_html as escape, Page};
 use super::site::NavItem;
 
 /// The site description file a reader loads first (nav, pages, headings).
@@ -178,21 +178,6 @@ pub fn content_type(path: &str) -> &'static str {
         "css" => "text/css; charset=utf-8",
         _ => "application/octet-stream",
     }
-}
-
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// Each page's title by location, looked up once per nav entry of every page: a linear search there made

@@ -281,32 +281,22 @@ pub async fn require_credentials(
             .map(|r| format!("'{}'", r.plugin))
             .collect();
         let path = request.uri().path();
-        // Reading an entity's docs takes what reading the entity takes: a token restricted to the
-        // catalog's entity reads may read docs; one restricted to `techdocs` may read docs only.
-        if path == "/api/techdocs" || path.starts_with("/api/techdocs/") {
-            let permission = "catalog.entity.read";
-            if allowed(restrictions, "techdocs", "techdocs.entity.read", "read")
-                || allowed(restrictions, "techdocs", permission, "read")
-                || allowed(restrictions, "catalog", permission, "read")
-            {
-                return next.run(request).await;
+        // Docs and search answer catalog entities (search's documents have `catalog.entity.read` as their
+        // visibility permission in Backstage), so they take what reading entities takes: a token restricted
+        // to the catalog's entity reads may use them, and so may one restricted to the plugin itself (with
+        // its own permission or the entity read). Any other restriction is refused rather than answered
+        // with what it may not read.
+        const ENTITY_READERS: [(&str, &str, &str); 2] = [
+            ("/api/techdocs", "techdocs", "techdocs.entity.read"),
+            ("/api/search", "search", "search.query"),
+        ];
+        for (prefix, plugin, own) in ENTITY_READERS {
+            if path != prefix && !path.starts_with(&format!("{prefix}/")) {
+                continue;
             }
-            tracing::info!(%subject, permission, "access restricted");
-            return ApiError::new(
-                StatusCode::FORBIDDEN,
-                "NotAllowedError",
-                format!("This token's access restrictions do not permit {permission}"),
-            )
-            .into_response();
-        }
-        // Search answers catalog entities and their docs, so it takes what reading them takes: a token
-        // restricted to the `search` plugin may search (results are `catalog.entity.read` documents, the
-        // visibility permission of both types in Backstage), and so may one allowed the catalog's entity
-        // reads; any other restriction is refused rather than answered with what it may not read.
-        if path == "/api/search" || path.starts_with("/api/search/") {
             let permission = "catalog.entity.read";
-            if allowed(restrictions, "search", "search.query", "read")
-                || allowed(restrictions, "search", permission, "read")
+            if allowed(restrictions, plugin, own, "read")
+                || allowed(restrictions, plugin, permission, "read")
                 || allowed(restrictions, "catalog", permission, "read")
             {
                 return next.run(request).await;
