@@ -4,6 +4,8 @@
 mod common;
 
 use std::path::{Path, PathBuf};
+
+use stagedoor_tests::copy_dir;
 use std::sync::Arc;
 
 use axum::http::{header, Method, StatusCode};
@@ -22,19 +24,6 @@ const DOCS_TOKEN: &str = "techdocs-only-token";
 fn documented_fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../shared/fixtures/techdocs/backstage-documented-component")
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 struct Docs {

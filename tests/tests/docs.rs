@@ -5,6 +5,8 @@
 //! publishes no `stagedoor_site.json`.
 
 use std::path::{Path, PathBuf};
+
+use stagedoor_tests::copy_dir;
 use std::sync::Arc;
 
 use serde_json::{json, Value};
@@ -18,19 +20,6 @@ use tokio::sync::mpsc;
 
 fn r(text: &str) -> EntityRef {
     EntityRef::parse(text).unwrap()
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 /// A copy of the documented component fixture (sync tests change it) plus a component without docs, in a

@@ -6,6 +6,8 @@
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
+use stagedoor_tests::copy_dir;
+
 use serde_json::json;
 use stagedoor_core::portal::RefreshRequest;
 use stagedoor_core::search::index::{IndexLocation, VERSION_FILE};
@@ -15,19 +17,6 @@ use stagedoor_tests::config;
 use stagedoor_tests::pg::TestDatabase;
 
 const TRACKER: &str = "/catalog/default/Component/shipment-tracker";
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
 
 /// A portal over a copy of the sample catalog in `data` (SQLite there, or the given PostgreSQL database
 /// with the index under `data/search`); not refreshed.
