@@ -5,10 +5,8 @@
 //! snapshots at 80x24 and 120x40.
 
 use std::collections::HashMap;
-use std::path::Path;
-use std::sync::Arc;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
+use crossterm::event::{KeyModifiers, MouseEvent, MouseEventKind};
 use ratatui::backend::TestBackend;
 use ratatui::text::Line;
 use ratatui::Terminal;
@@ -19,93 +17,24 @@ use stagedoor::ui::docs::view::text_size;
 use stagedoor::ui::keymap::Keymap;
 use stagedoor::ui::msg::{Effect, Failure, Msg};
 use stagedoor::ui::state::{App, Mode, Screen, Status};
-use stagedoor::ui::theme::{ColorMode, Theme};
-use stagedoor::ui::update::{start, update};
+use stagedoor::ui::update::update;
 use stagedoor::ui::views;
 use stagedoor_core::techdocs::publish::{DocsPage, DocsSite};
 use stagedoor_core::techdocs::site::NavItem;
-use stagedoor_core::{EntityRef, Portal};
-use tokio::runtime::Runtime;
+use stagedoor_core::EntityRef;
 
 const TRACKER: &str = "component:default/shipment-tracker";
 
-fn theme() -> Theme {
-    Theme::built_in("dark", ColorMode::Ansi16).unwrap()
+mod support;
+
+use support::{parse_keys, theme, Harness};
+
+trait ReaderHarness {
+    fn reader(&self) -> &Reader;
+    fn open_tracker(&mut self);
 }
 
-/// The app on an embedded portal over the sample catalog (imported into a temp directory), drawn on a
-/// `TestBackend`; every effect a key causes is run by `run::settle`, which also draws after each reply.
-struct Harness {
-    _dir: tempfile::TempDir,
-    rt: Runtime,
-    portal: Arc<dyn Portal>,
-    app: App,
-    terminal: Terminal<TestBackend>,
-    /// What `y` asked the terminal to copy.
-    copied: Vec<String>,
-}
-
-impl Harness {
-    fn new(width: u16, height: u16) -> Harness {
-        let dir = tempfile::tempdir().unwrap();
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../catalog/all.yaml");
-        let config = stagedoor_core::devgen::catalog_config(&root, dir.path());
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let portal: Arc<dyn Portal> =
-            Arc::new(stagedoor_core::LocalPortal::from_config(config).unwrap());
-        let app = App::new(theme(), Keymap::default(), "embedded".into(), true);
-        let terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-        let mut h = Harness {
-            _dir: dir,
-            rt,
-            portal,
-            app,
-            terminal,
-            copied: Vec::new(),
-        };
-        let effects = start(&mut h.app);
-        h.deliver(effects);
-        h
-    }
-
-    fn deliver(&mut self, effects: Vec<Effect>) {
-        for e in &effects {
-            if let Effect::Copy { text } = e {
-                self.copied.push(text.clone());
-            }
-        }
-        self.rt
-            .block_on(stagedoor::ui::run::settle(
-                &mut self.terminal,
-                self.portal.clone(),
-                &mut self.app,
-                effects,
-            ))
-            .unwrap();
-    }
-
-    fn send(&mut self, msg: Msg) {
-        let effects = update(&mut self.app, msg);
-        self.deliver(effects);
-    }
-
-    /// Types `keys` as `tests/ui.rs` does: characters as themselves, `<enter>`, `<esc>`, `<tab>`,
-    /// `<backtab>`, `<bs>`, `<down>`, `<up>`, `<left>`, `<right>`, `<pgdn>`, `<pgup>` as named.
-    fn press(&mut self, keys: &str) {
-        for msg in parse_keys(keys) {
-            self.send(msg);
-        }
-    }
-
-    fn screen(&mut self) -> String {
-        self.terminal.draw(|f| views::draw(f, &self.app)).unwrap();
-        self.terminal.backend().to_string()
-    }
-
+impl ReaderHarness for Harness {
     fn reader(&self) -> &Reader {
         self.app.reader().expect("the reader is on screen")
     }
@@ -115,47 +44,6 @@ impl Harness {
         assert_eq!(self.reader().site_load, SiteLoad::Ready);
         assert_eq!(self.reader().page_load, PageLoad::Ready);
     }
-}
-
-fn key(code: KeyCode, modifiers: KeyModifiers) -> Msg {
-    Msg::Key(KeyEvent::new(code, modifiers))
-}
-
-fn parse_keys(keys: &str) -> Vec<Msg> {
-    let mut out = Vec::new();
-    let mut rest = keys;
-    while let Some(c) = rest.chars().next() {
-        let msg = if c == '<' && rest.contains('>') {
-            let end = rest.find('>').unwrap();
-            let name = &rest[1..end];
-            rest = &rest[end + 1..];
-            let code = match name {
-                "enter" => KeyCode::Enter,
-                "esc" => KeyCode::Esc,
-                "tab" => KeyCode::Tab,
-                "backtab" => KeyCode::BackTab,
-                "bs" => KeyCode::Backspace,
-                "down" => KeyCode::Down,
-                "up" => KeyCode::Up,
-                "left" => KeyCode::Left,
-                "right" => KeyCode::Right,
-                "pgdn" => KeyCode::PageDown,
-                "pgup" => KeyCode::PageUp,
-                other => panic!("unknown key <{other}>"),
-            };
-            key(code, KeyModifiers::NONE)
-        } else {
-            rest = &rest[c.len_utf8()..];
-            let modifiers = if c.is_ascii_uppercase() {
-                KeyModifiers::SHIFT
-            } else {
-                KeyModifiers::NONE
-            };
-            key(KeyCode::Char(c), modifiers)
-        };
-        out.push(msg);
-    }
-    out
 }
 
 fn status(app: &App) -> String {

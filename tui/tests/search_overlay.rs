@@ -3,128 +3,23 @@
 //! full-text answers where the result matters (so nothing here depends on how the portal ranks), and insta
 //! snapshots at 80x24 and 120x40.
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ratatui::backend::TestBackend;
-use ratatui::Terminal;
 use serde_json::json;
 use stagedoor::ui::docs::state::PageLoad;
-use stagedoor::ui::keymap::Keymap;
-use stagedoor::ui::msg::{Effect, Msg};
+use stagedoor::ui::msg::Msg;
 use stagedoor::ui::search::state::{SearchMode, Target, TypeFilter, RECENT_FILE};
 use stagedoor::ui::state::{App, Screen};
-use stagedoor::ui::theme::{ColorMode, Theme};
-use stagedoor::ui::update::{start, update};
-use stagedoor::ui::views;
 use stagedoor_core::search::{Highlight, SearchResult, SearchResultSet};
-use stagedoor_core::{EntityRef, Portal};
-use tokio::runtime::Runtime;
+use stagedoor_core::EntityRef;
 
-fn theme() -> Theme {
-    Theme::built_in("dark", ColorMode::Ansi16).unwrap()
+mod support;
+
+use support::Harness;
+
+trait OverlayHarness {
+    fn answer(&mut self, results: Vec<SearchResult>);
 }
 
-/// The app on an embedded portal over the sample catalog, drawn on a `TestBackend`; every effect a key
-/// causes (portal calls and the recent searches file) is run by `run::settle`.
-struct Harness {
-    _dir: tempfile::TempDir,
-    rt: Runtime,
-    portal: Arc<dyn Portal>,
-    app: App,
-    terminal: Terminal<TestBackend>,
-}
-
-impl Harness {
-    fn new(width: u16, height: u16) -> Harness {
-        Harness::with_state(width, height, None)
-    }
-
-    /// With the recent searches kept under `state` (a temporary directory, passed to the app rather than
-    /// through `XDG_STATE_HOME`, which every test thread shares).
-    fn with_state(width: u16, height: u16, state: Option<PathBuf>) -> Harness {
-        let dir = tempfile::tempdir().unwrap();
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../catalog/all.yaml");
-        let config = stagedoor_core::devgen::catalog_config(&root, dir.path());
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let portal: Arc<dyn Portal> =
-            Arc::new(stagedoor_core::LocalPortal::from_config(config).unwrap());
-        let app =
-            App::new(theme(), Keymap::default(), "embedded".into(), true).with_state_dir(state);
-        let terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-        let mut h = Harness {
-            _dir: dir,
-            rt,
-            portal,
-            app,
-            terminal,
-        };
-        let effects = start(&mut h.app);
-        h.deliver(effects);
-        h
-    }
-
-    fn deliver(&mut self, effects: Vec<Effect>) {
-        self.rt
-            .block_on(stagedoor::ui::run::settle(
-                &mut self.terminal,
-                self.portal.clone(),
-                &mut self.app,
-                effects,
-            ))
-            .unwrap();
-    }
-
-    fn send(&mut self, msg: Msg) {
-        let effects = update(&mut self.app, msg);
-        self.deliver(effects);
-    }
-
-    /// Characters as themselves; `<enter>`, `<esc>`, `<tab>`, `<bs>`, `<down>`, `<up>` as named; `<c-k>`
-    /// is Ctrl-K.
-    fn press(&mut self, keys: &str) {
-        let mut rest = keys;
-        while let Some(c) = rest.chars().next() {
-            let (code, modifiers) = if c == '<' && rest.contains('>') {
-                let end = rest.find('>').unwrap();
-                let name = rest[1..end].to_string();
-                rest = &rest[end + 1..];
-                match name.as_str() {
-                    "enter" => (KeyCode::Enter, KeyModifiers::NONE),
-                    "esc" => (KeyCode::Esc, KeyModifiers::NONE),
-                    "tab" => (KeyCode::Tab, KeyModifiers::NONE),
-                    "bs" => (KeyCode::Backspace, KeyModifiers::NONE),
-                    "down" => (KeyCode::Down, KeyModifiers::NONE),
-                    "up" => (KeyCode::Up, KeyModifiers::NONE),
-                    ctrl if ctrl.starts_with("c-") => (
-                        KeyCode::Char(ctrl[2..].chars().next().unwrap()),
-                        KeyModifiers::CONTROL,
-                    ),
-                    other => panic!("unknown key <{other}>"),
-                }
-            } else {
-                rest = &rest[c.len_utf8()..];
-                let modifiers = if c.is_ascii_uppercase() {
-                    KeyModifiers::SHIFT
-                } else {
-                    KeyModifiers::NONE
-                };
-                (KeyCode::Char(c), modifiers)
-            };
-            self.send(Msg::Key(KeyEvent::new(code, modifiers)));
-        }
-    }
-
-    fn screen(&mut self) -> String {
-        self.terminal.draw(|f| views::draw(f, &self.app)).unwrap();
-        self.terminal.backend().to_string()
-    }
-
+impl OverlayHarness for Harness {
     /// Hands the overlay a full-text answer as if the portal had sent it for its current request.
     fn answer(&mut self, results: Vec<SearchResult>) {
         let id = 9_999_999;
