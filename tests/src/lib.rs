@@ -174,3 +174,33 @@ pub fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// `HttpPortal` over real HTTP to stagedoor's server serving `portal` on a loopback port, which requires
+/// the static bearer `token`: what the contract suites compare the embedded portal against.
+pub async fn over_http(
+    portal: Arc<stagedoor_core::LocalPortal>,
+    token: &str,
+) -> stagedoor_server::client::HttpPortal {
+    use stagedoor_server::api::{router, ApiSettings, AuthPolicy, StaticToken};
+    let settings = ApiSettings {
+        auth: AuthPolicy {
+            disabled: false,
+            tokens: vec![StaticToken {
+                token: token.into(),
+                subject: "test".into(),
+                restrictions: None,
+            }],
+        },
+        ..ApiSettings::default()
+    };
+    let app = router(portal, settings);
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a loopback port");
+    let addr = listener.local_addr().expect("its address");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    stagedoor_server::client::HttpPortal::new(&format!("http://{addr}"), Some(token.into()))
+        .expect("a client for the test server")
+}

@@ -12,7 +12,6 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 use stagedoor_core::portal::RefreshRequest;
 use stagedoor_core::{EntityRef, LocalPortal, Portal, PortalError};
-use stagedoor_server::api::{router, ApiSettings, AuthPolicy, StaticToken};
 use stagedoor_server::client::HttpPortal;
 use stagedoor_tests::pg::TestDatabase;
 use stagedoor_tests::{config, fixtures, Response, TestHttpServer};
@@ -56,27 +55,6 @@ async fn seeded_on(pg: Option<&TestDatabase>) -> (tempfile::TempDir, PathBuf, Ar
     let report = portal.refresh(RefreshRequest::default()).await.unwrap();
     assert!(report.problems.is_empty(), "{:#?}", report.problems);
     (dir, site, Arc::new(portal))
-}
-
-async fn over_http(portal: Arc<LocalPortal>) -> HttpPortal {
-    let settings = ApiSettings {
-        auth: AuthPolicy {
-            disabled: false,
-            tokens: vec![StaticToken {
-                token: "test-token".into(),
-                subject: "test".into(),
-                restrictions: None,
-            }],
-        },
-        ..ApiSettings::default()
-    };
-    let app = router(portal, settings);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    HttpPortal::new(&format!("http://{addr}"), Some("test-token".into())).unwrap()
 }
 
 fn err(e: PortalError) -> Value {
@@ -222,7 +200,7 @@ async fn docs_contract(p: &dyn Portal, site: &Path) -> Vec<Value> {
 async fn run(pg: Option<&TestDatabase>, over: bool) -> Vec<Value> {
     let (_dir, site, portal) = seeded_on(pg).await;
     if over {
-        let http = over_http(portal).await;
+        let http = stagedoor_tests::over_http(portal, "test-token").await;
         docs_contract(&http, &site).await
     } else {
         docs_contract(portal.as_ref(), &site).await

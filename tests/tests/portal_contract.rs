@@ -10,7 +10,6 @@ use serde_json::{json, Value};
 use stagedoor_core::portal::RefreshRequest;
 use stagedoor_core::store::{EntityPredicate, EntityQuery, FieldMatch, OrderField, SortOrder};
 use stagedoor_core::{EntityRef, LocalPortal, Portal, PortalError};
-use stagedoor_server::api::{router, ApiSettings, AuthPolicy, StaticToken};
 use stagedoor_server::client::HttpPortal;
 use stagedoor_tests::config;
 use stagedoor_tests::pg::TestDatabase;
@@ -80,28 +79,6 @@ async fn seeded_on(pg: Option<&TestDatabase>) -> (tempfile::TempDir, Arc<LocalPo
     let report = portal.refresh(RefreshRequest::default()).await.unwrap();
     assert!(report.problems.is_empty(), "{:#?}", report.problems);
     (dir, Arc::new(portal))
-}
-
-/// `HttpPortal` over real HTTP to stagedoor's server serving `portal`, with a static token required.
-async fn over_http(portal: Arc<LocalPortal>) -> HttpPortal {
-    let settings = ApiSettings {
-        auth: AuthPolicy {
-            disabled: false,
-            tokens: vec![StaticToken {
-                token: "test-token".into(),
-                subject: "test".into(),
-                restrictions: None,
-            }],
-        },
-        ..ApiSettings::default()
-    };
-    let app = router(portal, settings);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    HttpPortal::new(&format!("http://{addr}"), Some("test-token".into())).unwrap()
 }
 
 fn err(e: PortalError) -> Value {
@@ -516,7 +493,7 @@ async fn write_contract(p: &dyn Portal, dir: &Path) -> Vec<Value> {
 async fn local_and_http_read_the_same() {
     let (dir, local) = seeded().await;
     let direct = read_contract(local.as_ref(), dir.path()).await;
-    let http = over_http(local.clone()).await;
+    let http = stagedoor_tests::over_http(local.clone(), "test-token").await;
     let remote = read_contract(&http, dir.path()).await;
     assert_eq!(direct.len(), remote.len());
     for (a, b) in direct.iter().zip(&remote) {
@@ -529,7 +506,7 @@ async fn local_and_http_write_the_same() {
     let (dir_a, local_a) = seeded().await;
     let direct = write_contract(local_a.as_ref(), dir_a.path()).await;
     let (dir_b, local_b) = seeded().await;
-    let http = over_http(local_b).await;
+    let http = stagedoor_tests::over_http(local_b, "test-token").await;
     let remote = write_contract(&http, dir_b.path()).await;
     // Targets differ by tempdir: compare with each side's directory masked.
     let mask = |t: Vec<Value>, dir: &Path| -> String {
@@ -592,7 +569,7 @@ async fn sqlite_and_postgres_read_the_same_embedded_and_over_http() {
     let uids = uid_names(postgres.as_ref()).await;
     let direct = read_contract(postgres.as_ref(), dir_b.path()).await;
     assert_eq!(expected, comparable(&direct, dir_b.path(), &uids));
-    let http = over_http(postgres.clone()).await;
+    let http = stagedoor_tests::over_http(postgres.clone(), "test-token").await;
     let remote = read_contract(&http, dir_b.path()).await;
     assert_eq!(expected, comparable(&remote, dir_b.path(), &uids));
 }
@@ -606,7 +583,7 @@ async fn sqlite_and_postgres_write_the_same() {
     let expected = write_contract(sqlite.as_ref(), dir_a.path()).await;
     let expected = comparable(&expected, dir_a.path(), &[]);
     let (dir_b, postgres) = seeded_on(Some(&db)).await;
-    let http = over_http(postgres).await;
+    let http = stagedoor_tests::over_http(postgres, "test-token").await;
     let remote = write_contract(&http, dir_b.path()).await;
     assert_eq!(expected, comparable(&remote, dir_b.path(), &[]));
 }
@@ -614,7 +591,7 @@ async fn sqlite_and_postgres_write_the_same() {
 #[tokio::test]
 async fn whole_catalog_refresh_is_refused_over_http() {
     let (_dir, local) = seeded().await;
-    let http = over_http(local).await;
+    let http = stagedoor_tests::over_http(local, "test-token").await;
     let e = http.refresh(RefreshRequest::default()).await.unwrap_err();
     assert_eq!(e.name(), "InputError");
 }

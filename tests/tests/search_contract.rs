@@ -13,7 +13,6 @@ use stagedoor_core::config::Config;
 use stagedoor_core::portal::RefreshRequest;
 use stagedoor_core::search::{SearchQuery, SearchResultSet};
 use stagedoor_core::{LocalPortal, Portal, PortalError};
-use stagedoor_server::api::{router, ApiSettings, AuthPolicy, StaticToken};
 use stagedoor_server::client::HttpPortal;
 use stagedoor_tests::pg::TestDatabase;
 
@@ -34,27 +33,6 @@ async fn sample(pg: Option<&TestDatabase>) -> (tempfile::TempDir, Arc<LocalPorta
     let report = portal.refresh(RefreshRequest::default()).await.unwrap();
     assert!(report.problems.is_empty(), "{:#?}", report.problems);
     (data, Arc::new(portal))
-}
-
-async fn over_http(portal: Arc<LocalPortal>) -> HttpPortal {
-    let settings = ApiSettings {
-        auth: AuthPolicy {
-            disabled: false,
-            tokens: vec![StaticToken {
-                token: TOKEN.into(),
-                subject: "test".into(),
-                restrictions: None,
-            }],
-        },
-        ..ApiSettings::default()
-    };
-    let app = router(portal, settings);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    HttpPortal::new(&format!("http://{addr}"), Some(TOKEN.into())).unwrap()
 }
 
 fn query(term: &str) -> SearchQuery {
@@ -143,7 +121,7 @@ async fn contract(p: &dyn Portal) -> Vec<Value> {
 async fn compare(pg: Option<&TestDatabase>) {
     let (_data, portal) = sample(pg).await;
     let local = contract(portal.as_ref()).await;
-    let http = over_http(portal).await;
+    let http = stagedoor_tests::over_http(portal, TOKEN).await;
     let remote = contract(&http).await;
     for (l, r) in local.iter().zip(&remote) {
         assert_eq!(l, r, "embedded and over HTTP differ");
@@ -167,7 +145,7 @@ async fn postgres_embedded_and_over_http_search_alike() {
 #[tokio::test]
 async fn the_server_refuses_what_backstage_refuses() {
     let (_data, portal) = sample(None).await;
-    let http = over_http(portal).await;
+    let http = stagedoor_tests::over_http(portal, TOKEN).await;
     let long = http.search(query(&"x".repeat(101))).await.unwrap_err();
     assert!(matches!(long, PortalError::Input(_)), "{long:?}");
     assert!(long.message().contains("\"100\""), "{long}");
