@@ -16,6 +16,7 @@
 use std::collections::HashSet;
 
 use super::index::html_href;
+use super::site::dirname_to_title;
 use pulldown_cmark::{BlockQuoteKind, CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 
 /// A rendered markdown page.
@@ -349,7 +350,8 @@ fn tidy_text(text: &str) -> String {
         .join("\n")
 }
 
-fn heading_level(level: HeadingLevel) -> u8 {
+/// A heading level as its number, 1 to 6.
+pub fn heading_level(level: HeadingLevel) -> u8 {
     match level {
         HeadingLevel::H1 => 1,
         HeadingLevel::H2 => 2,
@@ -395,16 +397,7 @@ pub fn title_from_location(location: &str) -> String {
     } else {
         stem
     };
-    let title = name.replace(['-', '_'], " ");
-    if title.to_lowercase() == title {
-        let mut chars = title.chars();
-        match chars.next() {
-            Some(first) => first.to_uppercase().chain(chars).collect(),
-            None => title,
-        }
-    } else {
-        title
-    }
+    dirname_to_title(name)
 }
 
 /// Python-Markdown `toc` slugify with `unicode=False` and separator `-`.

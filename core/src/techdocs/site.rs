@@ -758,8 +758,9 @@ fn walk(
     Ok(())
 }
 
-/// MkDocs' title for a directory section: `-`/`_` become spaces, an all-lowercase name is capitalized.
-fn dirname_to_title(dirname: &str) -> String {
+/// MkDocs' title for a directory section (and a page named by its file): `-`/`_` become spaces, an
+/// all-lowercase name is capitalized.
+pub(crate) fn dirname_to_title(dirname: &str) -> String {
     let title = dirname.replace(['-', '_'], " ");
     if title.to_lowercase() == title {
         let mut chars = title.chars();

@@ -450,17 +450,12 @@ async fn next_event(state: Stream) -> Option<(Result<Event, Infallible>, Stream)
     else {
         return None;
     };
-    if let Some(line) = first {
-        let state = Stream::Running {
-            first: None,
-            lines,
-            result,
-            task,
-        };
-        return Some((Ok(log_event(line)), state));
-    }
     // The lines end when the sync drops its sender, that is when it is done.
-    if let Some(line) = lines.recv().await {
+    let line = match first {
+        Some(line) => Some(line),
+        None => lines.recv().await,
+    };
+    if let Some(line) = line {
         let state = Stream::Running {
             first: None,
             lines,

@@ -949,7 +949,7 @@ fn toggle_owned(app: &mut App) -> Vec<Effect> {
 }
 
 /// A cursor position after a movement, clamped to `len` rows.
-fn moved(pos: usize, len: usize, action: Action, height: usize) -> usize {
+pub(crate) fn moved(pos: usize, len: usize, action: Action, height: usize) -> usize {
     let last = len.saturating_sub(1);
     match action {
         Action::Up => pos.saturating_sub(1),

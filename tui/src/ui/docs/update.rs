@@ -14,6 +14,7 @@ use super::super::keymap::{Action, Key};
 use super::super::msg::{Effect, Failure, RequestId};
 use super::super::state::{App, Connection, Mode, Screen, Status};
 use super::super::text::sanitize;
+use super::super::update::moved;
 use super::super::views::areas;
 use super::nav::{self, NavTarget};
 use super::render::{render_markdown, RenderedPage};
@@ -470,19 +471,9 @@ pub fn action(app: &mut App, action: Action) -> Vec<Effect> {
 
 /// Keys in the table of contents: move the cursor; `Enter` scrolls the page to that heading.
 fn toc_action(reader: &mut Reader, action: Action, height: usize) {
-    let last = reader
-        .page()
-        .map_or(0, |p| p.headings.len().saturating_sub(1));
-    let cursor = reader.toc_cursor.min(last);
-    reader.toc_cursor = match action {
-        Action::Up => cursor.saturating_sub(1),
-        Action::Down => (cursor + 1).min(last),
-        Action::PageUp => cursor.saturating_sub(height),
-        Action::PageDown => (cursor + height).min(last),
-        Action::Top => 0,
-        Action::Bottom => last,
-        _ => cursor,
-    };
+    let len = reader.page().map_or(0, |p| p.headings.len());
+    let cursor = reader.toc_cursor.min(len.saturating_sub(1));
+    reader.toc_cursor = moved(cursor, len, action, height);
     if action == Action::Open {
         toc_jump(reader, height);
     }
@@ -504,17 +495,8 @@ fn nav_action(app: &mut App, pos: usize, action: Action, height: usize) -> Vec<E
         return Vec::new();
     };
     let rows = reader.nav_rows();
-    let last = rows.len().saturating_sub(1);
-    let cursor = reader.nav_cursor.min(last);
-    reader.nav_cursor = match action {
-        Action::Up => cursor.saturating_sub(1),
-        Action::Down => (cursor + 1).min(last),
-        Action::PageUp => cursor.saturating_sub(height),
-        Action::PageDown => (cursor + height).min(last),
-        Action::Top => 0,
-        Action::Bottom => last,
-        _ => cursor,
-    };
+    let cursor = reader.nav_cursor.min(rows.len().saturating_sub(1));
+    reader.nav_cursor = moved(cursor, rows.len(), action, height);
     keep_nav_cursor_visible(reader, height);
     let Some(row) = rows.get(reader.nav_cursor) else {
         return Vec::new();

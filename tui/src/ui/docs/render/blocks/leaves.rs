@@ -1,7 +1,7 @@
 //! The renderer's leaf blocks and extras: headings (with core's anchors), highlighted code, raw HTML shown as
 //! text, admonitions and details, task-list boxes, and footnotes gathered at the end of the page.
 
-use pulldown_cmark::{Event, HeadingLevel, TagEnd};
+use pulldown_cmark::{Event, TagEnd};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::Line;
 use stagedoor_core::techdocs::page::{self as core_page, AdmonitionMarker};
@@ -32,17 +32,6 @@ pub(super) fn kind_style(theme: &Theme, kind: &str) -> Style {
         _ => theme.info,
     };
     theme.base.patch(style)
-}
-
-pub(super) fn heading_number(level: HeadingLevel) -> u8 {
-    match level {
-        HeadingLevel::H1 => 1,
-        HeadingLevel::H2 => 2,
-        HeadingLevel::H3 => 3,
-        HeadingLevel::H4 => 4,
-        HeadingLevel::H5 => 5,
-        HeadingLevel::H6 => 6,
-    }
 }
 
 impl Renderer<'_> {

@@ -7,9 +7,10 @@ use stagedoor_core::techdocs::page as core_page;
 
 use super::super::table::{self, Table};
 use super::super::wrap::Inline;
-use super::leaves::{heading_number, heading_style};
+use super::leaves::heading_style;
 use super::{Container, Frame, HeadingState, LinkInfo, Renderer, Verbatim, BULLETS};
 use crate::ui::text::{sanitize, width as text_width};
+use stagedoor_core::techdocs::page::heading_level;
 
 impl Renderer<'_> {
     pub(super) fn start(&mut self, tag: &Tag<'_>) {
@@ -17,7 +18,7 @@ impl Renderer<'_> {
             Tag::Paragraph => self.block_start(),
             Tag::Heading { level, .. } => {
                 self.block_start();
-                let level = heading_number(*level);
+                let level = heading_level(*level);
                 self.heading = Some(HeadingState {
                     level,
                     raw: String::new(),
