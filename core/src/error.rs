@@ -20,6 +20,24 @@ pub enum PortalError {
     Unavailable(String),
     #[error("{0}")]
     Internal(String),
+    /// Submitted values that fail their JSON Schema (a template's parameters, an action's input): one
+    /// `{path, message}`-style object per failure, sent as Backstage's 400 `{errors: [...]}`.
+    #[error("{}", join_messages(.0))]
+    Validation(Vec<serde_json::Value>),
+}
+
+fn join_messages(errors: &[serde_json::Value]) -> String {
+    errors
+        .iter()
+        .map(|e| {
+            e.get("stack")
+                .or_else(|| e.get("message"))
+                .and_then(|m| m.as_str())
+                .map(str::to_string)
+                .unwrap_or_else(|| e.to_string())
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 impl PortalError {
@@ -35,7 +53,7 @@ impl PortalError {
     pub fn name(&self) -> &'static str {
         match self {
             PortalError::NotFound(_) => "NotFoundError",
-            PortalError::Input(_) => "InputError",
+            PortalError::Input(_) | PortalError::Validation(_) => "InputError",
             PortalError::Conflict(_) => "ConflictError",
             PortalError::NotAllowed(_) => "NotAllowedError",
             PortalError::Authentication(_) => "AuthenticationError",
@@ -48,7 +66,7 @@ impl PortalError {
     pub fn status_code(&self) -> u16 {
         match self {
             PortalError::NotFound(_) => 404,
-            PortalError::Input(_) => 400,
+            PortalError::Input(_) | PortalError::Validation(_) => 400,
             PortalError::Conflict(_) => 409,
             PortalError::NotAllowed(_) => 403,
             PortalError::Authentication(_) => 401,
@@ -57,15 +75,16 @@ impl PortalError {
         }
     }
 
-    pub fn message(&self) -> &str {
+    pub fn message(&self) -> std::borrow::Cow<'_, str> {
         match self {
+            PortalError::Validation(errors) => std::borrow::Cow::Owned(join_messages(errors)),
             PortalError::NotFound(m)
             | PortalError::Input(m)
             | PortalError::Conflict(m)
             | PortalError::NotAllowed(m)
             | PortalError::Authentication(m)
             | PortalError::Unavailable(m)
-            | PortalError::Internal(m) => m,
+            | PortalError::Internal(m) => std::borrow::Cow::Borrowed(m),
         }
     }
 

@@ -14,6 +14,7 @@ pub mod error;
 pub mod ingest;
 mod local;
 pub mod portal;
+pub mod scaffolder;
 pub mod search;
 pub mod store;
 pub mod techdocs;

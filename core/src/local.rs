@@ -714,4 +714,56 @@ impl Portal for LocalPortal {
         self.after_change().await;
         Ok(outcome)
     }
+
+    async fn parameter_schema(
+        &self,
+        _template_ref: &EntityRef,
+    ) -> Result<crate::scaffolder::ParameterSchema, PortalError> {
+        Err(PortalError::Unavailable("scaffolder: not built yet".into()))
+    }
+
+    async fn scaffolder_actions(&self) -> Result<Vec<crate::scaffolder::ActionInfo>, PortalError> {
+        Err(PortalError::Unavailable("scaffolder: not built yet".into()))
+    }
+
+    async fn create_task(
+        &self,
+        _request: crate::scaffolder::TaskRequest,
+    ) -> Result<String, PortalError> {
+        Err(PortalError::Unavailable("scaffolder: not built yet".into()))
+    }
+
+    async fn task(
+        &self,
+        _id: &str,
+    ) -> Result<Option<crate::scaffolder::SerializedTask>, PortalError> {
+        Err(PortalError::Unavailable("scaffolder: not built yet".into()))
+    }
+
+    async fn list_tasks(
+        &self,
+        _query: crate::scaffolder::TaskQuery,
+    ) -> Result<crate::scaffolder::TaskList, PortalError> {
+        Err(PortalError::Unavailable("scaffolder: not built yet".into()))
+    }
+
+    async fn cancel_task(&self, _id: &str) -> Result<crate::scaffolder::TaskStatus, PortalError> {
+        Err(PortalError::Unavailable("scaffolder: not built yet".into()))
+    }
+
+    async fn task_events(
+        &self,
+        _id: &str,
+        _after: Option<i64>,
+        _wait: std::time::Duration,
+    ) -> Result<Vec<crate::scaffolder::TaskEvent>, PortalError> {
+        Err(PortalError::Unavailable("scaffolder: not built yet".into()))
+    }
+
+    async fn dry_run(
+        &self,
+        _request: crate::scaffolder::DryRunRequest,
+    ) -> Result<crate::scaffolder::DryRunResult, PortalError> {
+        Err(PortalError::Unavailable("scaffolder: not built yet".into()))
+    }
 }

@@ -7,6 +7,10 @@ use tokio::sync::mpsc;
 
 use crate::entity::{Entity, EntityRef};
 use crate::error::PortalError;
+use crate::scaffolder::{
+    ActionInfo, DryRunRequest, DryRunResult, ParameterSchema, SerializedTask, TaskEvent, TaskList,
+    TaskQuery, TaskRequest, TaskStatus,
+};
 use crate::search::{SearchQuery, SearchResultSet};
 use crate::store::{EntityPage, EntityPredicate, EntityQuery, Facets, LocationRecord, WriteStats};
 use crate::techdocs::publish::{DocsFile, DocsSite};
@@ -158,4 +162,39 @@ pub trait Portal: Send + Sync {
         entity_ref: &EntityRef,
         log: Option<mpsc::UnboundedSender<String>>,
     ) -> Result<DocsSync, PortalError>;
+
+    /// The form of a Template entity (`GET /v2/templates/:namespace/:kind/:name/parameter-schema`); an
+    /// unsupported apiVersion is an `InputError`.
+    async fn parameter_schema(
+        &self,
+        template_ref: &EntityRef,
+    ) -> Result<ParameterSchema, PortalError>;
+
+    /// The actions templates may use (`GET /v2/actions`).
+    async fn scaffolder_actions(&self) -> Result<Vec<ActionInfo>, PortalError>;
+
+    /// Starts a task (`POST /v2/tasks`): `values` are checked against every parameter page
+    /// ([`PortalError::Validation`] when they fail); returns the task id.
+    async fn create_task(&self, request: TaskRequest) -> Result<String, PortalError>;
+
+    /// One task, secrets removed; `None` when there is no such task.
+    async fn task(&self, id: &str) -> Result<Option<SerializedTask>, PortalError>;
+
+    async fn list_tasks(&self, query: TaskQuery) -> Result<TaskList, PortalError>;
+
+    /// Asks the task to stop; returns its status after the request.
+    async fn cancel_task(&self, id: &str) -> Result<TaskStatus, PortalError>;
+
+    /// The task's events with ids above `after` (all when `None`), and its completion event always. When
+    /// there are none yet and the task is still running, waits up to `wait` for one (`wait` zero: never).
+    async fn task_events(
+        &self,
+        id: &str,
+        after: Option<i64>,
+        wait: std::time::Duration,
+    ) -> Result<Vec<TaskEvent>, PortalError>;
+
+    /// Runs a template in a throw-away workspace with actions that change nothing outside it
+    /// (`POST /v2/dry-run`).
+    async fn dry_run(&self, request: DryRunRequest) -> Result<DryRunResult, PortalError>;
 }

@@ -720,6 +720,63 @@ impl Portal for HttpPortal {
             "GET {url}: the event stream ended without a finish or error event"
         )))
     }
+
+    async fn parameter_schema(
+        &self,
+        _template_ref: &EntityRef,
+    ) -> Result<stagedoor_core::scaffolder::ParameterSchema, PortalError> {
+        Err(PortalError::Unavailable("scaffolder: not built yet".into()))
+    }
+
+    async fn scaffolder_actions(
+        &self,
+    ) -> Result<Vec<stagedoor_core::scaffolder::ActionInfo>, PortalError> {
+        Err(PortalError::Unavailable("scaffolder: not built yet".into()))
+    }
+
+    async fn create_task(
+        &self,
+        _request: stagedoor_core::scaffolder::TaskRequest,
+    ) -> Result<String, PortalError> {
+        Err(PortalError::Unavailable("scaffolder: not built yet".into()))
+    }
+
+    async fn task(
+        &self,
+        _id: &str,
+    ) -> Result<Option<stagedoor_core::scaffolder::SerializedTask>, PortalError> {
+        Err(PortalError::Unavailable("scaffolder: not built yet".into()))
+    }
+
+    async fn list_tasks(
+        &self,
+        _query: stagedoor_core::scaffolder::TaskQuery,
+    ) -> Result<stagedoor_core::scaffolder::TaskList, PortalError> {
+        Err(PortalError::Unavailable("scaffolder: not built yet".into()))
+    }
+
+    async fn cancel_task(
+        &self,
+        _id: &str,
+    ) -> Result<stagedoor_core::scaffolder::TaskStatus, PortalError> {
+        Err(PortalError::Unavailable("scaffolder: not built yet".into()))
+    }
+
+    async fn task_events(
+        &self,
+        _id: &str,
+        _after: Option<i64>,
+        _wait: std::time::Duration,
+    ) -> Result<Vec<stagedoor_core::scaffolder::TaskEvent>, PortalError> {
+        Err(PortalError::Unavailable("scaffolder: not built yet".into()))
+    }
+
+    async fn dry_run(
+        &self,
+        _request: stagedoor_core::scaffolder::DryRunRequest,
+    ) -> Result<stagedoor_core::scaffolder::DryRunResult, PortalError> {
+        Err(PortalError::Unavailable("scaffolder: not built yet".into()))
+    }
 }
 
 /// The file with Backstage's search index, and the metadata file, of a site.

@@ -17,6 +17,7 @@ pub mod fuzzy;
 pub mod keymap;
 pub mod msg;
 pub mod run;
+pub mod scaffolder;
 pub mod search;
 pub mod state;
 pub mod text;
