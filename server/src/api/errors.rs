@@ -134,3 +134,44 @@ pub async fn not_found(request: Request) -> ApiError {
         format!("No route for {} {}", request.method(), request.uri().path()),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tower::ServiceExt as _;
+
+    async fn answer(error: PortalError) -> (StatusCode, Value) {
+        let app = axum::Router::new()
+            .route(
+                "/x",
+                axum::routing::post(move || {
+                    let error = error.clone();
+                    async move { ApiError::from(error) }
+                }),
+            )
+            .layer(axum::middleware::from_fn(shape_errors));
+        let request = Request::builder()
+            .method("POST")
+            .uri("/x")
+            .body(Body::empty())
+            .unwrap();
+        let response = app.oneshot(request).await.unwrap();
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    #[tokio::test]
+    async fn validation_errors_are_a_bare_errors_body() {
+        let errors = vec![json!({"name": "required", "message": "requires property \"name\""})];
+        let (status, body) = answer(PortalError::Validation(errors.clone())).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body, json!({ "errors": errors }));
+        let (status, body) = answer(PortalError::NotAllowed("escape".into())).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert_eq!(body["error"]["name"], "NotAllowedError");
+        assert_eq!(body["request"]["url"], "/x");
+    }
+}
