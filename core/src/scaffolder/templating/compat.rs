@@ -43,7 +43,12 @@ pub(crate) fn segments<'a>(src: &'a str, var_start: &str) -> Vec<Segment<'a>> {
             continue;
         }
         let next = [
-            (rest.find(var_start), SegmentKind::Variable, var_start.len(), "}}"),
+            (
+                rest.find(var_start),
+                SegmentKind::Variable,
+                var_start.len(),
+                "}}",
+            ),
             (rest.find("{%"), SegmentKind::Block, 2, "%}"),
             (rest.find("{#"), SegmentKind::Comment, 2, "#}"),
         ]

@@ -10,6 +10,45 @@ use serde_json::Value as Json;
 pub(crate) const MAX_ITEMS: usize = 100_000;
 /// Deepest nesting one conversion follows.
 const MAX_DEPTH: usize = 64;
+/// Most bytes of text one conversion copies (the same bound as a render's output).
+const MAX_BYTES: usize = super::MAX_OUTPUT;
+
+/// What a conversion may still spend: items visited and bytes of text copied.
+struct Budget {
+    items: usize,
+    bytes: usize,
+}
+
+impl Budget {
+    fn new() -> Budget {
+        Budget {
+            items: MAX_ITEMS,
+            bytes: MAX_BYTES,
+        }
+    }
+
+    fn item(&mut self) -> Result<(), Error> {
+        self.items = self.items.checked_sub(1).ok_or_else(too_large)?;
+        Ok(())
+    }
+
+    fn bytes(&mut self, n: usize) -> Result<(), Error> {
+        self.bytes = self.bytes.checked_sub(n).ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidOperation,
+                format!("value is too large (more than {MAX_BYTES} bytes)"),
+            )
+        })?;
+        Ok(())
+    }
+
+    fn fits(&self, len: Option<usize>) -> Result<(), Error> {
+        if len.is_some_and(|n| n > self.items) {
+            return Err(too_large());
+        }
+        Ok(())
+    }
+}
 
 fn too_large() -> Error {
     Error::new(
@@ -27,25 +66,26 @@ fn too_deep() -> Error {
 
 /// `JSON.parse(JSON.stringify(value))`: `None` for what JSON.stringify leaves out (undefined, functions).
 pub(crate) fn to_json(value: &Value) -> Result<Option<Json>, Error> {
-    let mut budget = MAX_ITEMS;
-    to_json_inner(value, 0, &mut budget)
+    to_json_inner(value, 0, &mut Budget::new())
 }
 
-fn to_json_inner(value: &Value, depth: usize, budget: &mut usize) -> Result<Option<Json>, Error> {
+fn to_json_inner(value: &Value, depth: usize, budget: &mut Budget) -> Result<Option<Json>, Error> {
     if depth > MAX_DEPTH {
         return Err(too_deep());
     }
-    *budget = budget.checked_sub(1).ok_or_else(too_large)?;
+    budget.item()?;
     Ok(Some(match value.kind() {
         ValueKind::Undefined | ValueKind::Invalid => return Ok(None),
         ValueKind::None => Json::Null,
         ValueKind::Bool => Json::Bool(value.is_true()),
         ValueKind::Number => number_to_json(value),
-        ValueKind::String | ValueKind::Bytes => Json::String(value.to_string()),
+        ValueKind::String | ValueKind::Bytes => {
+            let s = value.to_string();
+            budget.bytes(s.len())?;
+            Json::String(s)
+        }
         ValueKind::Seq | ValueKind::Iterable => {
-            if value.len().is_some_and(|n| n > *budget) {
-                return Err(too_large());
-            }
+            budget.fits(value.len())?;
             let mut items = Vec::new();
             for item in value.try_iter()? {
                 // JSON.stringify writes undefined array members as null.
@@ -54,14 +94,14 @@ fn to_json_inner(value: &Value, depth: usize, budget: &mut usize) -> Result<Opti
             Json::Array(items)
         }
         ValueKind::Map => {
-            if value.len().is_some_and(|n| n > *budget) {
-                return Err(too_large());
-            }
+            budget.fits(value.len())?;
             let mut map = serde_json::Map::new();
             for key in value.try_iter()? {
                 let item = value.get_item(&key)?;
                 if let Some(v) = to_json_inner(&item, depth + 1, budget)? {
-                    map.insert(key_string(&key), v);
+                    let key = key_string(&key);
+                    budget.bytes(key.len())?;
+                    map.insert(key, v);
                 }
             }
             Json::Object(map)
@@ -103,26 +143,30 @@ pub(crate) fn from_json(json: &Json) -> Value {
 /// with commas, objects print `[object Object]`, whole floats print without `.0`.
 pub(crate) fn js_string(value: &Value) -> Result<String, Error> {
     let mut out = String::new();
-    let mut budget = MAX_ITEMS;
-    write_js(&mut out, value, 0, &mut budget)?;
+    write_js(&mut out, value, 0, &mut Budget::new())?;
     Ok(out)
 }
 
-fn write_js(out: &mut String, value: &Value, depth: usize, budget: &mut usize) -> Result<(), Error> {
+fn write_js(
+    out: &mut String,
+    value: &Value,
+    depth: usize,
+    budget: &mut Budget,
+) -> Result<(), Error> {
     if depth > MAX_DEPTH {
         return Err(too_deep());
     }
-    *budget = budget.checked_sub(1).ok_or_else(too_large)?;
+    budget.item()?;
+    let before = out.len();
     match value.kind() {
         ValueKind::Undefined | ValueKind::None | ValueKind::Invalid => {}
+        ValueKind::Bool => out.push_str(if value.is_true() { "true" } else { "false" }),
         ValueKind::Number => match number_to_json(value) {
             Json::Null => out.push_str(&value.to_string()),
             n => out.push_str(&n.to_string()),
         },
         ValueKind::Seq | ValueKind::Iterable => {
-            if value.len().is_some_and(|n| n > *budget) {
-                return Err(too_large());
-            }
+            budget.fits(value.len())?;
             for (i, item) in value.try_iter()?.enumerate() {
                 if i > 0 {
                     out.push(',');
@@ -131,7 +175,19 @@ fn write_js(out: &mut String, value: &Value, depth: usize, budget: &mut usize) -
             }
         }
         ValueKind::Map => out.push_str("[object Object]"),
+        ValueKind::String => {
+            let s = value.as_str().unwrap_or_default();
+            budget.bytes(s.len())?;
+            out.push_str(s);
+        }
         _ => out.push_str(&value.to_string()),
+    }
+    // Members of arrays count their own text; charge what this level added besides.
+    if !matches!(
+        value.kind(),
+        ValueKind::String | ValueKind::Seq | ValueKind::Iterable
+    ) {
+        budget.bytes(out.len() - before)?;
     }
     Ok(())
 }
@@ -179,11 +235,25 @@ mod tests {
 
     #[test]
     fn truthiness_is_backstage_is_truthy() {
-        for falsy in [json!(false), json!(null), json!(0), json!(0.0), json!(""), json!([])] {
+        for falsy in [
+            json!(false),
+            json!(null),
+            json!(0),
+            json!(0.0),
+            json!(""),
+            json!([]),
+        ] {
             assert!(!is_truthy(Some(&falsy)), "{falsy} should be falsy");
         }
         assert!(!is_truthy(None));
-        for truthy in [json!(true), json!(1), json!("false"), json!("0"), json!([0]), json!({})] {
+        for truthy in [
+            json!(true),
+            json!(1),
+            json!("false"),
+            json!("0"),
+            json!([0]),
+            json!({}),
+        ] {
             assert!(is_truthy(Some(&truthy)), "{truthy} should be truthy");
         }
     }

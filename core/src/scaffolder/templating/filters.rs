@@ -3,7 +3,7 @@
 //! behind a size guard), and Backstage's own (`parseRepoUrl`, `parseEntityRef`, `pick`, `projectSlug`).
 //! Every filter bounds what it allocates: a filter argument can never turn a small template into gigabytes.
 
-use minijinja::value::{Kwargs, Rest, Value, ValueKind};
+use minijinja::value::{Rest, Value, ValueKind};
 use minijinja::{Environment, Error, ErrorKind, State};
 use serde_json::Value as Json;
 
@@ -18,16 +18,62 @@ fn invalid(msg: impl Into<String>) -> Error {
 }
 
 fn too_long() -> Error {
-    invalid(format!("result is too large (more than {MAX_STRING} bytes)"))
+    invalid(format!(
+        "result is too large (more than {MAX_STRING} bytes)"
+    ))
 }
 
 /// Every filter minijinja's `Environment::new()` registers; all are removed, then the safe ones come back.
 const MINIJINJA_FILTERS: &[&str] = &[
-    "abs", "attr", "batch", "bool", "capitalize", "chain", "count", "d", "default", "dictsort", "e",
-    "escape", "first", "float", "format", "groupby", "indent", "int", "items", "join", "last", "length",
-    "lines", "list", "lower", "map", "max", "min", "pprint", "reject", "rejectattr", "replace", "reverse",
-    "round", "safe", "select", "selectattr", "slice", "sort", "split", "string", "sum", "title", "tojson",
-    "trim", "unique", "upper", "urlencode", "zip",
+    "abs",
+    "attr",
+    "batch",
+    "bool",
+    "capitalize",
+    "chain",
+    "count",
+    "d",
+    "default",
+    "dictsort",
+    "e",
+    "escape",
+    "first",
+    "float",
+    "format",
+    "groupby",
+    "indent",
+    "int",
+    "items",
+    "join",
+    "last",
+    "length",
+    "lines",
+    "list",
+    "lower",
+    "map",
+    "max",
+    "min",
+    "pprint",
+    "reject",
+    "rejectattr",
+    "replace",
+    "reverse",
+    "round",
+    "safe",
+    "select",
+    "selectattr",
+    "slice",
+    "sort",
+    "split",
+    "string",
+    "sum",
+    "title",
+    "tojson",
+    "trim",
+    "unique",
+    "upper",
+    "urlencode",
+    "zip",
 ];
 
 /// Installs the filter set on `env`; `compat` adds cookiecutter's `jsonify`.
@@ -191,7 +237,10 @@ fn title(value: Value) -> Result<Value, Error> {
 fn capitalize_word(word: &str) -> String {
     let mut chars = word.chars();
     match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars.flat_map(char::to_lowercase)).collect(),
+        Some(first) => first
+            .to_uppercase()
+            .chain(chars.flat_map(char::to_lowercase))
+            .collect(),
         None => String::new(),
     }
 }
@@ -378,7 +427,11 @@ pub fn parse_repo_url(repo_url: &str) -> Result<RepoUrl, String> {
     let host = match (parsed.host_str(), parsed.port()) {
         (Some(h), Some(p)) => format!("{h}:{p}"),
         (Some(h), None) => h.to_string(),
-        (None, _) => return Err(format!("Invalid repo URL passed to publisher, got {repo_url}")),
+        (None, _) => {
+            return Err(format!(
+                "Invalid repo URL passed to publisher, got {repo_url}"
+            ))
+        }
     };
     let param = |name: &str| -> Option<String> {
         parsed
@@ -481,7 +534,7 @@ fn parse_entity_ref_filter(value: Value, context: Option<Value>) -> Result<Value
 }
 
 /// lodash `get(obj, path)`: a dotted path with `[index]` segments; undefined when any step is missing.
-fn pick(value: Value, path: Value, _kwargs: Kwargs) -> Result<Value, Error> {
+fn pick(value: Value, path: Value) -> Result<Value, Error> {
     let path = js_string(&path)?;
     let mut current = value;
     for part in path
@@ -524,7 +577,13 @@ mod tests {
         assert_eq!(az.organization.as_deref(), Some("o"));
         let gl = parse_repo_url("gitlab.com?project=42").unwrap();
         assert_eq!(gl.project.as_deref(), Some("42"));
-        assert_eq!(parse_repo_url("ghe.example.com:8443?owner=/o/&repo=r").unwrap().owner.as_deref(), Some("o"));
+        assert_eq!(
+            parse_repo_url("ghe.example.com:8443?owner=/o/&repo=r")
+                .unwrap()
+                .owner
+                .as_deref(),
+            Some("o")
+        );
         let err = parse_repo_url("github.com?repo=r").unwrap_err();
         assert!(err.contains("missing owner"), "{err}");
         let err = parse_repo_url("github.com?owner=o").unwrap_err();

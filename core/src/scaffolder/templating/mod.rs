@@ -124,6 +124,29 @@ impl Templater {
         self.render_with(template, &convert::from_json(context))
     }
 
+    /// Converts `context` once for many renders (a skeleton's files and paths share one context).
+    pub fn context(&self, context: &Value) -> TemplateContext {
+        TemplateContext(convert::from_json(context))
+    }
+
+    /// [`Templater::render_str`] against a context converted once with [`Templater::context`].
+    pub fn render_str_in(
+        &self,
+        template: &str,
+        context: &TemplateContext,
+    ) -> Result<String, TemplateError> {
+        self.render_with(template, &context.0)
+    }
+
+    /// [`Templater::render_value`] against a context converted once with [`Templater::context`].
+    pub fn render_value_in(
+        &self,
+        value: &Value,
+        context: &TemplateContext,
+    ) -> Result<Option<Value>, TemplateError> {
+        self.render_value_with(value, &context.0)
+    }
+
     fn render_with(&self, template: &str, ctx: &MjValue) -> Result<String, TemplateError> {
         let source = compat::rewrite_template(template, self.var_start);
         let tmpl = self
@@ -131,7 +154,7 @@ impl Templater {
             .template_from_str(&source)
             .map_err(|e| TemplateError::from_minijinja(&e))?;
         let mut out = CappedWriter::default();
-        match tmpl.render_to_write(ctx, &mut out) {
+        match tmpl.render_captured_to(ctx, &mut out) {
             Ok(_) => {}
             Err(_) if out.overflowed => {
                 return Err(TemplateError(format!(
@@ -145,7 +168,11 @@ impl Templater {
     }
 
     /// Evaluates one expression (the inside of `${{ }}`) to JSON: `None` when it is undefined.
-    pub fn eval_expression(&self, expr: &str, context: &Value) -> Result<Option<Value>, TemplateError> {
+    pub fn eval_expression(
+        &self,
+        expr: &str,
+        context: &Value,
+    ) -> Result<Option<Value>, TemplateError> {
         self.eval_with(expr, &convert::from_json(context))
     }
 
@@ -215,6 +242,10 @@ impl Templater {
         })
     }
 }
+
+/// A JSON context already converted for the engine; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct TemplateContext(MjValue);
 
 /// Collects output and refuses to grow past [`MAX_OUTPUT`].
 #[derive(Default)]

@@ -60,8 +60,14 @@ fn variables_and_undefined() {
 
 #[test]
 fn property_access_forms() {
-    assert_eq!(render("${{ steps['publish'].output.remoteUrl }}"), "https://github.com/o/r");
-    assert_eq!(render("${{ steps.publish.output.remoteUrl }}"), "https://github.com/o/r");
+    assert_eq!(
+        render("${{ steps['publish'].output.remoteUrl }}"),
+        "https://github.com/o/r"
+    );
+    assert_eq!(
+        render("${{ steps.publish.output.remoteUrl }}"),
+        "https://github.com/o/r"
+    );
     assert_eq!(render("${{ parameters['name'] }}"), "my-service");
     assert_eq!(render("${{ steps.missing.output.x }}"), "");
 }
@@ -92,18 +98,39 @@ fn control_flow_whitespace_and_comments() {
 fn nunjucks_and_js_operators() {
     assert_eq!(render("${{ parameters.cloud === 'AWS' }}"), "true");
     assert_eq!(render("${{ parameters.cloud !== 'AWS' }}"), "false");
-    assert_eq!(render("${{ parameters.cloud == 'AWS' and not parameters.off }}"), "true");
-    assert_eq!(render("${{ parameters.off or parameters.enabled }}"), "true");
+    assert_eq!(
+        render("${{ parameters.cloud == 'AWS' and not parameters.off }}"),
+        "true"
+    );
+    assert_eq!(
+        render("${{ parameters.off or parameters.enabled }}"),
+        "true"
+    );
     assert_eq!(render("${{ 'a' in parameters.tags }}"), "true");
-    assert_eq!(render("${{ 'yes' if parameters.enabled else 'no' }}"), "yes");
-    assert_eq!(render("[${{ parameters.description if parameters.description }}]"), "[]");
-    assert_eq!(render("${{ parameters.name + '/' + parameters.cloud }}"), "my-service/AWS");
-    assert_eq!(render("${{ parameters.name ~ '-' ~ parameters.count }}"), "my-service-3");
+    assert_eq!(
+        render("${{ 'yes' if parameters.enabled else 'no' }}"),
+        "yes"
+    );
+    assert_eq!(
+        render("[${{ parameters.description if parameters.description }}]"),
+        "[]"
+    );
+    assert_eq!(
+        render("${{ parameters.name + '/' + parameters.cloud }}"),
+        "my-service/AWS"
+    );
+    assert_eq!(
+        render("${{ parameters.name ~ '-' ~ parameters.count }}"),
+        "my-service-3"
+    );
     assert_eq!(render("${{ parameters.name.length }}"), "10");
     assert_eq!(render("${{ parameters.tags.length }}"), "2");
     assert_eq!(render("${{ parameters.tags.length > 1 }}"), "true");
     assert_eq!(render("${{ parameters.name | upper }}"), "MY-SERVICE");
-    assert_eq!(render("{% if parameters.cloud === 'AWS' %}aws{% endif %}"), "aws");
+    assert_eq!(
+        render("{% if parameters.cloud === 'AWS' %}aws{% endif %}"),
+        "aws"
+    );
     assert_eq!(render("${{ parameters.dryRun !== true }}"), "true");
 }
 
@@ -113,7 +140,10 @@ fn type_preservation() {
     assert_eq!(value("${{ parameters.ratio }}"), Some(json!(1.5)));
     assert_eq!(value("${{ parameters.enabled }}"), Some(json!(true)));
     assert_eq!(value("${{ parameters.tags }}"), Some(json!(["a", "b"])));
-    assert_eq!(value("${{ parameters.nested }}"), Some(json!({"deep": {"x": 1}})));
+    assert_eq!(
+        value("${{ parameters.nested }}"),
+        Some(json!({"deep": {"x": 1}}))
+    );
     assert_eq!(value("${{ parameters.nothing }}"), Some(json!(null)));
     assert_eq!(value("${{ parameters.name }}"), Some(json!("my-service")));
     assert_eq!(value("${{- parameters.count -}}"), Some(json!(3)));
@@ -122,12 +152,21 @@ fn type_preservation() {
     assert_eq!(value("${{ parameters.missing }}"), None);
     // Anything but a sole expression is text.
     assert_eq!(value("n=${{ parameters.count }}"), Some(json!("n=3")));
-    assert_eq!(value("${{ parameters.count }}${{ parameters.count }}"), Some(json!("33")));
+    assert_eq!(
+        value("${{ parameters.count }}${{ parameters.count }}"),
+        Some(json!("33"))
+    );
     assert_eq!(value(" ${{ parameters.count }}"), Some(json!(" 3")));
-    assert_eq!(value("${{ parameters.missing }}${{ parameters.missing }}"), None);
+    assert_eq!(
+        value("${{ parameters.missing }}${{ parameters.missing }}"),
+        None
+    );
     assert_eq!(value(""), None);
     assert_eq!(value("plain"), Some(json!("plain")));
-    assert_eq!(value("${{ parameters.repoUrl | parseRepoUrl }}"), Some(json!({"host": "github.com", "owner": "o", "repo": "r"})));
+    assert_eq!(
+        value("${{ parameters.repoUrl | parseRepoUrl }}"),
+        Some(json!({"host": "github.com", "owner": "o", "repo": "r"}))
+    );
 }
 
 #[test]
@@ -172,12 +211,21 @@ fn truthiness_for_if() {
 #[test]
 fn builtin_filters_match_nunjucks() {
     assert_eq!(render("${{ parameters.name | dump }}"), "\"my-service\"");
-    assert_eq!(render("${{ parameters.nested | dump }}"), r#"{"deep":{"x":1}}"#);
-    assert_eq!(render("${{ parameters.tags | dump(2) }}"), "[\n  \"a\",\n  \"b\"\n]");
+    assert_eq!(
+        render("${{ parameters.nested | dump }}"),
+        r#"{"deep":{"x":1}}"#
+    );
+    assert_eq!(
+        render("${{ parameters.tags | dump(2) }}"),
+        "[\n  \"a\",\n  \"b\"\n]"
+    );
     assert_eq!(render("${{ '<a&b>' | dump }}"), "\"<a&b>\"");
     assert_eq!(render("[${{ parameters.missing | dump }}]"), "[]");
     assert_eq!(render("${{ 'My-Value' | lower }}"), "my-value");
-    assert_eq!(render("${{ 'my-value' | replace('my-', 'our-') }}"), "our-value");
+    assert_eq!(
+        render("${{ 'my-value' | replace('my-', 'our-') }}"),
+        "our-value"
+    );
     assert_eq!(render("${{ 'aaa' | replace('a', 'b', 2) }}"), "bba");
     assert_eq!(render("${{ 'ab' | replace('', '.') }}"), ".a.b.");
     assert_eq!(render("${{ parameters.tags | join(', ') }}"), "a, b");
@@ -193,10 +241,16 @@ fn builtin_filters_match_nunjucks() {
     assert_eq!(render("${{ parameters.missing | length }}"), "0");
     assert_eq!(render("${{ parameters.nested | length }}"), "1");
     assert_eq!(render("${{ 'hELLO wORLD' | capitalize }}"), "Hello world");
-    assert_eq!(render("${{ 'hello wORLD-foo' | title }}"), "Hello World-foo");
+    assert_eq!(
+        render("${{ 'hello wORLD-foo' | title }}"),
+        "Hello World-foo"
+    );
     assert_eq!(render("${{ 'a\nb' | indent(2) }}"), "a\n  b");
     assert_eq!(render("${{ parameters.tags | string }}"), "a,b");
-    assert_eq!(render("${{ parameters.tags | sort | reverse | join }}"), "ba");
+    assert_eq!(
+        render("${{ parameters.tags | sort | reverse | join }}"),
+        "ba"
+    );
     // jsonify exists only in cookiecutter mode.
     let err = t().render_str("${{ 1 | jsonify }}", &ctx()).unwrap_err();
     assert!(err.0.contains("jsonify"), "{err}");
@@ -217,17 +271,29 @@ fn backstage_filters() {
         r#"{"kind":"group","namespace":"default","name":"techdocs"}"#
     );
     assert_eq!(
-        render(r#"${{ 'techdocs' | parseEntityRef({ defaultKind:"group", defaultNamespace:"another-namespace" }) | dump }}"#),
+        render(
+            r#"${{ 'techdocs' | parseEntityRef({ defaultKind:"group", defaultNamespace:"another-namespace" }) | dump }}"#
+        ),
         r#"{"kind":"group","namespace":"another-namespace","name":"techdocs"}"#
     );
-    assert_eq!(render("${{ parameters.owner | parseEntityRef | pick('name') }}"), "team-a");
-    assert_eq!(render("${{ parameters.owner | parseEntityRef | pick('kind') }}"), "group");
+    assert_eq!(
+        render("${{ parameters.owner | parseEntityRef | pick('name') }}"),
+        "team-a"
+    );
+    assert_eq!(
+        render("${{ parameters.owner | parseEntityRef | pick('kind') }}"),
+        "group"
+    );
     assert_eq!(render("${{ steps | pick('publish.output.n') }}"), "2");
     assert_eq!(render("${{ parameters | pick('tags[1]') }}"), "b");
     assert_eq!(render("[${{ parameters | pick('no.such') }}]"), "[]");
-    let err = t().render_str("${{ 'github.com?repo=r' | parseRepoUrl }}", &ctx()).unwrap_err();
+    let err = t()
+        .render_str("${{ 'github.com?repo=r' | parseRepoUrl }}", &ctx())
+        .unwrap_err();
     assert!(err.0.contains("missing owner"), "{err}");
-    let err = t().render_str("${{ 'techdocs' | parseEntityRef }}", &ctx()).unwrap_err();
+    let err = t()
+        .render_str("${{ 'techdocs' | parseEntityRef }}", &ctx())
+        .unwrap_err();
     assert!(err.0.contains("missing or empty kind"), "{err}");
 }
 
@@ -239,11 +305,23 @@ fn cookiecutter_compat_mode() {
     });
     let ctx = json!({"cookiecutter": {"name": "n", "tags": ["a"]}});
     assert_eq!(c.render_str("{{ 1 | jsonify }}", &ctx).unwrap(), "1");
-    assert_eq!(c.render_str("{{ cookiecutter.name | jsonify }}", &ctx).unwrap(), "\"n\"");
-    assert_eq!(c.render_str("{{ cookiecutter.tags | jsonify }}", &ctx).unwrap(), "[\"a\"]");
-    assert_eq!(c.render_str("${{ cookiecutter.name }}", &ctx).unwrap(), "$n");
     assert_eq!(
-        c.render_value(&json!("{{ cookiecutter.tags }}"), &ctx).unwrap(),
+        c.render_str("{{ cookiecutter.name | jsonify }}", &ctx)
+            .unwrap(),
+        "\"n\""
+    );
+    assert_eq!(
+        c.render_str("{{ cookiecutter.tags | jsonify }}", &ctx)
+            .unwrap(),
+        "[\"a\"]"
+    );
+    assert_eq!(
+        c.render_str("${{ cookiecutter.name }}", &ctx).unwrap(),
+        "$n"
+    );
+    assert_eq!(
+        c.render_value(&json!("{{ cookiecutter.tags }}"), &ctx)
+            .unwrap(),
         Some(json!(["a"]))
     );
 }
@@ -256,7 +334,12 @@ fn trim_and_lstrip_blocks() {
         ..Default::default()
     };
     let src = "a\n  {% if true %}\nb\n  {% endif %}\nc";
-    assert_eq!(Templater::with_options(opts).render_str(src, &json!({})).unwrap(), "a\nb\nc");
+    assert_eq!(
+        Templater::with_options(opts)
+            .render_str(src, &json!({}))
+            .unwrap(),
+        "a\nb\nc"
+    );
     assert_eq!(t().render_str(src, &json!({})).unwrap(), "a\n  \nb\n  \nc");
 }
 
@@ -337,7 +420,8 @@ fn sandbox_payloads_render_nothing_of_the_host() {
 fn bombs_fail_fast() {
     let bombs = [
         "{% for i in range(100000000) %}x{% endfor %}".to_string(),
-        "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}".to_string(),
+        "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}"
+            .to_string(),
         "${{ 'x' * 1000000000 }}".to_string(),
         "${{ 'x' * 100000000 }}".to_string(),
         "${{ [1, 2] | batch(100000000000) }}".to_string(),
@@ -370,18 +454,23 @@ fn bombs_fail_fast() {
 
 #[test]
 fn errors_are_bare_messages_with_lines() {
-    let err = t().render_str("line1\n${{ invalid...syntax }}", &ctx()).unwrap_err();
+    let err = t()
+        .render_str("line1\n${{ invalid...syntax }}", &ctx())
+        .unwrap_err();
     assert!(err.0.contains("syntax error"), "{err}");
     assert!(err.0.contains("line 2"), "{err}");
     assert!(!err.0.contains("---"), "{err}");
-    let err = t().render_str("${{ x | nosuchfilter }}", &ctx()).unwrap_err();
+    let err = t()
+        .render_str("${{ x | nosuchfilter }}", &ctx())
+        .unwrap_err();
     assert!(err.0.contains("unknown filter"), "{err}");
 }
 
 /// Every `${{ }}` skeleton file, file name and template.yaml step in the fixtures renders.
 #[test]
 fn fixture_templates_render() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/templates");
+    let root =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/templates");
     if !root.is_dir() {
         eprintln!("skipped: no fixtures at {}", root.display());
         return;
@@ -402,7 +491,11 @@ fn fixture_templates_render() {
     let mut files = Vec::new();
     collect(&root, &mut files);
     for path in files {
-        let rel = path.strip_prefix(&root).unwrap_or(&path).to_string_lossy().to_string();
+        let rel = path
+            .strip_prefix(&root)
+            .unwrap_or(&path)
+            .to_string_lossy()
+            .to_string();
         let Ok(text) = std::fs::read_to_string(&path) else {
             continue; // binary
         };
@@ -416,7 +509,9 @@ fn fixture_templates_render() {
             let out = engine
                 .render_str(&text, &ctx)
                 .unwrap_or_else(|e| panic!("{rel}: {e}"));
-            engine.render_str(&rel, &ctx).unwrap_or_else(|e| panic!("{rel} (path): {e}"));
+            engine
+                .render_str(&rel, &ctx)
+                .unwrap_or_else(|e| panic!("{rel} (path): {e}"));
             assert!(!out.contains("${{"), "{rel} left a tag: {out}");
             rendered += 1;
         } else if rel.ends_with(".yaml") {
@@ -426,22 +521,29 @@ fn fixture_templates_render() {
     }
     assert!(rendered > 20, "only {rendered} fixture files rendered");
     // The skeleton's `{%- if %}` and `${{ a + "/" + b }}` come out as Backstage writes them.
-    let skel = std::fs::read_to_string(root.join(
-        "sample-templates/local-template/gin-golan-template/skeleton/catalog-info.yaml",
-    ))
+    let skel = std::fs::read_to_string(
+        root.join("sample-templates/local-template/gin-golan-template/skeleton/catalog-info.yaml"),
+    )
     .unwrap_or_default();
     if !skel.is_empty() {
         let out = plain.render_str(&skel, &json!({"values": values})).unwrap();
-        assert!(out.contains("  name: \"svc\"\n  description: \"A service\"\n  annotations:"), "{out}");
+        assert!(
+            out.contains("  name: \"svc\"\n  description: \"A service\"\n  annotations:"),
+            "{out}"
+        );
         assert!(out.contains("github.com/project-slug: o/r"), "{out}");
-        let no_desc = json!({"values": {"component_id": "svc", "destination": {"owner": "o", "repo": "r"}}});
+        let no_desc =
+            json!({"values": {"component_id": "svc", "destination": {"owner": "o", "repo": "r"}}});
         let out = plain.render_str(&skel, &no_desc).unwrap();
         assert!(out.contains("  name: \"svc\"\n  annotations:"), "{out}");
     }
     // A templated path from the springboot skeleton (OMITTED.txt keeps such paths).
     assert_eq!(
         plain
-            .render_str("src/main/java/com/example/${{values.java_package_name}}/Application.java", &json!({"values": values}))
+            .render_str(
+                "src/main/java/com/example/${{values.java_package_name}}/Application.java",
+                &json!({"values": values})
+            )
             .unwrap(),
         "src/main/java/com/example/svc/Application.java"
     );
@@ -518,15 +620,24 @@ fn rails_demo_if_conditions() {
     let r = |s: &str, c: &Value| is_truthy(t().render_value(&json!(s), c).unwrap().as_ref());
     assert!(!r("${{ parameters.dryRun !== true }}", &c));
     assert!(r("${{ parameters.dryRun }}", &c));
-    assert!(r("${{ parameters.dryRun !== true }}", &json!({"parameters": {}})));
+    assert!(r(
+        "${{ parameters.dryRun !== true }}",
+        &json!({"parameters": {}})
+    ));
 }
 
 #[test]
 fn many_small_strings_reuse_one_engine() {
     let engine = t();
-    let c = ctx();
+    let c = engine.context(&ctx());
     for i in 0..2000 {
-        let out = engine.render_value(&json!(format!("n-{i}-${{{{ parameters.count }}}}")), &c).unwrap();
+        let out = engine
+            .render_value_in(&json!(format!("n-{i}-${{{{ parameters.count }}}}")), &c)
+            .unwrap();
+        assert_eq!(
+            engine.render_str_in("${{ parameters.name }}", &c).unwrap(),
+            "my-service"
+        );
         assert_eq!(out, Some(json!(format!("n-{i}-3"))));
     }
 }
