@@ -38,6 +38,12 @@ impl TemplateError {
             Some(detail) => format!("{}: {detail}", err.kind()),
             None => err.kind().to_string(),
         };
+        if err.kind() == ErrorKind::TemplateNotFound {
+            // There is no loader: say why rather than which file was missing.
+            msg.push_str(
+                " (include, import and extends are not available in scaffolder templates)",
+            );
+        }
         if let Some(line) = err.line() {
             msg.push_str(&format!(" (line {line})"));
         }

@@ -354,7 +354,41 @@ fn no_loader_no_includes() {
     ] {
         let err = t().render_str(src, &ctx()).unwrap_err();
         assert!(err.0.contains("template not found"), "{src}: {err}");
+        assert!(err.0.contains("not available"), "{src}: {err}");
     }
+}
+
+#[test]
+fn templater_is_shareable_across_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Templater>();
+    assert_send_sync::<TemplateContext>();
+}
+
+#[test]
+fn more_nunjucks_forms() {
+    assert_eq!(
+        render("{% for a, b in [['x', 1], ['y', 2]] %}${{ a }}${{ b }}{% endfor %}"),
+        "x1y2"
+    );
+    assert_eq!(
+        render("{% verbatim %}${{ a }}{% endverbatim %}"),
+        "${{ a }}"
+    );
+    assert_eq!(render("${{ null }}|${{ none }}"), "|");
+    assert_eq!(value("${{ null }}"), Some(json!(null)));
+    assert_eq!(
+        render("${{ {a: 1, 'b': parameters.count} | dump }}"),
+        r#"{"a":1,"b":3}"#
+    );
+    assert_eq!(render("${{ parameters.nested.length }}"), "");
+    assert_eq!(render("${{ {length: 4}.length }}"), "4");
+    let err = t().render_str("{% if %}", &ctx()).unwrap_err();
+    assert!(err.0.contains("syntax error"), "{err}");
+    let err = t()
+        .render_str("{% for x in parameters.tags %}", &ctx())
+        .unwrap_err();
+    assert!(err.0.contains("syntax error"), "{err}");
 }
 
 /// Classic SSTI and sandbox-escape payloads: each must fail or render harmlessly, never reach the host.
