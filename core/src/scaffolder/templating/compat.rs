@@ -42,19 +42,7 @@ pub(crate) fn segments<'a>(src: &'a str, var_start: &str) -> Vec<Segment<'a>> {
             }
             continue;
         }
-        let next = [
-            (
-                rest.find(var_start),
-                SegmentKind::Variable,
-                var_start.len(),
-                "}}",
-            ),
-            (rest.find("{%"), SegmentKind::Block, 2, "%}"),
-            (rest.find("{#"), SegmentKind::Comment, 2, "#}"),
-        ]
-        .into_iter()
-        .filter_map(|(pos, kind, open, close)| pos.map(|p| (p, kind, open, close)))
-        .min_by_key(|(p, ..)| *p);
+        let next = next_tag(rest, var_start);
         let Some((pos, kind, open, close)) = next else {
             out.push(text(rest));
             break;
@@ -79,6 +67,27 @@ pub(crate) fn segments<'a>(src: &'a str, var_start: &str) -> Vec<Segment<'a>> {
         rest = &rest[consumed..];
     }
     out
+}
+
+/// The first tag opener in `rest`: position, kind, opener length and closer. One pass over the text, so
+/// a long file with many tags is not rescanned per tag.
+fn next_tag(rest: &str, var_start: &str) -> Option<(usize, SegmentKind, usize, &'static str)> {
+    let bytes = rest.as_bytes();
+    let dollar = var_start.starts_with('$');
+    let mut from = 0;
+    while let Some(p) = rest[from..].find('{').map(|p| p + from) {
+        match bytes.get(p + 1) {
+            Some(b'%') => return Some((p, SegmentKind::Block, 2, "%}")),
+            Some(b'#') => return Some((p, SegmentKind::Comment, 2, "#}")),
+            Some(b'{') if !dollar => return Some((p, SegmentKind::Variable, 2, "}}")),
+            Some(b'{') if p > 0 && bytes[p - 1] == b'$' => {
+                return Some((p - 1, SegmentKind::Variable, 3, "}}"))
+            }
+            _ => {}
+        }
+        from = p + 1;
+    }
+    None
 }
 
 fn text(s: &str) -> Segment<'_> {

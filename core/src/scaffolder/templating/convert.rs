@@ -9,7 +9,7 @@ use serde_json::Value as Json;
 /// Most items one conversion walks: far above any real template, far below an out-of-memory.
 pub(crate) const MAX_ITEMS: usize = 100_000;
 /// Deepest nesting one conversion follows.
-const MAX_DEPTH: usize = 64;
+const MAX_DEPTH: usize = 128;
 /// Most bytes of text one conversion copies (the same bound as a render's output).
 const MAX_BYTES: usize = super::MAX_OUTPUT;
 

@@ -675,3 +675,11 @@ fn many_small_strings_reuse_one_engine() {
         assert_eq!(out, Some(json!(format!("n-{i}-3"))));
     }
 }
+
+#[test]
+fn large_file_with_many_tags() {
+    let line = "{% if parameters.enabled %}x{% endif %}{# c #}${{ parameters.name }}\n";
+    let src = line.repeat(20_000);
+    let out = t().render_str(&src, &ctx()).unwrap();
+    assert_eq!(out, "xmy-service\n".repeat(20_000));
+}
