@@ -315,7 +315,7 @@ fn join(value: Value, delimiter: Option<Value>, attribute: Option<Value>) -> Res
 }
 
 /// Nunjucks' `replace(string, old, new, maxCount)`: every occurrence (or the first `maxCount`); an empty
-/// `old` inserts `new` around every character.
+/// `old` inserts `new` around every character (whatever `maxCount` says).
 fn replace(value: Value, old: Value, new: Value, max_count: Option<i64>) -> Result<Value, Error> {
     let s = js_string(&value)?;
     let old = js_string(&old)?;
@@ -327,26 +327,20 @@ fn replace(value: Value, old: Value, new: Value, max_count: Option<i64>) -> Resu
     let matches = if old.is_empty() {
         s.chars().count() + 1
     } else {
-        s.matches(old.as_str()).count()
-    }
-    .min(limit);
+        s.matches(old.as_str()).count().min(limit)
+    };
     let estimate = s.len().saturating_add(matches.saturating_mul(new.len()));
     if estimate > MAX_STRING {
         return Err(too_long());
     }
     if old.is_empty() {
+        // Nunjucks ignores maxCount here: `new + str.split('').join(new) + new`.
         let mut out = String::with_capacity(estimate);
-        let mut done = 0;
         for ch in s.chars() {
-            if done < limit {
-                out.push_str(&new);
-                done += 1;
-            }
+            out.push_str(&new);
             out.push(ch);
         }
-        if done < limit {
-            out.push_str(&new);
-        }
+        out.push_str(&new);
         return Ok(Value::from(out));
     }
     Ok(Value::from(s.replacen(old.as_str(), &new, limit)))
