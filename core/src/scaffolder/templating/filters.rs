@@ -203,7 +203,6 @@ pub(crate) fn dump(value: Value, spaces: Option<Value>) -> Result<Value, Error> 
             .map(|_| String::from_utf8_lossy(&out).into_owned())
     }
     .map_err(|e| invalid(format!("cannot serialize value: {e}")))?;
-    // JSON.stringify writes `"key": value` with a space only when indenting, like serde_json.
     if text.len() > MAX_STRING {
         return Err(too_long());
     }

@@ -683,3 +683,29 @@ fn large_file_with_many_tags() {
     let out = t().render_str(&src, &ctx()).unwrap();
     assert_eq!(out, "xmy-service\n".repeat(20_000));
 }
+
+#[test]
+fn unvetted_minijinja_filters_and_globals_are_gone() {
+    for name in [
+        "tojson",
+        "format",
+        "pprint",
+        "attr",
+        "urlencode",
+        "zip",
+        "chain",
+    ] {
+        let err = t()
+            .render_str(&format!("${{{{ 'x' | {name} }}}}"), &ctx())
+            .unwrap_err();
+        assert!(err.0.contains("unknown filter"), "{name}: {err}");
+    }
+    for name in ["debug", "namespace"] {
+        assert_eq!(render(&format!("[${{{{ {name} }}}}]")), "[]", "{name}");
+        assert!(
+            t().render_str(&format!("${{{{ {name}() }}}}"), &ctx())
+                .is_err(),
+            "{name}"
+        );
+    }
+}
