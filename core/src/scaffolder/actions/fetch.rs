@@ -21,6 +21,7 @@ use url::Url;
 use super::{
     input_bool, input_str, required_str, Action, ActionContext, ActionError, TemplateBase,
 };
+use crate::scaffolder::templating::{Templater, TemplaterOptions};
 use crate::scaffolder::types::ActionExample;
 use crate::scaffolder::workspace::{normalize_relative, relative_link, EntryKind, Workspace};
 
@@ -213,37 +214,33 @@ impl Action for FetchPlainFile {
     }
 }
 
-/// Options shared by the two templating fetchers.
+/// Options shared by the two templating fetchers, and the engine they configure.
 struct RenderOptions {
     values: Value,
     cookiecutter: bool,
     replace: bool,
+    /// Built per call: `cookiecutterCompat` (`{{ }}` delimiters, `jsonify`), `trimBlocks` and
+    /// `lstripBlocks` change the engine, not just the context.
+    templater: Templater,
 }
 
 impl RenderOptions {
-    fn from_input(ctx: &ActionContext) -> Result<RenderOptions, ActionError> {
+    fn from_input(ctx: &ActionContext) -> RenderOptions {
         let input = &ctx.input;
         let cookiecutter = input_bool(input, "cookiecutterCompat");
-        if cookiecutter {
-            // Cookiecutter compat needs `{{ }}` delimiters and a jsonify filter the templater does not offer.
-            return Err(ActionError::Input(
-                "cookiecutterCompat is not supported; use ${{ values.x }} in the skeleton".into(),
-            ));
-        }
-        for key in ["trimBlocks", "lstripBlocks"] {
-            if input_bool(input, key) {
-                ctx.log(format!(
-                    "{key} is not supported by this portal's templater; rendering without it"
-                ));
-            }
-        }
-        Ok(RenderOptions {
+        RenderOptions {
             values: input.get("values").cloned().unwrap_or_else(|| json!({})),
             cookiecutter,
             replace: input_bool(input, "replace"),
-        })
+            templater: Templater::with_options(TemplaterOptions {
+                cookiecutter_compat: cookiecutter,
+                trim_blocks: input_bool(input, "trimBlocks"),
+                lstrip_blocks: input_bool(input, "lstripBlocks"),
+            }),
+        }
     }
 
+    /// Skeletons see only `values` (or `cookiecutter` in compat mode), never parameters or secrets.
     fn context(&self) -> Value {
         if self.cookiecutter {
             json!({"cookiecutter": self.values})
@@ -251,32 +248,12 @@ impl RenderOptions {
             json!({"values": self.values})
         }
     }
-}
 
-fn render(
-    ctx: &ActionContext,
-    what: &str,
-    text: &str,
-    context: &Value,
-) -> Result<String, ActionError> {
-    ctx.templater
-        .render_str(text, context)
-        .map_err(|e| ActionError::Input(format!("could not render {what}: {e}")))
-}
-
-/// Renders a file's contents keeping its final newline: Nunjucks keeps it, while a minijinja environment
-/// without `keep_trailing_newline` drops one (probed once per call so either templater gives Nunjucks' result).
-fn render_file(
-    ctx: &ActionContext,
-    what: &str,
-    text: &str,
-    context: &Value,
-) -> Result<String, ActionError> {
-    let mut rendered = render(ctx, what, text, context)?;
-    if text.ends_with('\n') && render(ctx, what, "\n", context)?.is_empty() {
-        rendered.push('\n');
+    fn render(&self, what: &str, text: &str, context: &Value) -> Result<String, ActionError> {
+        self.templater
+            .render_str(text, context)
+            .map_err(|e| ActionError::Input(format!("could not render {what}: {e}")))
     }
-    Ok(rendered)
 }
 
 /// Backstage's `containsSkippedContent`.
@@ -287,7 +264,7 @@ fn skipped(path: &str) -> bool {
 fn common_render_properties() -> serde_json::Map<String, Value> {
     let Value::Object(map) = json!({
         "values": {"type": "object", "title": "Template Values", "description": "Values to pass on to the templating engine"},
-        "cookiecutterCompat": {"type": "boolean", "title": "Cookiecutter compatibility mode", "description": "Enable features to maximise compatibility with templates built for fetch:cookiecutter (not supported here)"},
+        "cookiecutterCompat": {"type": "boolean", "title": "Cookiecutter compatibility mode", "description": "Enable features to maximise compatibility with templates built for fetch:cookiecutter: {{ cookiecutter.x }} variables and the jsonify filter"},
         "replace": {"type": "boolean", "title": "Replace files", "description": "If set, replace files in targetPath instead of skipping existing ones.", "default": false},
         "trimBlocks": {"type": "boolean", "title": "Trim Blocks", "description": "If set, the first newline after a block is removed (block, not variable tag!)."},
         "lstripBlocks": {"type": "boolean", "title": "Lstrip Blocks", "description": "If set, leading spaces and tabs are stripped from the start of a line to a block."},
@@ -364,14 +341,16 @@ impl Action for FetchTemplate {
         ctx.workspace.resolve_for_write(target)?;
         let render_paths_always = without_templating.is_some();
         let patterns = compile_globs(without_templating.or(without_render).unwrap_or_default())?;
-        let options = RenderOptions::from_input(ctx)?;
+        let options = RenderOptions::from_input(ctx);
         let context = options.context();
 
         let source = match resolve_source(ctx, url)? {
             Source::Dir(path) if path.is_dir() => Workspace::new(path),
-            Source::Dir(_) => return Err(ActionError::Input(format!(
+            Source::Dir(_) => {
+                return Err(ActionError::Input(format!(
                 "url {url} is a file; fetch:template needs a directory (use fetch:template:file)"
-            ))),
+            )))
+            }
             Source::Url(u) => return Err(no_tree_from_url(&u)),
         };
         let entries = source.entries("")?;
@@ -392,11 +371,11 @@ impl Action for FetchTemplate {
                 } else {
                     location.as_str()
                 };
-                (templated, render(ctx, &location, stripped, &context)?)
+                (templated, options.render(&location, stripped, &context)?)
             } else {
                 let raw = matches_any(&patterns, &entry.path);
                 let output = if render_paths_always || !raw {
-                    render(ctx, &location, &location, &context)?
+                    options.render(&location, &location, &context)?
                 } else {
                     location.clone()
                 };
@@ -432,7 +411,7 @@ impl Action for FetchTemplate {
                     let mode = source.mode(&entry.path)?;
                     if render_contents && !is_binary(&bytes) {
                         let text = String::from_utf8_lossy(&bytes);
-                        let rendered = render_file(ctx, &location, &text, &context)?;
+                        let rendered = options.render(&location, &text, &context)?;
                         ctx.workspace.write(&out_rel, rendered.as_bytes(), mode)?;
                     } else {
                         ctx.workspace.write(&out_rel, &bytes, mode)?;
@@ -514,7 +493,7 @@ impl Action for FetchTemplateFile {
     async fn run(&self, ctx: &mut ActionContext) -> Result<(), ActionError> {
         let url = required_str(&ctx.input, "url")?.to_string();
         let target = required_str(&ctx.input, "targetPath")?.to_string();
-        let options = RenderOptions::from_input(ctx)?;
+        let options = RenderOptions::from_input(ctx);
         ctx.workspace.resolve_for_write(&target)?;
         if !options.replace && ctx.workspace.exists(&target)? {
             ctx.log(format!(
@@ -527,7 +506,7 @@ impl Action for FetchTemplateFile {
             ctx.workspace.write(&target, &bytes, mode)?;
         } else {
             let text = String::from_utf8_lossy(&bytes);
-            let rendered = render_file(ctx, &url, &text, &options.context())?;
+            let rendered = options.render(&url, &text, &options.context())?;
             ctx.workspace.write(&target, rendered.as_bytes(), mode)?;
         }
         ctx.log(format!("Wrote {target}"));
@@ -660,6 +639,53 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(e, ActionError::Input(_)), "{e:?}");
+    }
+
+    #[tokio::test]
+    async fn template_engine_options_apply() {
+        let h = Harness::new();
+        let t = h.template.join("cc");
+        write(
+            &t,
+            "{{ cookiecutter.name }}.txt",
+            "{{ cookiecutter.name }} ${{ kept }}\n",
+        );
+        h.run(
+            "fetch:template",
+            json!({"url": "cc", "values": {"name": "svc"}, "cookiecutterCompat": true}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            std::fs::read_to_string(h.workspace.join("svc.txt")).unwrap(),
+            "svc $\n"
+        );
+        let t = h.template.join("tb");
+        write(
+            &t,
+            "f.txt",
+            "  {% if values.on %}\nyes\n  {% endif %}\nend\n",
+        );
+        h.run(
+            "fetch:template",
+            json!({"url": "tb", "targetPath": "plain", "values": {"on": true}}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            std::fs::read_to_string(h.workspace.join("plain/f.txt")).unwrap(),
+            "  \nyes\n  \nend\n"
+        );
+        h.run(
+            "fetch:template",
+            json!({"url": "tb", "targetPath": "trimmed", "values": {"on": true}, "trimBlocks": true, "lstripBlocks": true}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            std::fs::read_to_string(h.workspace.join("trimmed/f.txt")).unwrap(),
+            "yes\nend\n"
+        );
     }
 
     #[tokio::test]

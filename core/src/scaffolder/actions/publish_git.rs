@@ -266,8 +266,7 @@ impl Git<'_> {
         if !output.status.success() {
             let detail = stderr
                 .lines()
-                .filter(|l| !l.trim().is_empty())
-                .last()
+                .rfind(|l| !l.trim().is_empty())
                 .unwrap_or("")
                 .to_string();
             return Err(ActionError::Failed(format!(
