@@ -516,7 +516,7 @@ impl Action for FetchTemplateFile {
 
 #[cfg(all(test, unix))]
 mod tests {
-    use super::super::test_support::{assert_not_allowed, Harness};
+    use super::super::test_support::{assert_not_allowed, local_reader, serve, Harness};
     use super::*;
     use std::os::unix::fs::{symlink, PermissionsExt};
 
@@ -545,6 +545,8 @@ mod tests {
         write(&t, "run.sh", "#!/bin/sh\necho ${{ values.name }}\n");
         std::fs::set_permissions(t.join("run.sh"), std::fs::Permissions::from_mode(0o755)).unwrap();
         symlink("README.md", t.join("README.link")).unwrap();
+        write(&t, "docs/index.md", "${{ values.name }} docs\n");
+        symlink("docs", t.join("docs-alias")).unwrap();
     }
 
     #[tokio::test]
@@ -639,6 +641,52 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(e, ActionError::Input(_)), "{e:?}");
+    }
+
+    #[tokio::test]
+    async fn url_templates_fetch_single_files_under_the_read_policy() {
+        let h = Harness::new();
+        skeleton(&h);
+        let port = serve(h.template.clone()).await;
+        let base = Url::parse(&format!("http://127.0.0.1:{port}/template.yaml")).unwrap();
+        let run = |input: Value| {
+            let mut ctx = h.ctx(input);
+            ctx.template_base = TemplateBase::Url(base.clone());
+            ctx.reader = local_reader(port);
+            ctx
+        };
+        let mut ctx = run(
+            json!({"url": "./skeleton/README.md", "targetPath": "R.md", "values": {"name": "web"}}),
+        );
+        h.run_ctx("fetch:template:file", &mut ctx).await.unwrap();
+        assert_eq!(
+            std::fs::read_to_string(h.workspace.join("R.md")).unwrap(),
+            "# web\n"
+        );
+        let absolute = format!("http://127.0.0.1:{port}/skeleton/run.sh");
+        let mut ctx = run(json!({"url": absolute, "targetPath": "run.sh"}));
+        h.run_ctx("fetch:plain:file", &mut ctx).await.unwrap();
+        assert!(std::fs::read_to_string(h.workspace.join("run.sh"))
+            .unwrap()
+            .starts_with("#!/bin/sh"));
+        // A directory tree cannot be read from a URL: the error names it.
+        for id in ["fetch:plain", "fetch:template"] {
+            let mut ctx = run(json!({"url": "./skeleton"}));
+            let e = h.run_ctx(id, &mut ctx).await.unwrap_err();
+            assert!(
+                matches!(e, ActionError::Input(ref m) if m.contains(&format!("127.0.0.1:{port}/skeleton"))),
+                "{e:?}"
+            );
+        }
+        // Hosts outside backend.reading.allow are refused by the reader.
+        let mut ctx =
+            run(json!({"url": "http://169.254.169.254/latest/meta-data", "targetPath": "m"}));
+        let e = h.run_ctx("fetch:plain:file", &mut ctx).await.unwrap_err();
+        assert_eq!(e.name(), "NotAllowedError", "{e:?}");
+        let mut ctx = run(json!({"url": "missing.txt", "targetPath": "m"}));
+        let e = h.run_ctx("fetch:plain:file", &mut ctx).await.unwrap_err();
+        assert_eq!(e.name(), "NotFoundError", "{e:?}");
+        assert!(!h.workspace.join("m").exists());
     }
 
     #[tokio::test]
