@@ -105,6 +105,7 @@ async fn scaffolder_fixture() -> Fixture {
     let portal = Arc::new(LocalPortal::from_config(config).unwrap());
     let report = portal.refresh(RefreshRequest::default()).await.unwrap();
     assert!(report.problems.is_empty(), "{:?}", report.problems);
+    portal.start_task_workers();
     let app = router(portal.clone(), settings);
     Fixture { dir, portal, app }
 }
@@ -634,7 +635,13 @@ async fn a_client_leaving_the_stream_is_fine() {
 #[tokio::test]
 async fn dry_runs_answer_files_log_and_output() {
     let f = scaffolder_fixture().await;
-    let template = hello_template();
+    // `hello` plus a step copying the sent `skeleton/` into the workspace.
+    let mut template = hello_template();
+    template["spec"]["steps"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"id": "fetch", "action": "fetch:plain",
+                     "input": {"url": "./skeleton", "targetPath": "out"}}));
     let content = base64::engine::general_purpose::STANDARD.encode("hi there");
     let r = call(
         &f.app,
@@ -644,7 +651,7 @@ async fn dry_runs_answer_files_log_and_output() {
             "template": template,
             "values": {"name": "ada"},
             "secrets": {"apiKey": SECRET},
-            "directoryContents": [{"path": "notes/a.txt", "base64Content": content}]
+            "directoryContents": [{"path": "skeleton/notes/a.txt", "base64Content": content}]
         })),
     )
     .await;
@@ -655,15 +662,17 @@ async fn dry_runs_answer_files_log_and_output() {
         r.text
     );
     assert!(r.body["log"][0]["body"].is_object(), "{}", r.text);
+    assert!(r.text.contains("ada says hi"), "{}", r.text);
     let files = r.body["directoryContents"].as_array().unwrap();
     let a = files
         .iter()
-        .find(|f| f["path"] == "notes/a.txt")
-        .expect("the input file is in the answer");
+        .find(|f| f["path"] == "out/notes/a.txt")
+        .unwrap_or_else(|| panic!("the fetched file is in the answer: {}", r.text));
     assert_eq!(a["base64Content"], content.as_str());
     assert_eq!(a["executable"], false);
     assert_eq!(r.body["output"]["text"][0]["content"], "ada");
     assert_eq!(r.body["steps"][0]["id"], "greet");
+    assert_eq!(r.body["steps"][1]["id"], "fetch");
     assert!(!r.text.contains(SECRET));
 
     // Values failing the schema, paths leaving the workspace, bad fields.
