@@ -285,13 +285,15 @@ impl Runner<'_> {
                         .into_iter()
                         .map(|(k, v)| json!({"key": k, "value": v}))
                         .collect(),
-                    other => return Err(Failure::new(
-                        "InputError",
-                        format!(
+                    other => {
+                        return Err(Failure::new(
+                            "InputError",
+                            format!(
                             "Invalid value on action {} each parameter, \"{}\" cannot be iterated",
                             step.action, other
                         ),
-                    )),
+                        ))
+                    }
                 })
             }
         };

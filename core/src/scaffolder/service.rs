@@ -142,14 +142,13 @@ impl TaskService {
     /// Checks the values and stores the task `open`; its id. Wakes this process's workers.
     pub async fn create(&self, request: TaskRequest) -> Result<String, PortalError> {
         let template_ref =
-            EntityRef::parse_with_defaults(&request.template_ref, Some("template"), "default").map_err(
-                |e| {
+            EntityRef::parse_with_defaults(&request.template_ref, Some("template"), "default")
+                .map_err(|e| {
                     PortalError::Input(format!(
                         "invalid templateRef {:?}: {e}",
                         request.template_ref
                     ))
-                },
-            )?;
+                })?;
         let template = self.template(&template_ref).await?;
         let secrets = request.secrets.clone().unwrap_or_default();
         template.validate_values(&request.values, &secrets)?;

@@ -245,7 +245,15 @@ impl Rewriter<'_> {
     }
 
     /// Rewrites tokens `from..to`, whose text spans bytes `lo..hi` of the source.
-    fn seq(&self, from: usize, to: usize, lo: usize, hi: usize, depth: usize, block: bool) -> String {
+    fn seq(
+        &self,
+        from: usize,
+        to: usize,
+        lo: usize,
+        hi: usize,
+        depth: usize,
+        block: bool,
+    ) -> String {
         let items = self.items(from, to);
         let mut out = String::with_capacity(hi - lo + 16);
         let mut pos = lo;
@@ -387,7 +395,10 @@ mod tests {
         assert_eq!(r("a and b + c or d"), "a and __sd_js_add(b, c) or d");
         assert_eq!(r("a.b + c.in"), "__sd_js_add(a.b, c.in)");
         assert_eq!(r("a + b is defined"), "__sd_js_add(a, b) is defined");
-        assert_eq!(r("a ** 2 + b[0] + f(x)"), "__sd_js_add(__sd_js_add(a ** 2, b[0]), f(x))");
+        assert_eq!(
+            r("a ** 2 + b[0] + f(x)"),
+            "__sd_js_add(__sd_js_add(a ** 2, b[0]), f(x))"
+        );
     }
 
     #[test]
@@ -410,7 +421,15 @@ mod tests {
         assert_eq!(r(" a - 1 "), " a - 1 ");
         assert_eq!(r("'é' + ü"), "__sd_js_add('é', ü)");
         // Broken input stays broken for minijinja to report, without panicking here.
-        for bad in ["a +", "+", "(a + ", "a + )", ") + (", "a + not b", "[[[ + ]]"] {
+        for bad in [
+            "a +",
+            "+",
+            "(a + ",
+            "a + )",
+            ") + (",
+            "a + not b",
+            "[[[ + ]]",
+        ] {
             let _ = r(bad);
         }
         assert_eq!(r("a + "), "a + ");
@@ -424,7 +443,10 @@ mod tests {
         assert_eq!(b(" if a + b == 'x' "), " if __sd_js_add(a, b) == 'x' ");
         assert_eq!(b("- for i in a + b -"), "- for i in __sd_js_add(a, b) -");
         assert_eq!(b("+ elif a + 1 +"), "+ elif __sd_js_add(a, 1) +");
-        assert_eq!(rewrite_plus("- a + b -", false, true), "- __sd_js_add(a, b) -");
+        assert_eq!(
+            rewrite_plus("- a + b -", false, true),
+            "- __sd_js_add(a, b) -"
+        );
     }
 
     #[test]
