@@ -313,7 +313,10 @@ mod tests {
         assert_eq!(js_string(&Value::from(2.5)).unwrap(), "2.5");
         assert_eq!(js_string(&Value::from(f64::NAN)).unwrap(), "NaN");
         assert_eq!(js_string(&Value::from(f64::INFINITY)).unwrap(), "Infinity");
-        assert_eq!(js_string(&Value::from(f64::NEG_INFINITY)).unwrap(), "-Infinity");
+        assert_eq!(
+            js_string(&Value::from(f64::NEG_INFINITY)).unwrap(),
+            "-Infinity"
+        );
     }
 
     #[test]
@@ -325,11 +328,17 @@ mod tests {
         assert_eq!(add(json!(true), json!(1)), Value::from(2));
         assert_eq!(add(json!([1, 2]), json!("x")), Value::from("1,2x"));
         assert_eq!(add(json!([1, null]), json!(1)), Value::from("1,1"));
-        assert_eq!(add(json!({"a": 1}), json!(1)), Value::from("[object Object]1"));
+        assert_eq!(
+            add(json!({"a": 1}), json!(1)),
+            Value::from("[object Object]1")
+        );
         assert_eq!(add(json!(2), json!(3)), Value::from(5));
         assert_eq!(add(json!(1.5), json!(1)), Value::from(2.5));
         assert_eq!(add(json!(null), json!(null)), Value::from(0));
-        assert_eq!(add(json!(i64::MAX), json!(1)), Value::from(i64::MAX as f64 + 1.0));
+        assert_eq!(
+            add(json!(i64::MAX), json!(1)),
+            Value::from(i64::MAX as f64 + 1.0)
+        );
         let u = |b: Value| js_add(Value::UNDEFINED, b).unwrap();
         assert_eq!(u(Value::from("/")), Value::from("undefined/"));
         assert!(f64::try_from(u(Value::from(1))).unwrap().is_nan());
