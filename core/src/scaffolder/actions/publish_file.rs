@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use serde_json::{json, Value};
 
 use super::{input_str, required_str, Action, ActionContext, ActionError};
+use crate::config::catalog::resolve_against;
 use crate::scaffolder::workspace::{copy_tree, Workspace};
 
 /// `publish:file`.
@@ -88,8 +89,8 @@ fn allowed_target(allowed: &[PathBuf], path: &str) -> Result<PathBuf, ActionErro
         ))
     };
     let first = allowed.first().ok_or_else(not_allowed)?;
-    let joined = first.join(path);
-    let resolved = resolve_existing_prefix(&lexical(&joined)).ok_or_else(not_allowed)?;
+    let joined = resolve_against(first, path);
+    let resolved = resolve_existing_prefix(&joined).ok_or_else(not_allowed)?;
     let inside = allowed.iter().any(|dir| {
         let dir = resolve_existing_prefix(dir).unwrap_or_else(|| dir.clone());
         resolved.starts_with(&dir) && resolved != dir
@@ -99,20 +100,6 @@ fn allowed_target(allowed: &[PathBuf], path: &str) -> Result<PathBuf, ActionErro
     } else {
         Err(not_allowed())
     }
-}
-
-fn lexical(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for part in path.components() {
-        match part {
-            std::path::Component::ParentDir => {
-                out.pop();
-            }
-            std::path::Component::CurDir => {}
-            other => out.push(other),
-        }
-    }
-    out
 }
 
 /// Canonicalizes the longest existing ancestor of `path` and appends the rest; `None` when a component is a
