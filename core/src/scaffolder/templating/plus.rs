@@ -3,10 +3,11 @@
 //! binary `+` chain inside a tag is rewritten into calls of the engine function [`JS_ADD`], keeping Jinja's
 //! precedence: an operand runs until an operator that binds more loosely than `+` (`~`, comparisons, `is`,
 //! `in`, `not`, `and`, `or`, `if`/`else`), a `,`, `:` or `=`, or the edge of its bracket; brackets are units
-//! and are rewritten inside; string literals are never touched. `a - b + c` stays left-associative:
-//! `JS_ADD(a - b, c)`.
+//! and are rewritten inside; string literals are never touched.
 //!
-//! `is` is a boundary as in Nunjucks (`a + b is defined` tests the sum), not an operand suffix as in Jinja.
+//! Two places follow Nunjucks' parser rather than Jinja's, since Nunjucks is what Backstage runs: `-` binds
+//! tighter than `+` (`a - b + c` is `JS_ADD(a - b, c)`, `a + b - c` is `JS_ADD(a, b - c)`), and `is` binds
+//! looser than `+` (`a + b is defined` tests the sum).
 
 /// The engine function the rewrite calls; registered in the environment by the templater.
 pub(crate) const JS_ADD: &str = "__sd_js_add";
@@ -54,7 +55,7 @@ pub(crate) fn rewrite_plus(inner: &str, block: bool, markers: bool) -> String {
         Some(b'-' | b'+') if markers => rest.split_at(rest.len() - 1),
         _ => (rest, ""),
     };
-    if !mid.contains(['+', '-']) {
+    if !mid.contains('+') {
         return inner.to_string();
     }
     let mut toks = tokenize(mid);
@@ -169,12 +170,12 @@ fn is_op(src: &str, t: &Tok, op: &str) -> bool {
 fn match_brackets(toks: &mut [Tok]) -> Vec<Option<usize>> {
     let mut closers = vec![None; toks.len()];
     let mut open: Vec<usize> = Vec::new();
-    for i in 0..toks.len() {
-        match toks[i].kind {
+    for (i, tok) in toks.iter_mut().enumerate() {
+        match tok.kind {
             Kind::Open => open.push(i),
             Kind::Close => match open.pop() {
                 Some(o) => closers[o] = Some(i),
-                None => toks[i].kind = Kind::Other,
+                None => tok.kind = Kind::Other,
             },
             _ => {}
         }
@@ -315,21 +316,17 @@ impl Rewriter<'_> {
         out
     }
 
-    /// A run of items between boundaries: its binary `+`/`-` chain folded left into [`JS_ADD`] calls.
+    /// A run of items between boundaries: its binary `+` chain folded left into [`JS_ADD`] calls. A `-`
+    /// stays inside its operand: Nunjucks parses subtraction tighter than addition (`a + b - c` is
+    /// `a + (b - c)`, `a - b + c` is `(a - b) + c`).
     fn operand_run(&self, run: &[Item], depth: usize) -> String {
-        // A `+`/`-` is binary when it follows an operand's end (a word, literal or group).
-        let mut ops = Vec::new();
-        for (n, it) in run.iter().enumerate() {
-            let tok = self.toks[it.first];
-            let is_add = is_op(self.src, &tok, "+") || is_op(self.src, &tok, "-");
-            if is_add && n > 0 && self.ends_operand(run[n - 1]) {
-                ops.push(n);
-            }
-        }
-        let has_plus = ops
-            .iter()
-            .any(|&n| is_op(self.src, &self.toks[run[n].first], "+"));
-        if !has_plus {
+        // A `+` is binary when it follows an operand's end (a word, literal or group).
+        let ops: Vec<usize> = (1..run.len())
+            .filter(|&n| {
+                is_op(self.src, &self.toks[run[n].first], "+") && self.ends_operand(run[n - 1])
+            })
+            .collect();
+        if ops.is_empty() {
             return self.plain(run, depth);
         }
         let mut bounds = vec![0];
@@ -343,13 +340,8 @@ impl Rewriter<'_> {
             return self.plain(run, depth);
         }
         let mut acc = self.plain(operands[0], depth);
-        for (n, operand) in ops.iter().zip(&operands[1..]) {
-            let rhs = self.plain(operand, depth);
-            acc = if self.text(run[*n].first) == "+" {
-                format!("{JS_ADD}({acc}, {rhs})")
-            } else {
-                format!("{acc} - {rhs}")
-            };
+        for operand in &operands[1..] {
+            acc = format!("{JS_ADD}({acc}, {})", self.plain(operand, depth));
         }
         acc
     }
@@ -375,7 +367,11 @@ mod tests {
         assert_eq!(r("a + b"), "__sd_js_add(a, b)");
         assert_eq!(r(" a + b + c "), " __sd_js_add(__sd_js_add(a, b), c) ");
         assert_eq!(r("a - b + c"), "__sd_js_add(a - b, c)");
-        assert_eq!(r("a + b - c"), "__sd_js_add(a, b) - c");
+        assert_eq!(r("a + b - c"), "__sd_js_add(a, b - c)");
+        assert_eq!(
+            r("a - b + c - d + e"),
+            "__sd_js_add(__sd_js_add(a - b, c - d), e)"
+        );
         assert_eq!(r("a - b"), "a - b");
         assert_eq!(r("-1 + 2"), "__sd_js_add(-1, 2)");
         assert_eq!(r("a + -b"), "__sd_js_add(a, -b)");
