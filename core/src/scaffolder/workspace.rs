@@ -270,7 +270,8 @@ impl Workspace {
         Ok(mode_of(&meta))
     }
 
-    /// For a link at `rel`: its target relative to the root, when it resolves inside (None for anything else).
+    /// Where `rel` (typically a link) finally points, relative to the root; NotAllowed when that is outside
+    /// or the link dangles.
     pub fn link_target(&self, rel: &str) -> Result<PathBuf, ActionError> {
         let root = self.canonical_root()?;
         let path = self.resolve_for_read(rel)?;
@@ -373,6 +374,15 @@ pub fn relative_link(from_dir: &Path, to: &Path) -> PathBuf {
     out
 }
 
+/// Fails when any link among `entries` leaves `src` or dangles, so a copy refuses a tree before writing any
+/// of it.
+pub fn check_links(src: &Workspace, entries: &[Entry]) -> Result<(), ActionError> {
+    for entry in entries.iter().filter(|e| e.kind == EntryKind::Symlink) {
+        src.link_target(&entry.path)?;
+    }
+    Ok(())
+}
+
 /// Copies every entry of `src` into `dst` below `dst_rel`, overwriting files, keeping modes. A link is
 /// recreated as a relative link when it resolves inside `src`; one that leaves it or dangles is refused.
 /// Returns the files written, relative to `dst_rel`.
@@ -383,8 +393,10 @@ pub fn copy_tree(
 ) -> Result<Vec<String>, ActionError> {
     let base = normalize_relative(dst_rel).ok_or_else(outside)?;
     dst.create_dir_all(&base.to_string_lossy())?;
+    let entries = src.entries("")?;
+    check_links(src, &entries)?;
     let mut written = Vec::new();
-    for entry in src.entries("")? {
+    for entry in entries {
         let to = base.join(&entry.path).to_string_lossy().into_owned();
         match entry.kind {
             EntryKind::Dir => {

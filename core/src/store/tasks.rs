@@ -220,10 +220,12 @@ fn order_clause(order: Option<&str>) -> Result<String, StoreError> {
             "created_by" | "createdBy" => "created_by",
             "id" => "id",
             "last_heartbeat_at" | "lastHeartbeatAt" => "last_heartbeat_at",
-            _ => return Err(StoreError::Input(format!(
+            _ => {
+                return Err(StoreError::Input(format!(
                 "invalid order {item:?}: tasks can be ordered by created_at, status, created_by, \
                      last_heartbeat_at or id"
-            ))),
+            )))
+            }
         };
         parts.push(format!("{column} {dir}"));
     }

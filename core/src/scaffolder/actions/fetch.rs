@@ -5,7 +5,9 @@
 //! directory (checked with the same confinement as the workspace, so `../../etc` or a symlink out of the
 //! template is refused); at a URL single files are read through the [`crate::ingest::LocationReader`] under
 //! `backend.reading.allow`. Reading a whole directory tree from a URL is not supported and is an error naming
-//! the URL. An absolute `http(s)` URL is read the same way.
+//! the URL. An absolute `http(s)` URL is read the same way. A fetched directory is its own confinement root:
+//! a link in it is copied (as a relative link) only when it resolves inside that directory; a link that leaves
+//! it, directly or through a chain, or dangles fails the step before anything is written through it.
 //!
 //! `fetch:template` follows Backstage's `templateActionHandler`: every entry (dotfiles too) has its path
 //! rendered with `{values}`; a path rendering to `""`, starting with `/` or containing `//` is skipped (the
@@ -23,7 +25,9 @@ use super::{
 };
 use crate::scaffolder::templating::{Templater, TemplaterOptions};
 use crate::scaffolder::types::ActionExample;
-use crate::scaffolder::workspace::{normalize_relative, relative_link, EntryKind, Workspace};
+use crate::scaffolder::workspace::{
+    check_links, normalize_relative, relative_link, EntryKind, Workspace,
+};
 
 /// Where a `url` input points.
 enum Source {
@@ -354,6 +358,7 @@ impl Action for FetchTemplate {
             Source::Url(u) => return Err(no_tree_from_url(&u)),
         };
         let entries = source.entries("")?;
+        check_links(&source, &entries)?;
         ctx.log(format!(
             "Processing {} template files/directories with input values",
             entries.len()
@@ -782,7 +787,8 @@ mod tests {
             for id in ["fetch:template", "fetch:plain"] {
                 assert_not_allowed(h.run(id, json!({"url": "sk", "values": {}})).await);
             }
-            assert!(!h.workspace.join("leak").exists());
+            // The whole tree is refused before anything is written.
+            assert!(h.workspace.read_dir().unwrap().next().is_none(), "{link}");
             h.assert_outside_intact();
         }
     }

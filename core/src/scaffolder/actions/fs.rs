@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use serde_json::{json, Value};
 
 use super::{input_str, required_str, Action, ActionContext, ActionError};
+use crate::scaffolder::workspace::normalize_relative;
 
 /// `fs:delete`.
 pub struct FsDelete;
@@ -39,8 +40,12 @@ impl Action for FsDelete {
             let rel = file
                 .as_str()
                 .ok_or_else(|| ActionError::Input("input.files must hold strings".into()))?;
-            ctx.workspace.resolve_entry(rel)?;
-            paths.push(rel.to_string());
+            if rel.contains(['*', '?', '[']) {
+                paths.extend(glob_matches(ctx, rel)?);
+            } else {
+                ctx.workspace.resolve_entry(rel)?;
+                paths.push(rel.to_string());
+            }
         }
         for rel in paths {
             ctx.workspace.remove(&rel)?;
@@ -48,6 +53,35 @@ impl Action for FsDelete {
         }
         Ok(())
     }
+}
+
+/// The workspace entries a glob names (Backstage's `fs:delete` takes globs). The pattern itself must stay
+/// inside; entries are listed without following links, so a match is never reached through one; a matched
+/// link out of the workspace is still refused by the check every path gets.
+fn glob_matches(ctx: &ActionContext, pattern: &str) -> Result<Vec<String>, ActionError> {
+    let normalized = normalize_relative(pattern).ok_or_else(|| {
+        ActionError::NotAllowed(crate::scaffolder::workspace::OUTSIDE_PARENT.to_string())
+    })?;
+    let normalized = normalized.to_string_lossy();
+    let compiled = glob::Pattern::new(&normalized)
+        .map_err(|e| ActionError::Input(format!("invalid glob pattern {pattern}: {e}")))?;
+    let options = glob::MatchOptions {
+        case_sensitive: true,
+        require_literal_separator: true,
+        require_literal_leading_dot: false,
+    };
+    let mut out: Vec<String> = Vec::new();
+    for entry in ctx.workspace.entries("")? {
+        // A directory already matched takes its contents with it.
+        if out.iter().any(|m| entry.path.starts_with(&format!("{m}/"))) {
+            continue;
+        }
+        if compiled.matches_with(&entry.path, options) {
+            ctx.workspace.resolve_entry(&entry.path)?;
+            out.push(entry.path);
+        }
+    }
+    Ok(out)
 }
 
 /// `fs:rename`.
@@ -175,6 +209,7 @@ mod tests {
         symlink(h.workspace.join("gone"), h.workspace.join("dangling")).unwrap();
         std::fs::write(h.workspace.join("keep.txt"), "k").unwrap();
         for path in [
+            "*",
             "../outside/secret.txt",
             "/etc/passwd",
             "a/../../outside/secret.txt",

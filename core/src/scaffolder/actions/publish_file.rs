@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use serde_json::{json, Value};
 
 use super::{input_str, required_str, Action, ActionContext, ActionError};
+use crate::config::catalog::resolve_against;
 use crate::scaffolder::workspace::{copy_tree, Workspace};
 
 /// `publish:file`.
@@ -88,8 +89,8 @@ fn allowed_target(allowed: &[PathBuf], path: &str) -> Result<PathBuf, ActionErro
         ))
     };
     let first = allowed.first().ok_or_else(not_allowed)?;
-    let joined = first.join(path);
-    let resolved = resolve_existing_prefix(&lexical(&joined)).ok_or_else(not_allowed)?;
+    let joined = resolve_against(first, path);
+    let resolved = resolve_existing_prefix(&joined).ok_or_else(not_allowed)?;
     let inside = allowed.iter().any(|dir| {
         let dir = resolve_existing_prefix(dir).unwrap_or_else(|| dir.clone());
         resolved.starts_with(&dir) && resolved != dir
@@ -99,20 +100,6 @@ fn allowed_target(allowed: &[PathBuf], path: &str) -> Result<PathBuf, ActionErro
     } else {
         Err(not_allowed())
     }
-}
-
-fn lexical(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for part in path.components() {
-        match part {
-            std::path::Component::ParentDir => {
-                out.pop();
-            }
-            std::path::Component::CurDir => {}
-            other => out.push(other),
-        }
-    }
-    out
 }
 
 /// Canonicalizes the longest existing ancestor of `path` and appends the rest; `None` when a component is a
@@ -221,5 +208,78 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(e, ActionError::NotAllowed(_)), "{e:?}");
+    }
+}
+
+/// The sample Go template from the fixtures, run the way its steps chain: fetch:template, publish:file
+/// (instead of publish:github), then catalog:register of the published `file:` URL.
+#[cfg(all(test, unix))]
+mod flow_tests {
+    use super::super::test_support::Harness;
+    use serde_json::json;
+
+    #[tokio::test]
+    async fn fixture_skeleton_is_rendered_published_and_registered() {
+        let template = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(
+            "../../shared/fixtures/templates/sample-templates/local-template/gin-golan-template",
+        );
+        if !template.is_dir() {
+            eprintln!("skipped: fixtures not found at {}", template.display());
+            return;
+        }
+        let mut h = Harness::new();
+        let published = h.tmp.path().join("published");
+        std::fs::create_dir_all(&published).unwrap();
+        h.settings.publish_file_dirs = vec![published.clone()];
+        h.template = template;
+        h.run(
+            "fetch:template",
+            json!({"url": "./skeleton", "copyWithoutRender": [".github/workflows/*"], "values": {
+                "component_id": "payments", "module": "example.com/payments", "go_version": "1.22",
+                "description": "Takes money", "owner": "group:default/team-a", "port": 8080,
+                // The skeleton reads values.destination, which the sample's steps never pass; Nunjucks would
+                // print `undefined/undefined` there, this engine refuses `undefined + "/"`.
+                "destination": {"owner": "team-a", "repo": "payments"}}}),
+        )
+        .await
+        .unwrap();
+        let catalog = std::fs::read_to_string(h.workspace.join("catalog-info.yaml")).unwrap();
+        let entity: serde_yaml::Value = serde_yaml::from_str(&catalog).unwrap();
+        assert_eq!(entity["metadata"]["name"], "payments", "{catalog}");
+        assert_eq!(
+            entity["metadata"]["description"], "Takes money",
+            "{catalog}"
+        );
+        assert_eq!(entity["spec"]["owner"], "group:default/team-a", "{catalog}");
+        assert_eq!(
+            entity["metadata"]["annotations"]["github.com/project-slug"],
+            "team-a/payments"
+        );
+        let go_mod = std::fs::read_to_string(h.workspace.join("go.mod")).unwrap();
+        assert!(
+            go_mod.starts_with("module example.com/payments\n\ngo 1.22\n"),
+            "{go_mod}"
+        );
+
+        let ran = h
+            .run("publish:file", json!({"path": "payments"}))
+            .await
+            .unwrap();
+        let contents = ran.outputs["repoContentsUrl"].as_str().unwrap().to_string();
+        let ran = h
+            .run(
+                "catalog:register",
+                json!({"repoContentsUrl": contents, "catalogInfoPath": "/catalog-info.yaml"}),
+            )
+            .await
+            .unwrap();
+        assert_eq!(ran.outputs["entityRef"], "component:default/payments");
+        use crate::portal::Portal;
+        let found = h
+            .portal
+            .entity_by_ref(&crate::EntityRef::parse("component:payments").unwrap())
+            .await
+            .unwrap();
+        assert!(found.is_some());
     }
 }

@@ -138,8 +138,12 @@ impl Action for PublishGit {
         let refspec = format!("HEAD:refs/heads/{branch}");
         git.run(ctx, &["push", "--porcelain", &remote_url, &refspec])
             .await?;
-        ctx.output("remoteUrl", Value::String(remote_url));
-        ctx.output("repoContentsUrl", Value::String(contents_url));
+        // Outputs are stored and shown: a token in the configured URL stays in the config.
+        ctx.output("remoteUrl", Value::String(without_credentials(&remote_url)));
+        ctx.output(
+            "repoContentsUrl",
+            Value::String(without_credentials(&contents_url)),
+        );
         ctx.output("commitHash", Value::String(hash));
         Ok(())
     }
@@ -210,6 +214,18 @@ pub(crate) fn redact(line: &str) -> String {
     })
     .replace_all(line, "${1}***@")
     .into_owned()
+}
+
+/// `url` without its user name and password (unchanged when it does not parse as a URL).
+fn without_credentials(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if !parsed.username().is_empty() || parsed.password().is_some() => {
+            let _ = parsed.set_username("");
+            let _ = parsed.set_password(None);
+            parsed.to_string()
+        }
+        _ => url.to_string(),
+    }
 }
 
 struct Git<'a> {
@@ -416,6 +432,20 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(e, ActionError::Input(_)), "{e:?}");
+        if git_available() {
+            // A remote that does not exist: git's failure comes back as the step's error.
+            let e = h
+                .run(
+                    "publish:git",
+                    json!({"repoUrl": "git.local?owner=team&repo=missing"}),
+                )
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(e, ActionError::Failed(ref m) if m.starts_with("git push failed")),
+                "{e:?}"
+            );
+        }
         assert_not_allowed(
             h.run(
                 "publish:git",
@@ -432,5 +462,13 @@ mod tests {
             "pushing to https://***@git.example.com/a.git"
         );
         assert_eq!(redact("file:///srv/a.git"), "file:///srv/a.git");
+        assert_eq!(
+            without_credentials("https://user:tok3n@git.example.com/a.git"),
+            "https://git.example.com/a.git"
+        );
+        assert_eq!(
+            without_credentials("file:///srv/a.git"),
+            "file:///srv/a.git"
+        );
     }
 }

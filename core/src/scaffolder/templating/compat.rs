@@ -1,6 +1,9 @@
 //! Nunjucks-to-minijinja source rewriting: splits a template into text and tags, and inside tags (outside
 //! string literals) rewrites the JavaScript-isms real Backstage templates use (`===`, `!==`, `.length`,
-//! bare object-literal keys, `elseif`, `verbatim`, `for k, v in obj`) into what minijinja understands.
+//! bare object-literal keys, `elseif`, `verbatim`, `for k, v in obj`) into what minijinja understands, and
+//! hands each tag to [`super::plus`] for JavaScript's `+`.
+
+use super::plus::rewrite_plus;
 
 /// What a piece of template source is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,7 +140,7 @@ fn find_close(body: &str, close: &str) -> Option<usize> {
 }
 
 /// Index just past the string literal starting at `start` (quote `q`), honouring backslash escapes.
-fn skip_string(bytes: &[u8], start: usize, q: u8) -> usize {
+pub(super) fn skip_string(bytes: &[u8], start: usize, q: u8) -> usize {
     let mut i = start + 1;
     while i < bytes.len() {
         match bytes[i] {
@@ -158,7 +161,9 @@ pub(crate) fn rewrite_template(src: &str, var_start: &str) -> String {
         let offset = seg.inner.as_ptr() as usize - rest.as_ptr() as usize;
         out.push_str(&rest[..offset]);
         match seg.kind {
-            SegmentKind::Variable => out.push_str(&rewrite_expr(seg.inner)),
+            SegmentKind::Variable => {
+                out.push_str(&rewrite_plus(&rewrite_expr(seg.inner), false, true))
+            }
             SegmentKind::Block => out.push_str(&rewrite_block(seg.inner)),
             SegmentKind::Text | SegmentKind::Comment => out.push_str(seg.inner),
         }
@@ -180,7 +185,7 @@ fn rewrite_block(inner: &str) -> String {
     if let Some(new) = renamed {
         return inner.replacen(word, new, 1);
     }
-    let rewritten = rewrite_expr(inner);
+    let rewritten = rewrite_plus(&rewrite_expr(inner), true, true);
     if word == "for" {
         return rewrite_for_pairs(&rewritten);
     }

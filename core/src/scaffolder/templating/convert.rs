@@ -162,7 +162,12 @@ fn write_js(
         ValueKind::Undefined | ValueKind::None | ValueKind::Invalid => {}
         ValueKind::Bool => out.push_str(if value.is_true() { "true" } else { "false" }),
         ValueKind::Number => match number_to_json(value) {
-            Json::Null => out.push_str(&value.to_string()),
+            // JavaScript spells the non-finite numbers `NaN`, `Infinity`, `-Infinity`.
+            Json::Null => match f64::try_from(value.clone()) {
+                Ok(f) if f.is_infinite() && f > 0.0 => out.push_str("Infinity"),
+                Ok(f) if f.is_infinite() => out.push_str("-Infinity"),
+                _ => out.push_str(&value.to_string()),
+            },
             n => out.push_str(&n.to_string()),
         },
         ValueKind::Seq | ValueKind::Iterable => {
@@ -190,6 +195,81 @@ fn write_js(
         budget.bytes(out.len() - before)?;
     }
     Ok(())
+}
+
+/// JavaScript's `a + b`, the target of the `+` rewrite: after `ToPrimitive` (arrays print joined, objects as
+/// `[object Object]`), a string on either side concatenates both sides' `String()`; otherwise both sides
+/// add as numbers (`undefined` is NaN, `null` and `false` are 0, `true` is 1). Integers stay integers.
+pub(crate) fn js_add(a: Value, b: Value) -> Result<Value, Error> {
+    let (pa, pb) = (to_primitive(&a)?, to_primitive(&b)?);
+    if let (Prim::Num(x), Prim::Num(y)) = (&pa, &pb) {
+        if let (Some(x), Some(y)) = (as_int(x), as_int(y)) {
+            if let Some(sum) = x.checked_add(y) {
+                return Ok(Value::from(sum));
+            }
+        }
+        return Ok(Value::from(to_f64(x) + to_f64(y)));
+    }
+    let (sa, sb) = (pa.into_string(), pb.into_string());
+    if sa.len() + sb.len() > MAX_BYTES {
+        return Err(Error::new(
+            ErrorKind::InvalidOperation,
+            format!("value is too large (more than {MAX_BYTES} bytes)"),
+        ));
+    }
+    Ok(Value::from(sa + &sb))
+}
+
+/// A value after JavaScript's `ToPrimitive`, for `+`: a string, or something that converts to a number.
+enum Prim {
+    Str(String),
+    Num(Value),
+}
+
+impl Prim {
+    /// JavaScript's `String()` of a primitive: unlike printing into a template, `undefined` and `null`
+    /// spell themselves.
+    fn into_string(self) -> String {
+        match self {
+            Prim::Str(s) => s,
+            Prim::Num(v) => match v.kind() {
+                ValueKind::Undefined | ValueKind::Invalid => "undefined".to_string(),
+                ValueKind::None => "null".to_string(),
+                _ => js_string(&v).unwrap_or_default(),
+            },
+        }
+    }
+}
+
+fn to_primitive(v: &Value) -> Result<Prim, Error> {
+    Ok(match v.kind() {
+        ValueKind::Undefined
+        | ValueKind::Invalid
+        | ValueKind::None
+        | ValueKind::Bool
+        | ValueKind::Number => Prim::Num(v.clone()),
+        _ => Prim::Str(js_string(v)?),
+    })
+}
+
+/// A numeric primitive as an integer, when it is one exactly (`true` is 1, `null` is 0).
+fn as_int(v: &Value) -> Option<i64> {
+    match v.kind() {
+        ValueKind::Bool => Some(i64::from(v.is_true())),
+        ValueKind::None => Some(0),
+        ValueKind::Number if v.is_integer() => v.as_i64(),
+        _ => None,
+    }
+}
+
+/// JavaScript's `Number()` of a numeric primitive.
+fn to_f64(v: &Value) -> f64 {
+    match v.kind() {
+        ValueKind::Bool => f64::from(u8::from(v.is_true())),
+        ValueKind::None => 0.0,
+        ValueKind::Number => f64::try_from(v.clone()).unwrap_or(f64::NAN),
+        _ => f64::NAN,
+    }
 }
 
 /// Backstage's `isTruthy` for a step's `if:`: JavaScript truthiness, except that an empty array is false.
@@ -231,6 +311,40 @@ mod tests {
         assert_eq!(s(json!(3)), "3");
         assert_eq!(js_string(&Value::from(3.0)).unwrap(), "3");
         assert_eq!(js_string(&Value::from(2.5)).unwrap(), "2.5");
+        assert_eq!(js_string(&Value::from(f64::NAN)).unwrap(), "NaN");
+        assert_eq!(js_string(&Value::from(f64::INFINITY)).unwrap(), "Infinity");
+        assert_eq!(
+            js_string(&Value::from(f64::NEG_INFINITY)).unwrap(),
+            "-Infinity"
+        );
+    }
+
+    #[test]
+    fn js_addition() {
+        let add = |a: Json, b: Json| js_add(from_json(&a), from_json(&b)).unwrap();
+        assert_eq!(add(json!("port "), json!(8080)), Value::from("port 8080"));
+        assert_eq!(add(json!(1), json!("a")), Value::from("1a"));
+        assert_eq!(add(json!(null), json!("x")), Value::from("nullx"));
+        assert_eq!(add(json!(true), json!(1)), Value::from(2));
+        assert_eq!(add(json!([1, 2]), json!("x")), Value::from("1,2x"));
+        assert_eq!(add(json!([1, null]), json!(1)), Value::from("1,1"));
+        assert_eq!(
+            add(json!({"a": 1}), json!(1)),
+            Value::from("[object Object]1")
+        );
+        assert_eq!(add(json!(2), json!(3)), Value::from(5));
+        assert_eq!(add(json!(1.5), json!(1)), Value::from(2.5));
+        assert_eq!(add(json!(null), json!(null)), Value::from(0));
+        assert_eq!(
+            add(json!(i64::MAX), json!(1)),
+            Value::from(i64::MAX as f64 + 1.0)
+        );
+        let u = |b: Value| js_add(Value::UNDEFINED, b).unwrap();
+        assert_eq!(u(Value::from("/")), Value::from("undefined/"));
+        assert!(f64::try_from(u(Value::from(1))).unwrap().is_nan());
+        assert_eq!(js_string(&u(Value::from(1))).unwrap(), "NaN");
+        let big = Value::from("x".repeat(MAX_BYTES / 2 + 1));
+        assert!(js_add(big.clone(), big).is_err());
     }
 
     #[test]

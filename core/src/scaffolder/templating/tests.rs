@@ -709,3 +709,147 @@ fn unvetted_minijinja_filters_and_globals_are_gone() {
         );
     }
 }
+
+/// `+` is JavaScript's: strings win, `undefined`/`null` spell themselves, numbers add as numbers.
+#[test]
+fn plus_is_javascript_addition() {
+    let c = json!({"a": 2, "b": 3, "s": "x", "arr": [1, 2], "obj": {"k": 1}, "t": true, "n": null});
+    let r = |src: &str| {
+        t().render_str(src, &c)
+            .unwrap_or_else(|e| panic!("{src:?} failed: {e}"))
+    };
+    assert_eq!(
+        r("${{ values.destination.owner + '/' + values.destination.repo }}"),
+        "undefined/undefined"
+    );
+    assert_eq!(r(r#"${{ "port " + 8080 }}"#), "port 8080");
+    assert_eq!(r(r#"${{ 1 + "a" }}"#), "1a");
+    assert_eq!(r(r#"${{ null + "x" }}"#), "nullx");
+    assert_eq!(r(r#"${{ n + "x" }}"#), "nullx");
+    assert_eq!(r("${{ true + 1 }}"), "2");
+    assert_eq!(r("${{ t + 1 }}"), "2");
+    assert_eq!(r(r#"${{ [1,2] + "x" }}"#), "1,2x");
+    assert_eq!(r(r#"${{ arr + "x" }}"#), "1,2x");
+    assert_eq!(r("${{ obj + 1 }}"), "[object Object]1");
+    assert_eq!(r("${{ 2 + 3 }}"), "5");
+    assert_eq!(r("${{ 1.5 + 1 }}"), "2.5");
+    assert_eq!(r("${{ undefined + 1 }}"), "NaN");
+    assert_eq!(r("${{ 'a + b' }}"), "a + b");
+    assert_eq!(r(r#"${{ s + "+" + '+' }}"#), "x++");
+    // Precedence as Jinja (and Nunjucks) parse it.
+    assert_eq!(r("${{ a * 2 + 1 }}"), "5");
+    assert_eq!(r("${{ 1 + 2 * 3 }}"), "7");
+    assert_eq!(r(r#"${{ "a" ~ 1 + 2 }}"#), "a3");
+    assert_eq!(r("${{ a + 1 == 3 }}"), "true");
+    assert_eq!(r("${{ a + b if t else 0 }}"), "5");
+    assert_eq!(r("${{ a + b if n else 'no' }}"), "no");
+    assert_eq!(r("${{ (s + 'y') | upper }}"), "XY");
+    assert_eq!(r("${{ s + 'y' | upper }}"), "xY");
+    assert_eq!(r("${{ arr | length + 1 }}"), "3");
+    assert_eq!(r("${{ -1 + 2 }}"), "1");
+    assert_eq!(r("${{ a - b + 10 }}"), "9");
+    assert_eq!(r("${{ a + b - 10 }}"), "-5");
+    // Nunjucks subtracts before it adds: "x" + (5 - 2).
+    assert_eq!(r("${{ s + 5 - 2 }}"), "x3");
+    assert_eq!(r("${{ not a + b }}"), "false");
+    assert_eq!(r("${{ not n + n }}"), "true");
+    assert_eq!(r("${{ a + b is defined }}"), "true");
+    assert_eq!(r("${{ 2 ** 3 + 1 }}"), "9");
+    assert_eq!(r("${{- a + b -}}"), "5");
+    // Statements, arguments and filter arguments.
+    assert_eq!(r("{% set x = s + 1 %}${{ x }}"), "x1");
+    assert_eq!(r("{%- set x = a + b -%} ${{ x }}"), "5");
+    assert_eq!(r("{% if s + 1 == 'x1' %}yes{% endif %}"), "yes");
+    assert_eq!(r("{% if n %}{% elif a + b == 5 %}five{% endif %}"), "five");
+    assert_eq!(r("{% for i in arr + [3] %}${{ i }}{% endfor %}"), "1,23");
+    assert_eq!(r("{% for i in range(a + 1) %}${{ i }}{% endfor %}"), "012");
+    assert_eq!(r(r#"${{ s | replace("x", s + a) }}"#), "x2");
+    assert_eq!(r("${{ [a + 1, s + 1] | join('-') }}"), "3-x1");
+    assert_eq!(r("${{ {'k': a + 1}.k }}"), "3");
+    assert_eq!(r("${{ arr[a - 1 + 0] }}"), "2");
+    assert_eq!(
+        r("{% for k, v in {'p': s + 1} %}${{ k }}=${{ v }}{% endfor %}"),
+        "p=x1"
+    );
+    assert_eq!(
+        r("{% for i in arr %}${{ loop.index + i }}{% endfor %}"),
+        "24"
+    );
+}
+
+/// The single-expression path keeps the sum's JSON type.
+#[test]
+fn plus_keeps_types_in_single_expressions() {
+    assert_eq!(value("${{ parameters.count + 1 }}"), Some(json!(4)));
+    assert_eq!(value("${{ parameters.ratio + 1 }}"), Some(json!(2.5)));
+    assert_eq!(value("${{ parameters.count + '1' }}"), Some(json!("31")));
+    assert_eq!(
+        value("${{ parameters.missing + '/x' }}"),
+        Some(json!("undefined/x"))
+    );
+    // JSON.stringify(NaN) is null.
+    assert_eq!(value("${{ parameters.missing + 1 }}"), Some(json!(null)));
+    assert_eq!(
+        t().eval_expression("parameters.name + '-' + parameters.count", &ctx())
+            .unwrap(),
+        Some(json!("my-service-3"))
+    );
+}
+
+/// The rewrite's function is no door: called by name it adds, and nothing else.
+#[test]
+fn plus_function_is_only_addition() {
+    assert_eq!(render("${{ __sd_js_add(1, 2) }}"), "3");
+    assert!(t().render_str("${{ __sd_js_add(1) }}", &ctx()).is_err());
+    assert!(t()
+        .render_str("${{ __sd_js_add(1, 2, 3) }}", &ctx())
+        .is_err());
+    assert_eq!(value("${{ __sd_js_add }}"), None);
+    for src in [
+        "${{ __sd_js_add.__globals__ }}",
+        "${{ __sd_js_add.constructor('return process')() }}",
+        "${{ (1 + 2).__class__ }}",
+    ] {
+        if let Ok(out) = t().render_str(src, &ctx()) {
+            assert!(out.trim().is_empty(), "{src} rendered {out:?}");
+        }
+    }
+    // Sums are bounded like the output: each half fits, the whole does not.
+    assert_eq!(render("${{ ('x' * 9000000) | length }}"), "9000000");
+    let err = t()
+        .render_str(
+            "${{ (('x' * 9000000) + ('x' * 9000000)) | length }}",
+            &ctx(),
+        )
+        .unwrap_err();
+    assert!(err.0.contains("too large"), "{err}");
+}
+
+/// The gin skeleton's `values.destination.owner + "/" + values.destination.repo`, as Nunjucks prints it.
+#[test]
+fn gin_skeleton_project_slug() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(
+        "../../shared/fixtures/templates/sample-templates/local-template/gin-golan-template/skeleton/catalog-info.yaml",
+    );
+    let Ok(skel) = std::fs::read_to_string(&path) else {
+        eprintln!("skipped: no fixture at {}", path.display());
+        return;
+    };
+    let out = t()
+        .render_str(
+            &skel,
+            &json!({"values": {"component_id": "svc", "owner": "group:a"}}),
+        )
+        .unwrap();
+    assert!(
+        out.contains("github.com/project-slug: undefined/undefined\n"),
+        "{out}"
+    );
+    let out = t()
+        .render_str(
+            &skel,
+            &json!({"values": {"component_id": "svc", "destination": {"owner": "o", "repo": "r"}}}),
+        )
+        .unwrap();
+    assert!(out.contains("github.com/project-slug: o/r\n"), "{out}");
+}
