@@ -83,27 +83,20 @@ async fn next_event(mut state: Follow) -> Option<(Result<Event, Infallible>, Fol
             return None;
         }
         let started = Instant::now();
-        let events = match state.portal.task_events(&state.id, state.after, POLL).await {
-            Ok(events) => events,
-            Err(e) => {
-                // The response has started; all that can be done is to end it.
-                tracing::warn!(task = %state.id, error = %e, "task event stream ended early");
-                return None;
-            }
-        };
-        for event in events {
-            // The completion is listed whatever `after` says; anything else already sent is skipped.
-            let seen = state.after.is_some_and(|after| event.id <= after);
-            if seen && event.event_type != TaskEventType::Completion {
-                continue;
-            }
-            state.after = Some(state.after.map_or(event.id, |a| a.max(event.id)));
-            state.pending.push_back(event);
+        if !state.poll(POLL).await {
+            return None;
         }
         if state.pending.is_empty() {
-            // A task that ended without a completion event (its worker died) has nothing more to say.
+            // A task that ended without a completion event (its worker died) has nothing more to say. One
+            // that ended after the poll above has its completion stored by now: one more look picks it up.
             match state.portal.task(&state.id).await {
                 Ok(Some(task)) if !task.status.is_final() => {}
+                Ok(Some(_)) => {
+                    if !state.poll(Duration::ZERO).await || state.pending.is_empty() {
+                        return None;
+                    }
+                    continue;
+                }
                 _ => return None,
             }
             // A portal that answers at once must not turn the stream into a busy loop.
@@ -111,6 +104,30 @@ async fn next_event(mut state: Follow) -> Option<(Result<Event, Infallible>, Fol
                 tokio::time::sleep(rest).await;
             }
         }
+    }
+}
+
+impl Follow {
+    /// Fetches the events after the last one sent into `pending`; false when the portal failed (the
+    /// response has started, so all that can be done is to end it).
+    async fn poll(&mut self, wait: Duration) -> bool {
+        let events = match self.portal.task_events(&self.id, self.after, wait).await {
+            Ok(events) => events,
+            Err(e) => {
+                tracing::warn!(task = %self.id, error = %e, "task event stream ended early");
+                return false;
+            }
+        };
+        for event in events {
+            // The completion is listed whatever `after` says; anything else already sent is skipped.
+            let seen = self.after.is_some_and(|after| event.id <= after);
+            if seen && event.event_type != TaskEventType::Completion {
+                continue;
+            }
+            self.after = Some(self.after.map_or(event.id, |a| a.max(event.id)));
+            self.pending.push_back(event);
+        }
+        true
     }
 }
 
