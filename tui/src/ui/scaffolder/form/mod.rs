@@ -452,6 +452,8 @@ impl FormPage {
                     if !items.contains(&value) {
                         items.push(value);
                     }
+                    // Stay on the "add" row for the next one.
+                    self.stop = items.len();
                 } else {
                     *items = vec![value];
                 }
