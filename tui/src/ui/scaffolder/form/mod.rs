@@ -515,10 +515,12 @@ impl FormPage {
         };
         match key.code {
             KeyCode::Esc => self.list = None,
-            KeyCode::Enter => match list.picked() {
-                Some(v) => self.pick(v),
-                None => self.list = None,
-            },
+            // Nothing to take (no match, arbitrary values not allowed): the list stays open.
+            KeyCode::Enter => {
+                if let Some(v) = list.picked() {
+                    self.pick(v);
+                }
+            }
             KeyCode::Up => list.up(),
             KeyCode::Down => list.down(),
             KeyCode::Char('p') if ctrl => list.up(),
@@ -607,6 +609,18 @@ impl FormPage {
         toggled
     }
 
+    /// What the page needs once shown: the choices of a picker that has `ui:autofocus` (call it after
+    /// [`FormPage::new`]; later pickers ask when they get the focus).
+    pub fn start(&mut self) -> PageAction {
+        self.load_choices_if_needed()
+    }
+
+    /// Whether a select or picker list is open (Esc then closes the list, not the wizard).
+    pub fn list_open(&self) -> bool {
+        self.list.is_some()
+    }
+
+    /// See the module doc for the keys.
     pub fn handle_key(&mut self, key: KeyEvent) -> PageAction {
         if key.kind == KeyEventKind::Release {
             return PageAction::None;
@@ -626,6 +640,9 @@ impl FormPage {
             KeyCode::PageUp => return PageAction::Back,
             KeyCode::Char('n') if ctrl => return self.try_next(),
             KeyCode::Char('p') if ctrl => return PageAction::Back,
+            KeyCode::Tab if key.modifiers.contains(KeyModifiers::SHIFT) => {
+                return self.jump(false).1
+            }
             KeyCode::Tab => return self.jump(true).1,
             KeyCode::BackTab => return self.jump(false).1,
             KeyCode::Down | KeyCode::Up => {
