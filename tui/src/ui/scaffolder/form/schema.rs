@@ -429,6 +429,8 @@ fn field_spec(
             .and_then(Value::as_str)
             .map(str::to_string),
         depth,
+        min_items: prop.get("minItems").and_then(Value::as_u64),
+        max_items: prop.get("maxItems").and_then(Value::as_u64),
     }
 }
 
