@@ -21,6 +21,9 @@ fn window(text: &str, cursor: Option<usize>, cols: usize) -> (String, usize) {
     let Some(cursor) = cursor else {
         return (truncate(text, cols), 0);
     };
+    if cols == 0 {
+        return (String::new(), 0);
+    }
     let start = (cursor + 1).saturating_sub(cols);
     let mut out = String::new();
     let mut at = 0;
@@ -553,12 +556,17 @@ fn draw_list(
     };
     let x = body.x + 2;
     let w = body.width.saturating_sub(4).min(64);
+    // Never outside the page, however small the terminal.
     let rect = Rect {
         x,
         y,
         width: w,
         height: h,
-    };
+    }
+    .intersection(body);
+    if rect.height < 3 || rect.width < 5 {
+        return;
+    }
     let title = page
         .fields
         .get(list.field)
