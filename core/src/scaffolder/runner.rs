@@ -416,3 +416,178 @@ impl Runner<'_> {
             .unwrap_or_else(|| json!({})))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scaffolder::actions::test_support::Harness;
+    use crate::scaffolder::types::TemplateInfo;
+
+    /// Outputs its whole input as `input`, logs `message`.
+    struct Echo;
+
+    #[async_trait]
+    impl Action for Echo {
+        fn id(&self) -> &'static str {
+            "test:echo"
+        }
+        fn description(&self) -> &'static str {
+            "echo"
+        }
+        fn input_schema(&self) -> Value {
+            json!({"type": "object", "required": ["message"]})
+        }
+        async fn run(&self, ctx: &mut ActionContext) -> Result<(), ActionError> {
+            let message = ctx.input["message"].to_string();
+            ctx.log(message);
+            let input = ctx.input.clone();
+            ctx.output("input", input);
+            Ok(())
+        }
+    }
+
+    fn step(id: &str, extra: Value) -> StepSpec {
+        let mut raw =
+            json!({"id": id, "name": id, "action": "test:echo", "input": {"message": id}});
+        if let (Value::Object(raw), Value::Object(extra)) = (&mut raw, extra) {
+            raw.extend(extra);
+        }
+        serde_json::from_value(raw).unwrap()
+    }
+
+    async fn run(
+        steps: Vec<StepSpec>,
+        output: Value,
+        secrets: &[(&str, &str)],
+    ) -> (RunOutcome, Vec<Value>) {
+        let h = Harness::new();
+        let mut registry = ActionRegistry::default();
+        registry.register(Arc::new(Echo));
+        let engine = Engine {
+            registry: Arc::new(registry),
+            templater: Arc::new(Templater::new()),
+            settings: Arc::new(ScaffolderSettings::default()),
+            reader: h.ctx(json!({})).reader,
+        };
+        let run = Run {
+            task_id: "t1".into(),
+            spec: TaskSpec {
+                api_version: "scaffolder.backstage.io/v1beta3".into(),
+                parameters: json!({"n": 2, "map": {"a": 1, "b": [true]}, "no": false}),
+                steps,
+                output,
+                template_info: TemplateInfo {
+                    entity_ref: "template:default/t".into(),
+                    base_url: None,
+                    entity: None,
+                },
+                user: None,
+            },
+            secrets: secrets
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            template_base: TemplateBase::Dir(h.template.clone()),
+            workspace: Workspace::new(h.workspace.clone()),
+            catalog: h.portal.clone(),
+            cancelled: h.cancel.subscribe(),
+            dry_run: false,
+        };
+        let sink = MemorySink::default();
+        let outcome = run_task(&engine, run, &sink).await;
+        let events = sink
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, b)| b.clone())
+            .collect();
+        (outcome, events)
+    }
+
+    #[tokio::test]
+    async fn each_over_an_object_collects_outputs_and_types_survive() {
+        let (outcome, events) = run(
+            vec![
+                step("skip", json!({"if": false})),
+                step("many", json!({"each": "${{ parameters.map }}",
+                                    "input": {"message": "${{ each.key }}", "v": "${{ each.value }}"}})),
+            ],
+            json!({"vs": "${{ steps.many.output.input }}", "n": "${{ parameters.n }}"}),
+            &[],
+        )
+        .await;
+        assert_eq!(outcome.status, TaskStatus::Completed, "{events:#?}");
+        assert_eq!(
+            outcome.output,
+            json!({"vs": [{"message": "a", "v": 1}, {"message": "b", "v": [true]}], "n": 2})
+        );
+        assert_eq!(
+            events[0]["message"],
+            "Skipping step skip because its if condition was false"
+        );
+        assert_eq!(events[0]["status"], "skipped");
+    }
+
+    #[tokio::test]
+    async fn secrets_are_masked_everywhere_and_absent_from_output_context() {
+        let (outcome, events) = run(
+            vec![step(
+                "s",
+                json!({"input": {"message": "x ${{ secrets.t }}"}}),
+            )],
+            json!({"said": "${{ steps.s.output.input.message }}", "direct": "${{ secrets.t }}"}),
+            &[("t", "p4ssw0rd")],
+        )
+        .await;
+        assert_eq!(outcome.status, TaskStatus::Completed);
+        // `secrets` is not in the output's context, so `direct` renders to nothing and is dropped.
+        assert_eq!(outcome.output, json!({"said": "x ***"}));
+        let all = serde_json::to_string(&(events, outcome.completion)).unwrap();
+        assert!(!all.contains("p4ssw0rd"), "{all}");
+        assert!(all.contains("***"));
+    }
+
+    #[tokio::test]
+    async fn invalid_input_fails_with_backstages_message() {
+        let (outcome, events) = run(
+            vec![
+                step("bad", json!({"input": {"other": 1}})),
+                step("after", json!({})),
+            ],
+            json!({}),
+            &[],
+        )
+        .await;
+        assert_eq!(outcome.status, TaskStatus::Failed);
+        let error = &outcome.completion["error"];
+        assert_eq!(error["name"], "InputError");
+        assert!(
+            error["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("Invalid input passed to action test:echo, "),
+            "{error}"
+        );
+        assert!(!events.iter().any(|e| e["stepId"] == "after"));
+        assert_eq!(events.last().unwrap()["status"], "failed");
+    }
+
+    #[test]
+    fn truthiness() {
+        for v in [
+            json!(false),
+            json!(null),
+            json!(0),
+            json!(""),
+            json!([]),
+            json!("false"),
+        ] {
+            assert!(!is_truthy(Some(&v)), "{v}");
+        }
+        for v in [json!(true), json!(1), json!("x"), json!([0]), json!({})] {
+            assert!(is_truthy(Some(&v)), "{v}");
+        }
+        assert!(!is_truthy(None));
+    }
+}

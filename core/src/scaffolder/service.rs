@@ -271,18 +271,22 @@ impl TaskService {
                 if n == 0 {
                     service.sweep_stale().await;
                 }
-                service.work(catalog).await;
+                service.work(catalog, n == 0).await;
             });
         }
     }
 
-    async fn work(self: Arc<Self>, catalog: Weak<dyn Portal>) {
+    /// One worker's loop; the `sweeper` also fails stale tasks every heartbeat timeout.
+    async fn work(self: Arc<Self>, catalog: Weak<dyn Portal>, sweeper: bool) {
         let mut last_sweep = Instant::now();
         loop {
             if catalog.strong_count() == 0 {
                 break;
             }
-            if last_sweep.elapsed() >= self.settings.heartbeat_timeout.max(Duration::from_secs(1)) {
+            if sweeper
+                && last_sweep.elapsed()
+                    >= self.settings.heartbeat_timeout.max(Duration::from_secs(1))
+            {
                 last_sweep = Instant::now();
                 self.sweep_stale().await;
             }
