@@ -142,10 +142,15 @@ where
     terminal.draw(|frame| views::draw(frame, app))?;
     while outstanding > 0 {
         let Some(msg) = rx.recv().await else { break };
-        // Each effect ends with exactly one reply; import progress comes on the side.
+        // Each effect ends with exactly one reply; import progress, docs build lines and a streamed
+        // task's events come on the side.
         let reply = !matches!(
             msg,
-            Msg::ImportStarted { .. } | Msg::ImportProgress(_) | Msg::DocsLog { .. }
+            Msg::ImportStarted { .. }
+                | Msg::ImportProgress(_)
+                | Msg::DocsLog { .. }
+                | Msg::TaskLoaded { .. }
+                | Msg::TaskEvents { .. }
         );
         if reply {
             outstanding -= 1;
