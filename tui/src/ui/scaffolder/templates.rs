@@ -160,7 +160,11 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, list: &TemplateList) {
     }
     let inner = usize::from(area.width.saturating_sub(2));
     // Title, type, owner and tags sized to their room; the description takes what is left.
-    let widths = [26usize, 12, 16, 0, 20];
+    let widths = if inner >= 110 {
+        [26usize, 14, 20, 0, 20]
+    } else {
+        [20usize, 13, 14, 0, 12]
+    };
     let fixed: usize = widths.iter().sum::<usize>() + 4;
     let description = inner.saturating_sub(fixed).max(10);
     let widths = [widths[0], widths[1], widths[2], description, widths[4]];
