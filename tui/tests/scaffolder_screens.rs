@@ -179,7 +179,10 @@ fn the_wizard_carries_values_across_pages_and_reviews_them() {
     h.press(":templates<enter>");
     wizard(&mut h);
     let header = h.screen();
-    assert!(header.contains("Step 1 of 2 · About the runbook"), "{header}");
+    assert!(
+        header.contains("Step 1 of 2 · About the runbook"),
+        "{header}"
+    );
     insta::assert_snapshot!("wizard_page_120x40", header);
     fill_runbook(&mut h);
     let Screen::Wizard(w) = h.app.screen() else {
@@ -191,7 +194,14 @@ fn the_wizard_carries_values_across_pages_and_reviews_them() {
                "severity": "sev3", "pager": true})
     );
     let review = h.screen();
-    for text in ["Review", "depot-scanner", "group:default/infra-team", "sev3", "create", "dry run"] {
+    for text in [
+        "Review",
+        "depot-scanner",
+        "group:default/infra-team",
+        "sev3",
+        "create",
+        "dry run",
+    ] {
         assert!(review.contains(text), "{text}: {review}");
     }
     insta::assert_snapshot!("review_120x40", review);
@@ -221,7 +231,11 @@ fn the_task_view_shows_steps_log_and_output_and_opens_the_entity_link() {
     )));
     h.send(Msg::TaskLoaded {
         id: stream,
-        result: Ok(Some(task(TaskStatus::Processing, "2026-11-26T03:00:00Z", &task_id))),
+        result: Ok(Some(Box::new(task(
+            TaskStatus::Processing,
+            "2026-11-26T03:00:00Z",
+            &task_id,
+        )))),
     });
     h.send(Msg::TaskEvents {
         id: stream,
@@ -233,7 +247,10 @@ fn the_task_view_shows_steps_log_and_output_and_opens_the_entity_link() {
         ],
     });
     let running = h.screen();
-    assert!(running.contains("info: Fetching template content"), "{running}");
+    assert!(
+        running.contains("info: Fetching template content"),
+        "{running}"
+    );
     assert!(!running.contains("\u{1b}"), "escapes stripped");
     insta::assert_snapshot!("task_running_120x40", running);
     h.send(Msg::TaskEvents {
@@ -262,7 +279,10 @@ fn the_task_view_shows_steps_log_and_output_and_opens_the_entity_link() {
         [Mark::Done, Mark::Done]
     );
     let done = h.screen();
-    assert!(done.contains("completed") && done.contains("Owning team"), "{done}");
+    assert!(
+        done.contains("completed") && done.contains("Owning team"),
+        "{done}"
+    );
     insta::assert_snapshot!("task_completed_120x40", done);
     // `y` on the URL link copies it; Enter on the entity link opens the entity page.
     h.press("jy");
@@ -288,7 +308,11 @@ fn the_tasks_list_is_newest_first() {
         id,
         result: Ok(TaskList {
             tasks: vec![
-                task(TaskStatus::Completed, "2026-11-25T09:12:00Z", "0c1d2e3f-older"),
+                task(
+                    TaskStatus::Completed,
+                    "2026-11-25T09:12:00Z",
+                    "0c1d2e3f-older",
+                ),
                 task(TaskStatus::Failed, "2026-11-26T08:30:00Z", "9a8b7c6d-newer"),
             ],
             total_tasks: Some(2),
@@ -330,7 +354,12 @@ fn end_to_end_fill_dry_run_create_and_follow_the_output_link() {
     // Enter creates the task; the settle loop streams it to its end.
     h.press("<enter>");
     assert_eq!(stage(&h), "task", "{}", h.screen());
-    assert_eq!(wait_for_completion(&mut h), TaskStatus::Completed, "{}", h.screen());
+    assert_eq!(
+        wait_for_completion(&mut h),
+        TaskStatus::Completed,
+        "{}",
+        h.screen()
+    );
     let done = h.screen();
     assert!(done.contains("completed"), "{done}");
     assert!(done.contains("Runbook for depot-scanner written"), "{done}");

@@ -78,10 +78,7 @@ fn unknown_template_is_bad_input() {
         run.stderr
     );
     // A ref to another kind is no template either.
-    let run = stagedoor(
-        dir.path(),
-        &["template", "run", "group:default/infra-team"],
-    );
+    let run = stagedoor(dir.path(), &["template", "run", "group:default/infra-team"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
 }
 
@@ -103,7 +100,11 @@ fn bad_values_file_is_named() {
 fn a_run_prints_its_log_and_output_and_exits_0() {
     let dir = project();
     let run = stagedoor(dir.path(), &run_args(&GOOD));
-    assert_eq!(run.code, 0, "stdout: {}\nstderr: {}", run.stdout, run.stderr);
+    assert_eq!(
+        run.code, 0,
+        "stdout: {}\nstderr: {}",
+        run.stdout, run.stderr
+    );
     for text in [
         "[log] Runbook for depot-scanner written for group:default/infra-team",
         "Owning team: group:default/infra-team",
@@ -132,7 +133,10 @@ fn a_run_prints_its_log_and_output_and_exits_0() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     let doc: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(doc["status"], "completed");
-    assert_eq!(doc["output"]["links"][0]["entityRef"], "group:default/infra-team");
+    assert_eq!(
+        doc["output"]["links"][0]["entityRef"],
+        "group:default/infra-team"
+    );
     assert!(doc["log"]
         .as_array()
         .unwrap()
@@ -146,7 +150,11 @@ fn a_run_prints_its_log_and_output_and_exits_0() {
 fn a_dry_run_prints_the_files_and_the_log() {
     let dir = project();
     let run = stagedoor(dir.path(), &run_args(&[&GOOD[..], &["--dry-run"]].concat()));
-    assert_eq!(run.code, 0, "stdout: {}\nstderr: {}", run.stdout, run.stderr);
+    assert_eq!(
+        run.code, 0,
+        "stdout: {}\nstderr: {}",
+        run.stdout, run.stderr
+    );
     assert!(run.stdout.contains("docs/runbook.md"), "{}", run.stdout);
     assert!(run.stdout.contains("Log:"), "{}", run.stdout);
 }
@@ -155,7 +163,15 @@ fn a_dry_run_prints_the_files_and_the_log() {
 fn invalid_values_name_their_fields_and_exit_2() {
     let dir = project();
     let run = stagedoor(dir.path(), &run_args(&["--set", "service=Not_Valid"]));
-    assert_eq!(run.code, 2, "stdout: {}\nstderr: {}", run.stdout, run.stderr);
+    assert_eq!(
+        run.code, 2,
+        "stdout: {}\nstderr: {}",
+        run.stdout, run.stderr
+    );
     assert!(run.stderr.contains("service"), "{}", run.stderr);
-    assert!(run.stderr.contains("owner"), "the missing field too: {}", run.stderr);
+    assert!(
+        run.stderr.contains("owner"),
+        "the missing field too: {}",
+        run.stderr
+    );
 }

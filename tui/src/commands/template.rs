@@ -24,15 +24,20 @@ use stagedoor::ui::text::strip_escapes;
 const EVENT_WAIT: Duration = Duration::from_secs(1);
 
 /// The values: `--values FILE` (a mapping), then each `--set` on top.
-pub fn build_values(file: Option<&Path>, sets: &[String]) -> Result<Map<String, Value>, UsageError> {
+pub fn build_values(
+    file: Option<&Path>,
+    sets: &[String],
+) -> Result<Map<String, Value>, UsageError> {
     let mut values = match file {
         None => Map::new(),
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| {
-                UsageError(format!("cannot read --values {}: {e}", path.display()))
-            })?;
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| UsageError(format!("cannot read --values {}: {e}", path.display())))?;
             let parsed: Value = serde_yaml::from_str(&text).map_err(|e| {
-                UsageError(format!("--values {}: not YAML or JSON: {e}", path.display()))
+                UsageError(format!(
+                    "--values {}: not YAML or JSON: {e}",
+                    path.display()
+                ))
             })?;
             match parsed {
                 Value::Object(map) => map,
@@ -197,14 +202,22 @@ pub fn dry_run_text(result: &DryRunResult) -> String {
         .collect();
     files.sort();
     let mut out = format!("Files ({}):\n", files.len());
-    let width = files.iter().map(|(_, s)| s.to_string().len()).max().unwrap_or(1);
+    let width = files
+        .iter()
+        .map(|(_, s)| s.to_string().len())
+        .max()
+        .unwrap_or(1);
     for (path, size) in &files {
         out.push_str(&format!("  {size:>width$}  {path}\n"));
     }
     out.push_str("Log:\n");
     for line in &result.log {
         let step = line.body.get("stepId").and_then(Value::as_str);
-        let message = line.body.get("message").and_then(Value::as_str).unwrap_or("");
+        let message = line
+            .body
+            .get("message")
+            .and_then(Value::as_str)
+            .unwrap_or("");
         let prefix = step.map(|s| format!("[{s}] ")).unwrap_or_default();
         for l in strip_escapes(message).lines() {
             out.push_str(&format!("  {prefix}{l}\n"));
@@ -217,7 +230,12 @@ pub async fn run(source: &setup::Source, args: &TemplateRunArgs) -> anyhow::Resu
     let values = build_values(args.values.as_deref(), &args.set)?;
     let secrets = parse_secrets(&args.secret)?;
     let template_ref = EntityRef::parse_with_defaults(&args.template, Some("template"), "default")
-        .map_err(|e| UsageError(format!("invalid template reference '{}': {e}", args.template)))?;
+        .map_err(|e| {
+            UsageError(format!(
+                "invalid template reference '{}': {e}",
+                args.template
+            ))
+        })?;
     let portal = setup::reading_portal(source).await?;
     let shown = template_ref.canonical();
     let entity = portal
@@ -319,8 +337,14 @@ async fn follow(portal: &dyn Portal, id: &str, format: RunFormat) -> anyhow::Res
         }
     };
     let task = portal.task(id).await.context("cannot read the task")?;
-    let status = task.as_ref().map(|t| t.status).unwrap_or(TaskStatus::Failed);
-    let body = completion.as_ref().map(|c| c.body.clone()).unwrap_or(Value::Null);
+    let status = task
+        .as_ref()
+        .map(|t| t.status)
+        .unwrap_or(TaskStatus::Failed);
+    let body = completion
+        .as_ref()
+        .map(|c| c.body.clone())
+        .unwrap_or(Value::Null);
     let output = body.get("output").cloned().unwrap_or(Value::Null);
     let error = body
         .pointer("/error/message")
@@ -396,9 +420,15 @@ mod tests {
         let err = build_values(Some(&file), &[]).unwrap_err().0;
         assert!(err.contains("v.yaml") && err.contains("a list"), "{err}");
         std::fs::write(&file, "a: [").unwrap();
-        assert!(build_values(Some(&file), &[]).unwrap_err().0.contains("v.yaml"));
+        assert!(build_values(Some(&file), &[])
+            .unwrap_err()
+            .0
+            .contains("v.yaml"));
         let missing = dir.path().join("missing.json");
-        assert!(build_values(Some(&missing), &[]).unwrap_err().0.contains("missing.json"));
+        assert!(build_values(Some(&missing), &[])
+            .unwrap_err()
+            .0
+            .contains("missing.json"));
     }
 
     #[test]
@@ -408,7 +438,9 @@ mod tests {
             "instance requires property \"name\""
         );
         assert_eq!(
-            describe_validation(&json!({"property": "instance.port", "message": "must be >= 1024"})),
+            describe_validation(
+                &json!({"property": "instance.port", "message": "must be >= 1024"})
+            ),
             "port: must be >= 1024"
         );
     }
@@ -419,7 +451,10 @@ mod tests {
             "links": [{"title": "Repo", "url": "https://e/r"}, {"entityRef": "component:default/x"}],
             "text": [{"title": "Next", "content": "Run \u{1b}[31mit"}]
         }));
-        assert_eq!(text, "Links:\n  Repo: https://e/r\n  component:default/x\nNext:\nRun it\n");
+        assert_eq!(
+            text,
+            "Links:\n  Repo: https://e/r\n  component:default/x\nNext:\nRun it\n"
+        );
         let result = DryRunResult {
             log: vec![stagedoor_core::scaffolder::DryRunLog {
                 body: json!({"message": "Beginning step Fetch", "stepId": "fetch"}),

@@ -270,7 +270,11 @@ async fn stream_task(
     stop: &StopFlag,
     tx: &UnboundedSender<Msg>,
 ) -> Result<(), Failure> {
-    let task = portal.task(task_id).await.map_err(Failure::from);
+    let task = portal
+        .task(task_id)
+        .await
+        .map(|t| t.map(Box::new))
+        .map_err(Failure::from);
     let found = matches!(task, Ok(Some(_)));
     let failure = task.as_ref().err().cloned();
     let _ = tx.send(Msg::TaskLoaded { id, result: task });

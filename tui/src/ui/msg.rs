@@ -148,7 +148,7 @@ pub enum Msg {
     /// The streamed task itself (its steps), before its events.
     TaskLoaded {
         id: RequestId,
-        result: Reply<Option<SerializedTask>>,
+        result: Reply<Option<Box<SerializedTask>>>,
     },
     /// A batch of the streamed task's events.
     TaskEvents {

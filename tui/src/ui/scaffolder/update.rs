@@ -493,7 +493,11 @@ pub fn task_created(app: &mut App, id: RequestId, result: Result<String, Failure
     }
 }
 
-pub fn task_loaded(app: &mut App, id: RequestId, result: Result<Option<SerializedTask>, Failure>) {
+pub fn task_loaded(
+    app: &mut App,
+    id: RequestId,
+    result: Result<Option<Box<SerializedTask>>, Failure>,
+) {
     let Some(v) = find_task(app, id) else { return };
     match result {
         Ok(Some(task)) => v.set_task(&task),

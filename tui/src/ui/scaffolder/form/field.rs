@@ -56,11 +56,19 @@ pub enum Kind {
     },
     Boolean,
     /// `enum` (+ `enumNames`) or `oneOf: [{const, title}]`; `radio` draws every option.
-    Select { options: Vec<Opt>, radio: bool },
+    Select {
+        options: Vec<Opt>,
+        radio: bool,
+    },
     /// An array of `enum` items with `uniqueItems`: one checkbox per option.
-    Checkboxes { options: Vec<Opt> },
+    Checkboxes {
+        options: Vec<Opt>,
+    },
     /// An array of strings: add/remove rows; `tags` checks each as an entity tag (`EntityTagsPicker`).
-    List { tags: bool, unique: bool },
+    List {
+        tags: bool,
+        unique: bool,
+    },
     Picker(PickerSpec),
     RepoUrl(RepoSpec),
     /// Anything the form cannot draw as a widget (arrays of objects): edited as JSON text.
@@ -106,9 +114,14 @@ impl FieldSpec {
     /// How many focus stops the field has (an option, a list row, a RepoUrlPicker part).
     pub fn stops(&self, state: &State) -> usize {
         match (&self.kind, state) {
-            (Kind::Select { options, radio: true }, _) | (Kind::Checkboxes { options }, _) => {
-                options.len().max(1)
-            }
+            (
+                Kind::Select {
+                    options,
+                    radio: true,
+                },
+                _,
+            )
+            | (Kind::Checkboxes { options }, _) => options.len().max(1),
             (Kind::List { .. }, State::List { items, .. }) => items.len() + 1,
             (Kind::Picker(p), State::Picker { items, .. }) if p.multi => items.len() + 1,
             (Kind::RepoUrl(_), State::Repo(r)) => 1 + r.parts().len(),
@@ -136,9 +149,15 @@ pub enum State {
     /// Index into the options.
     Select(Option<usize>),
     Checks(Vec<bool>),
-    List { items: Vec<String>, input: Editor },
+    List {
+        items: Vec<String>,
+        input: Editor,
+    },
     /// Picked refs (at most one for a single picker).
-    Picker { items: Vec<String>, choices: Choices },
+    Picker {
+        items: Vec<String>,
+        choices: Choices,
+    },
     Repo(repo_url::RepoState),
     None,
 }
@@ -173,9 +192,9 @@ impl State {
                     .unwrap_or_default(),
             )),
             Kind::Boolean => State::Bool(value.and_then(Value::as_bool)),
-            Kind::Select { options, .. } => State::Select(
-                value.and_then(|v| options.iter().position(|o| same(&o.value, v))),
-            ),
+            Kind::Select { options, .. } => {
+                State::Select(value.and_then(|v| options.iter().position(|o| same(&o.value, v))))
+            }
             Kind::Checkboxes { options } => {
                 let picked = match value {
                     Some(Value::Array(items)) => items.clone(),

@@ -60,7 +60,8 @@ impl ListPopup {
                 None => i.label.clone(),
             })
             .collect();
-        self.matches = FuzzyFilter::default().filter(&self.query.text, texts.iter().map(String::as_str));
+        self.matches =
+            FuzzyFilter::default().filter(&self.query.text, texts.iter().map(String::as_str));
         self.selected = 0;
     }
 

@@ -181,7 +181,8 @@ impl FormPage {
     fn rebuild(&mut self) {
         let focused = self.fields.get(self.focus).map(|f| f.key.clone());
         for _ in 0..8 {
-            let fields = schema::fields(&self.schema, &self.collect(true), self.user_ref.as_deref());
+            let fields =
+                schema::fields(&self.schema, &self.collect(true), self.user_ref.as_deref());
             let same = fields == self.fields;
             self.fields = fields;
             self.ensure_states();
@@ -220,7 +221,10 @@ impl FormPage {
     }
 
     fn stops(&self, i: usize) -> usize {
-        match (self.fields.get(i), self.fields.get(i).and_then(|f| self.states.get(&f.key))) {
+        match (
+            self.fields.get(i),
+            self.fields.get(i).and_then(|f| self.states.get(&f.key)),
+        ) {
             (Some(f), Some(s)) => f.stops(s),
             _ => 1,
         }
@@ -370,7 +374,13 @@ impl FormPage {
         let stop = self.stop;
         let mut action = PageAction::None;
         let (items, arbitrary, status) = match (&f.kind, self.state()?) {
-            (Kind::Select { options, radio: false }, _) => (
+            (
+                Kind::Select {
+                    options,
+                    radio: false,
+                },
+                _,
+            ) => (
                 options
                     .iter()
                     .enumerate()

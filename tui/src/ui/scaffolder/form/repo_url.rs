@@ -186,11 +186,17 @@ mod tests {
         assert_eq!(r.part("owner"), "backstage");
         assert!(!r.complete());
         r.editor_mut(2).unwrap().set("my repo");
-        assert_eq!(r.value().unwrap(), "github.com?owner=backstage&repo=my+repo");
+        assert_eq!(
+            r.value().unwrap(),
+            "github.com?owner=backstage&repo=my+repo"
+        );
         let back = RepoState::new(&spec, &r.value().unwrap());
         assert_eq!(back.part("repo"), "my repo");
         let azure = RepoState::new(&spec, "dev.azure.com?organization=o&project=p&repo=r%2Fx");
         assert_eq!(azure.parts(), vec!["organization", "project", "repo"]);
-        assert_eq!(azure.value().unwrap(), "dev.azure.com?organization=o&project=p&repo=r%2Fx");
+        assert_eq!(
+            azure.value().unwrap(),
+            "dev.azure.com?organization=o&project=p&repo=r%2Fx"
+        );
     }
 }

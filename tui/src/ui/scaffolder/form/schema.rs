@@ -16,7 +16,11 @@ const PICKERS: [&str; 5] = [
 ];
 
 /// The fields of `schema` given the current `values` (the whole page's, nested objects included).
-pub fn fields(schema: &Value, values: &Map<String, Value>, user_ref: Option<&str>) -> Vec<FieldSpec> {
+pub fn fields(
+    schema: &Value,
+    values: &Map<String, Value>,
+    user_ref: Option<&str>,
+) -> Vec<FieldSpec> {
     let mut out = Vec::new();
     if let Some(obj) = schema.as_object() {
         object_fields(obj, &[], 0, values, user_ref, &mut out);
@@ -134,7 +138,14 @@ fn object_fields(
         };
         let mut path = prefix.to_vec();
         path.push(key.clone());
-        let spec = field_spec(&key, prop, required.contains(&key), path.clone(), depth, user_ref);
+        let spec = field_spec(
+            &key,
+            prop,
+            required.contains(&key),
+            path.clone(),
+            depth,
+            user_ref,
+        );
         let group = spec.kind == Kind::Group;
         out.push(spec);
         if group {
@@ -184,7 +195,10 @@ fn options_of(prop: &Map<String, Value>) -> Option<Vec<Opt>> {
                 .collect(),
         );
     }
-    let alts = prop.get("oneOf").or_else(|| prop.get("anyOf"))?.as_array()?;
+    let alts = prop
+        .get("oneOf")
+        .or_else(|| prop.get("anyOf"))?
+        .as_array()?;
     let opts: Vec<Opt> = alts
         .iter()
         .filter_map(|a| {
@@ -448,7 +462,18 @@ mod tests {
         let f = fields(&schema, &Map::new(), None);
         assert_eq!(
             keys(&f),
-            vec!["flag", "name", "notes", "env", "feat", "tags", "owner", "odd", "grp", "grp.inner"]
+            vec![
+                "flag",
+                "name",
+                "notes",
+                "env",
+                "feat",
+                "tags",
+                "owner",
+                "odd",
+                "grp",
+                "grp.inner"
+            ]
         );
         assert!(f[1].required && f[1].autofocus);
         assert!(matches!(f[2].kind, Kind::Text { rows: Some(4), .. }));

@@ -55,7 +55,14 @@ pub fn check(spec: &FieldSpec, state: &State) -> Option<String> {
     let value = match to_value(spec, state) {
         Ok(v) => v,
         Err(Bad::NotNumber { integer }) => {
-            return Some(if integer { "must be integer" } else { "must be number" }.into())
+            return Some(
+                if integer {
+                    "must be integer"
+                } else {
+                    "must be number"
+                }
+                .into(),
+            )
         }
         Err(Bad::NotJson(e)) => return Some(format!("is not valid JSON: {e}")),
     };
@@ -203,15 +210,29 @@ mod tests {
         assert!(err(uri.clone(), false, json!("not a uri")).is_some());
         assert_eq!(err(uri, false, json!("https://x.io/a")), None);
         let n = json!({"type": "integer", "minimum": 1, "maximum": 10});
-        assert_eq!(err(n.clone(), false, json!(11)).as_deref(), Some("must be <= 10"));
-        assert_eq!(err(n.clone(), false, json!(0)).as_deref(), Some("must be >= 1"));
-        assert_eq!(err(n.clone(), false, json!("1.5")).as_deref(), Some("must be integer"));
+        assert_eq!(
+            err(n.clone(), false, json!(11)).as_deref(),
+            Some("must be <= 10")
+        );
+        assert_eq!(
+            err(n.clone(), false, json!(0)).as_deref(),
+            Some("must be >= 1")
+        );
+        assert_eq!(
+            err(n.clone(), false, json!("1.5")).as_deref(),
+            Some("must be integer")
+        );
         assert_eq!(err(n, false, json!(5)), None);
         let name = json!({"type": "string", "ui:field": "EntityNamePicker"});
-        assert_eq!(err(name.clone(), false, json!("-bad-")).as_deref(), Some(ENTITY_NAME));
+        assert_eq!(
+            err(name.clone(), false, json!("-bad-")).as_deref(),
+            Some(ENTITY_NAME)
+        );
         assert_eq!(err(name, false, json!("good-name")), None);
         let tags = json!({"type": "array", "ui:field": "EntityTagsPicker"});
-        assert!(err(tags.clone(), false, json!(["Bad Tag"])).unwrap().contains("\"Bad Tag\""));
+        assert!(err(tags.clone(), false, json!(["Bad Tag"]))
+            .unwrap()
+            .contains("\"Bad Tag\""));
         assert_eq!(
             err(tags, false, json!(["a", "b", "a"])).as_deref(),
             Some("must NOT have duplicate items (items ## 2 and 0 are identical)")
@@ -223,7 +244,9 @@ mod tests {
         );
         assert_eq!(err(repo, true, json!("github.com?owner=o&repo=r")), None);
         let picker = json!({"type": "string", "ui:field": "EntityPicker"});
-        assert!(err(picker.clone(), false, json!("justaname")).unwrap().contains("missing or empty kind"));
+        assert!(err(picker.clone(), false, json!("justaname"))
+            .unwrap()
+            .contains("missing or empty kind"));
         assert_eq!(err(picker, false, json!("component:default/x")), None);
     }
 }

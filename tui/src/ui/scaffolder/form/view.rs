@@ -85,7 +85,14 @@ fn input_box(
     out.lines.push(Line::from(spans));
 }
 
-fn field_lines(page: &FormPage, i: usize, f: &FieldSpec, cols: usize, theme: &Theme, out: &mut Drawn) {
+fn field_lines(
+    page: &FormPage,
+    i: usize,
+    f: &FieldSpec,
+    cols: usize,
+    theme: &Theme,
+    out: &mut Drawn,
+) {
     let focused = page.focus == i;
     let state = page.states.get(&f.key);
     let indent = 2 + 2 * f.depth;
@@ -130,16 +137,40 @@ fn field_lines(page: &FormPage, i: usize, f: &FieldSpec, cols: usize, theme: &Th
     if let Some(note) = &f.note {
         out.lines.push(Line::from(vec![
             Span::raw(" ".repeat(indent)),
-            Span::styled(truncate(&format!("⚠ {}", sanitize(note)), cols.saturating_sub(indent)), theme.warning),
+            Span::styled(
+                truncate(
+                    &format!("⚠ {}", sanitize(note)),
+                    cols.saturating_sub(indent),
+                ),
+                theme.warning,
+            ),
         ]));
     }
     let cursor_of = |e: &super::editor::Editor| focused.then(|| e.position().1);
     match (&f.kind, state) {
         (Kind::Text { rows: None, .. } | Kind::Number { .. }, Some(State::Text(e))) => {
             let mask = matches!(f.kind, Kind::Text { mask: true, .. });
-            let shown = if mask { masked(&e.text) } else { sanitize(&e.text) };
-            let col = if mask { focused.then(|| e.text[..e.cursor].chars().count()) } else { cursor_of(e) };
-            input_box(out, indent, &shown, col, cols, f.placeholder.as_deref(), "", theme, focused);
+            let shown = if mask {
+                masked(&e.text)
+            } else {
+                sanitize(&e.text)
+            };
+            let col = if mask {
+                focused.then(|| e.text[..e.cursor].chars().count())
+            } else {
+                cursor_of(e)
+            };
+            input_box(
+                out,
+                indent,
+                &shown,
+                col,
+                cols,
+                f.placeholder.as_deref(),
+                "",
+                theme,
+                focused,
+            );
         }
         (Kind::Text { rows: Some(_), .. } | Kind::Json, Some(State::Text(e))) => {
             let rows = match f.kind {
@@ -153,12 +184,16 @@ fn field_lines(page: &FormPage, i: usize, f: &FieldSpec, cols: usize, theme: &Th
             for r in 0..rows {
                 let n = first + r;
                 let raw = text_lines.get(n).copied().unwrap_or("");
-                let (shown, c) = window(&sanitize(raw), (focused && n == line).then_some(col), inner);
+                let (shown, c) =
+                    window(&sanitize(raw), (focused && n == line).then_some(col), inner);
                 if focused && n == line {
                     out.cursor = Some((out.lines.len(), indent + 2 + c));
                 }
                 let body = if e.text.is_empty() && r == 0 && f.placeholder.is_some() {
-                    Span::styled(sanitize(f.placeholder.as_deref().unwrap_or_default()), theme.muted)
+                    Span::styled(
+                        sanitize(f.placeholder.as_deref().unwrap_or_default()),
+                        theme.muted,
+                    )
                 } else {
                     Span::styled(shown, theme.base)
                 };
@@ -169,12 +204,27 @@ fn field_lines(page: &FormPage, i: usize, f: &FieldSpec, cols: usize, theme: &Th
                 ]));
             }
         }
-        (Kind::Select { options, radio: false }, Some(State::Select(sel))) => {
-            let text = sel.and_then(|s| options.get(s)).map(|o| sanitize(&o.label)).unwrap_or_default();
+        (
+            Kind::Select {
+                options,
+                radio: false,
+            },
+            Some(State::Select(sel)),
+        ) => {
+            let text = sel
+                .and_then(|s| options.get(s))
+                .map(|o| sanitize(&o.label))
+                .unwrap_or_default();
             let ph = f.placeholder.as_deref().or(Some("choose…"));
             input_box(out, indent, &text, None, cols, ph, " ▾", theme, focused);
         }
-        (Kind::Select { options, radio: true }, Some(State::Select(sel))) => {
+        (
+            Kind::Select {
+                options,
+                radio: true,
+            },
+            Some(State::Select(sel)),
+        ) => {
             for (n, o) in options.iter().enumerate() {
                 let mark = if *sel == Some(n) { "(•)" } else { "( )" };
                 out.lines.push(Line::from(vec![
@@ -185,7 +235,11 @@ fn field_lines(page: &FormPage, i: usize, f: &FieldSpec, cols: usize, theme: &Th
         }
         (Kind::Checkboxes { options }, Some(State::Checks(c))) => {
             for (n, o) in options.iter().enumerate() {
-                let mark = if c.get(n).copied().unwrap_or(false) { "[x]" } else { "[ ]" };
+                let mark = if c.get(n).copied().unwrap_or(false) {
+                    "[x]"
+                } else {
+                    "[ ]"
+                };
                 out.lines.push(Line::from(vec![
                     Span::raw(" ".repeat(indent)),
                     Span::styled(format!("{mark} {}", sanitize(&o.label)), stop_style(n)),
@@ -196,28 +250,70 @@ fn field_lines(page: &FormPage, i: usize, f: &FieldSpec, cols: usize, theme: &Th
             for (n, item) in items.iter().enumerate() {
                 out.lines.push(Line::from(vec![
                     Span::raw(" ".repeat(indent)),
-                    Span::styled(truncate(&format!("• {}", sanitize(item)), cols.saturating_sub(indent)), stop_style(n)),
+                    Span::styled(
+                        truncate(
+                            &format!("• {}", sanitize(item)),
+                            cols.saturating_sub(indent),
+                        ),
+                        stop_style(n),
+                    ),
                 ]));
             }
             let on_input = focused && page.stop == items.len();
             let cur = on_input.then(|| input.position().1 + 2);
             let text = format!("+ {}", sanitize(&input.text));
-            let ph = f.placeholder.clone().unwrap_or_else(|| "+ type, then enter to add".into());
-            let text = if input.text.is_empty() && !on_input { String::new() } else { text };
-            input_box(out, indent, &text, cur, cols, Some(&ph), "", theme, on_input);
+            let ph = f
+                .placeholder
+                .clone()
+                .unwrap_or_else(|| "+ type, then enter to add".into());
+            let text = if input.text.is_empty() && !on_input {
+                String::new()
+            } else {
+                text
+            };
+            input_box(
+                out,
+                indent,
+                &text,
+                cur,
+                cols,
+                Some(&ph),
+                "",
+                theme,
+                on_input,
+            );
         }
         (Kind::Picker(p), Some(State::Picker { items, choices })) => {
             if p.multi {
                 for (n, item) in items.iter().enumerate() {
                     out.lines.push(Line::from(vec![
                         Span::raw(" ".repeat(indent)),
-                        Span::styled(truncate(&format!("• {}", sanitize(&humanize(item, p))), cols.saturating_sub(indent)), stop_style(n)),
+                        Span::styled(
+                            truncate(
+                                &format!("• {}", sanitize(&humanize(item, p))),
+                                cols.saturating_sub(indent),
+                            ),
+                            stop_style(n),
+                        ),
                     ]));
                 }
                 let on_add = focused && page.stop == items.len();
-                input_box(out, indent, "", None, cols, Some("add an entity…"), " ▾", theme, on_add);
+                input_box(
+                    out,
+                    indent,
+                    "",
+                    None,
+                    cols,
+                    Some("add an entity…"),
+                    " ▾",
+                    theme,
+                    on_add,
+                );
             } else {
-                let text = items.first().map(|v| sanitize(&humanize(v, p))).unwrap_or_default();
+                let text = items
+                    .first()
+                    .map(|v| sanitize(&humanize(v, p)))
+                    .unwrap_or_default();
                 let ph = f.placeholder.as_deref().or(Some("choose an entity…"));
                 input_box(out, indent, &text, None, cols, ph, " ▾", theme, focused);
             }
@@ -227,7 +323,14 @@ fn field_lines(page: &FormPage, i: usize, f: &FieldSpec, cols: usize, theme: &Th
                     theme.muted,
                 ))),
                 Choices::Failed(e) => out.lines.push(Line::from(Span::styled(
-                    truncate(&format!("{}could not load entities: {}", " ".repeat(indent), sanitize(e)), cols),
+                    truncate(
+                        &format!(
+                            "{}could not load entities: {}",
+                            " ".repeat(indent),
+                            sanitize(e)
+                        ),
+                        cols,
+                    ),
                     theme.warning,
                 ))),
                 _ => {}
@@ -241,10 +344,25 @@ fn field_lines(page: &FormPage, i: usize, f: &FieldSpec, cols: usize, theme: &Th
             for (n, (name, is_list)) in rows.iter().enumerate() {
                 let on = focused && page.stop == n;
                 let e = r.editor(n).cloned().unwrap_or_default();
-                let mut sub = Drawn { lines: Vec::new(), spans: Vec::new(), cursor: None, focus_line: 0 };
+                let mut sub = Drawn {
+                    lines: Vec::new(),
+                    spans: Vec::new(),
+                    cursor: None,
+                    focus_line: 0,
+                };
                 let cur = (on && !is_list).then(|| e.position().1);
                 let suffix = if *is_list { " ▾" } else { "" };
-                input_box(&mut sub, 0, &sanitize(&e.text), cur, cols.saturating_sub(indent + 13), None, suffix, theme, on);
+                input_box(
+                    &mut sub,
+                    0,
+                    &sanitize(&e.text),
+                    cur,
+                    cols.saturating_sub(indent + 13),
+                    None,
+                    suffix,
+                    theme,
+                    on,
+                );
                 if on {
                     out.focus_line = out.lines.len();
                     if let Some((_, c)) = sub.cursor {
@@ -253,7 +371,10 @@ fn field_lines(page: &FormPage, i: usize, f: &FieldSpec, cols: usize, theme: &Th
                 }
                 let mut spans = vec![
                     Span::raw(" ".repeat(indent)),
-                    Span::styled(format!("{:<12} ", name), if on { theme.accent } else { theme.muted }),
+                    Span::styled(
+                        format!("{:<12} ", name),
+                        if on { theme.accent } else { theme.muted },
+                    ),
                 ];
                 if let Some(l) = sub.lines.pop() {
                     spans.extend(l.spans);
@@ -275,7 +396,12 @@ fn field_lines(page: &FormPage, i: usize, f: &FieldSpec, cols: usize, theme: &Th
             theme.error,
         )));
     }
-    if focused && matches!(f.kind, Kind::Select { radio: true, .. } | Kind::Checkboxes { .. } | Kind::List { .. }) {
+    if focused
+        && matches!(
+            f.kind,
+            Kind::Select { radio: true, .. } | Kind::Checkboxes { .. } | Kind::List { .. }
+        )
+    {
         out.focus_line += page.stop + 1;
     } else if focused && matches!(&f.kind, Kind::Picker(p) if p.multi) {
         out.focus_line += page.stop + 1;
@@ -285,7 +411,12 @@ fn field_lines(page: &FormPage, i: usize, f: &FieldSpec, cols: usize, theme: &Th
 }
 
 fn draw_lines(page: &FormPage, cols: usize, theme: &Theme) -> Drawn {
-    let mut out = Drawn { lines: Vec::new(), spans: Vec::new(), cursor: None, focus_line: 0 };
+    let mut out = Drawn {
+        lines: Vec::new(),
+        spans: Vec::new(),
+        cursor: None,
+        focus_line: 0,
+    };
     for (i, f) in page.fields.iter().enumerate() {
         if f.hidden {
             continue;
@@ -304,8 +435,15 @@ pub fn render(page: &FormPage, frame: &mut Frame, area: Rect, theme: &Theme) {
     if area.height < 2 || area.width < 10 {
         return;
     }
-    let body = Rect { height: area.height - 1, ..area };
-    let hint_area = Rect { y: area.y + area.height - 1, height: 1, ..area };
+    let body = Rect {
+        height: area.height - 1,
+        ..area
+    };
+    let hint_area = Rect {
+        y: area.y + area.height - 1,
+        height: 1,
+        ..area
+    };
     let cols = area.width as usize;
     let drawn = draw_lines(page, cols, theme);
     let height = body.height as usize;
@@ -330,23 +468,41 @@ pub fn render(page: &FormPage, frame: &mut Frame, area: Rect, theme: &Theme) {
     if page.list.is_none() {
         if let Some((l, c)) = drawn.cursor {
             if l >= top && l < top + height && c < cols {
-                frame.set_cursor_position(Position::new(area.x + c as u16, body.y + (l - top) as u16));
+                frame.set_cursor_position(Position::new(
+                    area.x + c as u16,
+                    body.y + (l - top) as u16,
+                ));
             }
         }
     }
     let hints: Vec<Span> = page
         .hints()
         .into_iter()
-        .flat_map(|(k, w)| [Span::styled(k, theme.accent), Span::styled(format!(" {w}  "), theme.muted)])
+        .flat_map(|(k, w)| {
+            [
+                Span::styled(k, theme.accent),
+                Span::styled(format!(" {w}  "), theme.muted),
+            ]
+        })
         .collect();
     frame.render_widget(Paragraph::new(Line::from(hints)), hint_area);
     if let Some(list) = &page.list {
-        let anchor = drawn.focus_line.saturating_sub(top).min(height.saturating_sub(1)) as u16;
+        let anchor = drawn
+            .focus_line
+            .saturating_sub(top)
+            .min(height.saturating_sub(1)) as u16;
         draw_list(page, list, frame, body, anchor, theme);
     }
 }
 
-fn draw_list(page: &FormPage, list: &super::list::ListPopup, frame: &mut Frame, body: Rect, anchor: u16, theme: &Theme) {
+fn draw_list(
+    page: &FormPage,
+    list: &super::list::ListPopup,
+    frame: &mut Frame,
+    body: Rect,
+    anchor: u16,
+    theme: &Theme,
+) {
     let rows = list.matches.len().max(1) as u16;
     let want = (rows + 3).min(12);
     let below = body.height.saturating_sub(anchor + 1);
@@ -358,39 +514,79 @@ fn draw_list(page: &FormPage, list: &super::list::ListPopup, frame: &mut Frame, 
     };
     let x = body.x + 2;
     let w = body.width.saturating_sub(4).min(64);
-    let rect = Rect { x, y, width: w, height: h };
-    let title = page.fields.get(list.field).map(|f| sanitize(&f.label)).unwrap_or_default();
+    let rect = Rect {
+        x,
+        y,
+        width: w,
+        height: h,
+    };
+    let title = page
+        .fields
+        .get(list.field)
+        .map(|f| sanitize(&f.label))
+        .unwrap_or_default();
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.border_focused)
-        .title(Span::styled(format!(" {} ", truncate(&title, w.saturating_sub(4) as usize)), theme.title));
+        .title(Span::styled(
+            format!(" {} ", truncate(&title, w.saturating_sub(4) as usize)),
+            theme.title,
+        ));
     let inner = block.inner(rect);
     frame.render_widget(Clear, rect);
     frame.render_widget(block, rect);
     let cols = inner.width as usize;
-    let (q, qc) = window(&sanitize(&list.query.text), Some(list.query.position().1), cols.saturating_sub(3));
-    let mut lines = vec![Line::from(vec![Span::styled("/ ", theme.accent), Span::raw(q)])];
+    let (q, qc) = window(
+        &sanitize(&list.query.text),
+        Some(list.query.position().1),
+        cols.saturating_sub(3),
+    );
+    let mut lines = vec![Line::from(vec![
+        Span::styled("/ ", theme.accent),
+        Span::raw(q),
+    ])];
     let room = inner.height.saturating_sub(1) as usize;
     if let Some(status) = &list.status {
-        lines.push(Line::from(Span::styled(truncate(&sanitize(status), cols), theme.muted)));
+        lines.push(Line::from(Span::styled(
+            truncate(&sanitize(status), cols),
+            theme.muted,
+        )));
     } else if list.matches.is_empty() {
         let msg = if list.arbitrary && !list.query.text.trim().is_empty() {
-            format!("no match: enter uses \"{}\"", sanitize(list.query.text.trim()))
+            format!(
+                "no match: enter uses \"{}\"",
+                sanitize(list.query.text.trim())
+            )
         } else {
             "no match".to_string()
         };
         lines.push(Line::from(Span::styled(truncate(&msg, cols), theme.muted)));
     }
     let first = (list.selected + 1).saturating_sub(room);
-    for (n, &i) in list.matches.iter().enumerate().skip(first).take(room.saturating_sub(lines.len() - 1)) {
-        let Some(item) = list.items.get(i) else { continue };
-        let style: Style = if n == list.selected { theme.selection } else { theme.base };
+    for (n, &i) in list
+        .matches
+        .iter()
+        .enumerate()
+        .skip(first)
+        .take(room.saturating_sub(lines.len() - 1))
+    {
+        let Some(item) = list.items.get(i) else {
+            continue;
+        };
+        let style: Style = if n == list.selected {
+            theme.selection
+        } else {
+            theme.base
+        };
         let label = sanitize(&item.label);
         let mut spans = vec![Span::styled(truncate(&label, cols), style)];
         if let Some(d) = &item.detail {
             let rest = cols.saturating_sub(width(&label) + 2);
             if rest > 3 {
-                spans.push(Span::styled(format!("  {}", truncate(&sanitize(d), rest)), theme.muted));
+                spans.push(Span::styled(
+                    format!("  {}", truncate(&sanitize(d), rest)),
+                    theme.muted,
+                ));
             }
         }
         lines.push(Line::from(spans));
