@@ -97,7 +97,9 @@ fn stage(h: &Harness) -> String {
 /// Fills both pages of runbook-page: a service name, the owner picked by fuzzy search, the defaults.
 fn fill_runbook(h: &mut Harness) {
     assert_eq!(stage(h), "page 1");
-    h.press("depot-scanner<enter>");
+    // Pasted text (bracketed paste) goes into the focused field like typed text.
+    h.send(Msg::Paste("depot-".into()));
+    h.press("scanner<enter>");
     // Focusing the picker asked for its choices (Groups only, its catalogFilter) and they came.
     h.press("<enter>infra<enter>");
     h.press("<c-n>");

@@ -52,6 +52,8 @@ pub enum Msg {
     Key(KeyEvent),
     Mouse(MouseEvent),
     Resize(u16, u16),
+    /// Text pasted into the terminal (bracketed paste): a wizard page's focused field takes it.
+    Paste(String),
     /// Animation (the loading spinner).
     Tick,
     /// The import before the first load: is the store empty, and if so, how far along.

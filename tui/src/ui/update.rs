@@ -132,6 +132,10 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             None => Vec::new(),
         },
         Msg::Mouse(event) => on_mouse(app, event),
+        Msg::Paste(text) => {
+            scaffolder::update::paste(app, &text);
+            Vec::new()
+        }
         Msg::Resize(w, h) => {
             app.width = w;
             app.height = h;
