@@ -161,7 +161,8 @@ impl Wizard {
             }
             Stage::Review | Stage::Creating(_) => "Review".to_string(),
             Stage::DryRunning(_) | Stage::DryRun(_) => "Review · dry run".to_string(),
-            Stage::Loading(_) | Stage::Failed(_) => "Loading".to_string(),
+            Stage::Loading(_) => "Loading".to_string(),
+            Stage::Failed(_) => "The form could not be loaded".to_string(),
         }
     }
 
@@ -243,7 +244,12 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, w: &Wizard) {
         Stage::Failed(m) => message(
             frame,
             body,
-            format!("cannot load the form: {}", sanitize(m)),
+            format!(
+                "cannot load the form: {} ({} retries, {} goes back)",
+                sanitize(m),
+                app.keymap.key_label(crate::ui::keymap::Action::Refresh),
+                app.keymap.key_label(crate::ui::keymap::Action::Back)
+            ),
             t.error,
         ),
         Stage::Page => {
