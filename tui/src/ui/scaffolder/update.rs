@@ -545,3 +545,154 @@ pub fn tasks_loaded(app: &mut App, id: RequestId, result: Result<TaskList, Failu
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crossterm::event::{KeyCode, KeyModifiers};
+    use serde_json::json;
+    use stagedoor_core::scaffolder::ParameterStep;
+    use stagedoor_core::EntityRef;
+
+    use super::*;
+    use crate::ui::keymap::Keymap;
+    use crate::ui::msg::Msg;
+    use crate::ui::theme::{ColorMode, Theme};
+    use crate::ui::update::update;
+
+    fn app() -> App {
+        let theme = Theme::built_in("dark", ColorMode::Ansi16).unwrap();
+        App::new(theme, Keymap::default(), "test".into(), false)
+            .with_identity(Some(EntityRef::new("user", "default", "ana")))
+    }
+
+    fn keys(app: &mut App, text: &str) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        for c in text.chars() {
+            let code = match c {
+                '\n' => KeyCode::Enter,
+                '\u{e}' => KeyCode::Char('n'),
+                c => KeyCode::Char(c),
+            };
+            let modifiers = if c == '\u{e}' {
+                KeyModifiers::CONTROL
+            } else {
+                KeyModifiers::NONE
+            };
+            effects.extend(update(app, Msg::Key(KeyEvent::new(code, modifiers))));
+        }
+        effects
+    }
+
+    /// A one-page template with a secret: the review's Enter creates the task with the values, the
+    /// secret apart, and the identity as the user; `d` asks for a dry run of the whole entity.
+    #[test]
+    fn the_review_creates_the_task_with_values_and_secrets_apart() {
+        let mut app = app();
+        let entity = Entity::from_value(json!({
+            "apiVersion": "scaffolder.backstage.io/v1beta3",
+            "kind": "Template",
+            "metadata": {"name": "t", "namespace": "default"},
+            "spec": {"type": "service", "steps": []}
+        }))
+        .unwrap();
+        let effects = open_wizard(&mut app, entity);
+        let Some(Effect::LoadParameterSchema { id, template_ref }) = effects.first().cloned()
+        else {
+            panic!("{effects:?}")
+        };
+        assert_eq!(template_ref.canonical(), "template:default/t");
+        let page = json!({
+            "required": ["name"],
+            "properties": {
+                "name": {"type": "string", "title": "Name"},
+                "token": {"type": "string", "title": "Token", "ui:field": "Secret"}
+            }
+        });
+        update(
+            &mut app,
+            Msg::SchemaLoaded {
+                id,
+                result: Ok(ParameterSchema {
+                    title: "T".into(),
+                    description: None,
+                    steps: vec![ParameterStep {
+                        title: "Page".into(),
+                        description: None,
+                        schema: page,
+                    }],
+                }),
+            },
+        );
+        assert_eq!(app.context(), crate::ui::keymap::Context::Wizard);
+        // Letters a table would take (`q`, `d`) are typed into the form.
+        keys(&mut app, "qd\ns3cret\u{e}");
+        assert_eq!(
+            app.context(),
+            crate::ui::keymap::Context::Review,
+            "on the review"
+        );
+        assert!(!app.quit);
+        let effects = keys(&mut app, "d");
+        let Some(Effect::DryRun { id, request }) = effects.first().cloned() else {
+            panic!("{effects:?}")
+        };
+        assert_eq!(request.template["metadata"]["name"], "t");
+        assert_eq!(request.values, json!({"name": "qd"}));
+        assert!(request.directory_contents.is_empty());
+        update(
+            &mut app,
+            Msg::DryRunDone {
+                id,
+                result: Err(Failure {
+                    message: "boom".into(),
+                    connection: false,
+                }),
+            },
+        );
+        let effects = keys(&mut app, "\n");
+        let Some(Effect::CreateTask { id, request }) = effects.first().cloned() else {
+            panic!("{effects:?}")
+        };
+        assert_eq!(request.template_ref, "template:default/t");
+        assert_eq!(request.values, json!({"name": "qd"}));
+        assert_eq!(
+            request.secrets,
+            Some([("token".to_string(), "s3cret".to_string())].into())
+        );
+        assert_eq!(
+            request.user.and_then(|u| u.user_ref).as_deref(),
+            Some("user:default/ana")
+        );
+        // A refused create stays on the review with the reason; a created one becomes the task view.
+        update(
+            &mut app,
+            Msg::TaskCreated {
+                id,
+                result: Err(Failure {
+                    message: "name: does not match pattern".into(),
+                    connection: false,
+                }),
+            },
+        );
+        let Screen::Wizard(w) = app.screen() else {
+            panic!()
+        };
+        assert!(w.error.as_deref().unwrap().contains("name: does not match"));
+        let Some(Effect::CreateTask { id, .. }) = keys(&mut app, "\n").first().cloned() else {
+            panic!()
+        };
+        let effects = update(
+            &mut app,
+            Msg::TaskCreated {
+                id,
+                result: Ok("task-1".into()),
+            },
+        );
+        assert!(matches!(
+            effects.as_slice(),
+            [Effect::StreamTask { task_id, .. }] if task_id == "task-1"
+        ));
+        assert!(matches!(app.screen(), Screen::Task(v) if v.task_id == "task-1"));
+        assert_eq!(app.screens.len(), 2, "the task view replaced the wizard");
+    }
+}
