@@ -255,6 +255,18 @@ fn the_task_view_shows_steps_log_and_output_and_opens_the_entity_link() {
     );
     assert!(!running.contains("\u{1b}"), "escapes stripped");
     insta::assert_snapshot!("task_running_120x40", running);
+    // `c` asks the portal to cancel; this task is not the portal's, so it refuses, and says so.
+    h.press("c");
+    let Screen::Task(v) = h.app.screen() else {
+        panic!()
+    };
+    assert!(v.cancel_request.is_none() && !v.cancelling);
+    assert!(
+        matches!(&h.app.status, Some(stagedoor::ui::state::Status::Error(m)) if m.starts_with("cannot cancel")),
+        "{:?}",
+        h.app.status
+    );
+    h.app.status = None;
     h.send(Msg::TaskEvents {
         id: stream,
         events: vec![
