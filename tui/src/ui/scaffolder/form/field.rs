@@ -103,6 +103,9 @@ pub struct FieldSpec {
     pub review_mask: Option<String>,
     /// Nesting level (0 on the page, 1 inside an object, ...).
     pub depth: usize,
+    /// An array's `minItems` / `maxItems`.
+    pub min_items: Option<u64>,
+    pub max_items: Option<u64>,
 }
 
 impl FieldSpec {

@@ -7,7 +7,8 @@
 //!
 //! | Key | Does |
 //! |---|---|
-//! | Tab / Down, Shift-Tab / Up | next / previous field (or option, list row, repo part); Up/Down move between lines inside a textarea |
+//! | Tab, Shift-Tab | next / previous field (a `RepoUrlPicker`'s host, owner and repo count as fields) |
+//! | Down, Up | next / previous field, moving first through a field's options, list rows or lines (textarea) |
 //! | typing, Left/Right, Home/End, Backspace/Delete, Ctrl-U | edit the focused text (Ctrl-U deletes to the line start) |
 //! | Space | toggles a checkbox, picks a radio option; opens a select or picker |
 //! | Enter | opens a select or picker list; adds the typed item to a list; a newline in a textarea; otherwise the next field, and on the last one the next page |
@@ -346,9 +347,37 @@ impl FormPage {
         }
     }
 
+    /// Tab / Shift-Tab: the next or previous field, landing on the stop typing goes to (a list's input
+    /// row); a `RepoUrlPicker`'s parts count as fields here.
+    fn jump(&mut self, forward: bool) -> (bool, PageAction) {
+        if matches!(self.spec().map(|f| &f.kind), Some(Kind::RepoUrl(_))) {
+            let last = self.stops(self.focus) - 1;
+            if (forward && self.stop < last) || (!forward && self.stop > 0) {
+                return self.step(forward);
+            }
+        }
+        let next = if forward {
+            (self.focus + 1..self.fields.len()).find(|&i| self.fields[i].focusable())
+        } else {
+            (0..self.focus.min(self.fields.len()))
+                .rev()
+                .find(|&i| self.fields[i].focusable())
+        };
+        let Some(i) = next else {
+            return (false, PageAction::None);
+        };
+        let last = self.stops(i) - 1;
+        let stop = match &self.fields[i].kind {
+            Kind::List { .. } | Kind::Picker(PickerSpec { multi: true, .. }) => last,
+            Kind::RepoUrl(_) if !forward => last,
+            _ => 0,
+        };
+        (true, self.focus_field(i, stop))
+    }
+
     /// Enter on an ordinary field: the next one, or the next page from the last.
     fn advance(&mut self) -> PageAction {
-        match self.step(true) {
+        match self.jump(true) {
             (true, action) => action,
             (false, _) => self.try_next(),
         }
@@ -407,7 +436,8 @@ impl FormPage {
                 } else {
                     repo_url::allowed(r, st.parts().get(stop - 1)?)
                 };
-                if allowed.is_empty() {
+                // No list, or a single allowed value that is already filled in.
+                if allowed.len() < 2 {
                     return None;
                 }
                 (
@@ -485,10 +515,12 @@ impl FormPage {
         };
         match key.code {
             KeyCode::Esc => self.list = None,
-            KeyCode::Enter => match list.picked() {
-                Some(v) => self.pick(v),
-                None => self.list = None,
-            },
+            // Nothing to take (no match, arbitrary values not allowed): the list stays open.
+            KeyCode::Enter => {
+                if let Some(v) = list.picked() {
+                    self.pick(v);
+                }
+            }
             KeyCode::Up => list.up(),
             KeyCode::Down => list.down(),
             KeyCode::Char('p') if ctrl => list.up(),
@@ -577,6 +609,18 @@ impl FormPage {
         toggled
     }
 
+    /// What the page needs once shown: the choices of a picker that has `ui:autofocus` (call it after
+    /// [`FormPage::new`]; later pickers ask when they get the focus).
+    pub fn start(&mut self) -> PageAction {
+        self.load_choices_if_needed()
+    }
+
+    /// Whether a select or picker list is open (Esc then closes the list, not the wizard).
+    pub fn list_open(&self) -> bool {
+        self.list.is_some()
+    }
+
+    /// See the module doc for the keys.
     pub fn handle_key(&mut self, key: KeyEvent) -> PageAction {
         if key.kind == KeyEventKind::Release {
             return PageAction::None;
@@ -596,8 +640,11 @@ impl FormPage {
             KeyCode::PageUp => return PageAction::Back,
             KeyCode::Char('n') if ctrl => return self.try_next(),
             KeyCode::Char('p') if ctrl => return PageAction::Back,
-            KeyCode::Tab => return self.step(true).1,
-            KeyCode::BackTab => return self.step(false).1,
+            KeyCode::Tab if key.modifiers.contains(KeyModifiers::SHIFT) => {
+                return self.jump(false).1
+            }
+            KeyCode::Tab => return self.jump(true).1,
+            KeyCode::BackTab => return self.jump(false).1,
             KeyCode::Down | KeyCode::Up => {
                 let up = key.code == KeyCode::Up;
                 if self.multiline() {
@@ -827,7 +874,7 @@ impl FormPage {
                 ("esc", "close"),
             ];
         }
-        let mut out = vec![("tab/↓ ⇧tab/↑", "field")];
+        let mut out = vec![("tab ⇧tab", "field")];
         match self.spec().map(|f| &f.kind) {
             Some(Kind::Text { rows: Some(_), .. } | Kind::Json) => out.push(("enter", "newline")),
             Some(Kind::Boolean | Kind::Checkboxes { .. } | Kind::Select { radio: true, .. }) => {
@@ -837,6 +884,7 @@ impl FormPage {
                 out.push(("enter", "choose"))
             }
             Some(Kind::List { .. }) => {
+                out.push(("↑↓", "rows"));
                 out.push(("enter", "add"));
                 out.push(("del", "remove"));
             }

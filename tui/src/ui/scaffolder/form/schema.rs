@@ -108,10 +108,8 @@ fn object_fields(
             }
         };
         match &dep {
-            Value::Array(_) => {
-                if present(value.as_ref()) {
-                    required.extend(str_list(Some(&dep)));
-                }
+            Value::Array(_) if present(value.as_ref()) => {
+                required.extend(str_list(Some(&dep)));
             }
             Value::Object(d) => {
                 if let Some(Value::Array(branches)) = d.get("oneOf") {
@@ -431,6 +429,8 @@ fn field_spec(
             .and_then(Value::as_str)
             .map(str::to_string),
         depth,
+        min_items: prop.get("minItems").and_then(Value::as_u64),
+        max_items: prop.get("maxItems").and_then(Value::as_u64),
     }
 }
 

@@ -74,6 +74,15 @@ pub fn check(spec: &FieldSpec, state: &State) -> Option<String> {
         }
         return spec.required.then(|| REQUIRED.to_string());
     };
+    if let Value::Array(items) = &value {
+        let n = items.len() as u64;
+        if let Some(min) = spec.min_items.filter(|m| n < *m) {
+            return Some(format!("must NOT have fewer than {min} items"));
+        }
+        if let Some(max) = spec.max_items.filter(|m| n > *m) {
+            return Some(format!("must NOT have more than {max} items"));
+        }
+    }
     match (&spec.kind, &value) {
         (
             Kind::Text {
@@ -243,6 +252,17 @@ mod tests {
             Some("Incomplete repository location provided")
         );
         assert_eq!(err(repo, true, json!("github.com?owner=o&repo=r")), None);
+        let few =
+            json!({"type": "array", "items": {"type": "string"}, "minItems": 2, "maxItems": 3});
+        assert_eq!(
+            err(few.clone(), false, json!(["a"])).as_deref(),
+            Some("must NOT have fewer than 2 items")
+        );
+        assert_eq!(
+            err(few.clone(), false, json!(["a", "b", "c", "d"])).as_deref(),
+            Some("must NOT have more than 3 items")
+        );
+        assert_eq!(err(few, false, json!(["a", "b"])), None);
         let picker = json!({"type": "string", "ui:field": "EntityPicker"});
         assert!(err(picker.clone(), false, json!("justaname"))
             .unwrap()

@@ -21,6 +21,9 @@ fn window(text: &str, cursor: Option<usize>, cols: usize) -> (String, usize) {
     let Some(cursor) = cursor else {
         return (truncate(text, cols), 0);
     };
+    if cols == 0 {
+        return (String::new(), 0);
+    }
     let start = (cursor + 1).saturating_sub(cols);
     let mut out = String::new();
     let mut at = 0;
@@ -48,18 +51,26 @@ fn masked(text: &str) -> String {
     "•".repeat(text.chars().count())
 }
 
-/// A one-line input box: `[ text ]` padded to `cols`.
-fn input_box(
-    out: &mut Drawn,
-    indent: usize,
-    text: &str,
+/// What a one-line input box shows.
+struct BoxSpec<'a> {
+    text: &'a str,
+    /// The cursor's cell in `text`, when the box has it.
     cursor: Option<usize>,
-    cols: usize,
-    placeholder: Option<&str>,
-    suffix: &str,
-    theme: &Theme,
+    placeholder: Option<&'a str>,
+    /// After the text (` ▾` on a list).
+    suffix: &'a str,
     focused: bool,
-) {
+}
+
+/// A one-line input box: `[ text ]` padded to `cols`.
+fn input_box(out: &mut Drawn, indent: usize, cols: usize, theme: &Theme, b: BoxSpec) {
+    let BoxSpec {
+        text,
+        cursor,
+        placeholder,
+        suffix,
+        focused,
+    } = b;
     let inner = cols.saturating_sub(indent + 4 + width(suffix)).max(4);
     let style = if focused { theme.accent } else { theme.base };
     let mut spans = vec![Span::raw(" ".repeat(indent)), Span::styled("[ ", style)];
@@ -163,13 +174,15 @@ fn field_lines(
             input_box(
                 out,
                 indent,
-                &shown,
-                col,
                 cols,
-                f.placeholder.as_deref(),
-                "",
                 theme,
-                focused,
+                BoxSpec {
+                    text: &shown,
+                    cursor: col,
+                    placeholder: f.placeholder.as_deref(),
+                    suffix: "",
+                    focused,
+                },
             );
         }
         (Kind::Text { rows: Some(_), .. } | Kind::Json, Some(State::Text(e))) => {
@@ -216,7 +229,19 @@ fn field_lines(
                 .map(|o| sanitize(&o.label))
                 .unwrap_or_default();
             let ph = f.placeholder.as_deref().or(Some("choose…"));
-            input_box(out, indent, &text, None, cols, ph, " ▾", theme, focused);
+            input_box(
+                out,
+                indent,
+                cols,
+                theme,
+                BoxSpec {
+                    text: &text,
+                    cursor: None,
+                    placeholder: ph,
+                    suffix: " ▾",
+                    focused,
+                },
+            );
         }
         (
             Kind::Select {
@@ -274,13 +299,15 @@ fn field_lines(
             input_box(
                 out,
                 indent,
-                &text,
-                cur,
                 cols,
-                Some(&ph),
-                "",
                 theme,
-                on_input,
+                BoxSpec {
+                    text: &text,
+                    cursor: cur,
+                    placeholder: Some(&ph),
+                    suffix: "",
+                    focused: on_input,
+                },
             );
         }
         (Kind::Picker(p), Some(State::Picker { items, choices })) => {
@@ -301,13 +328,15 @@ fn field_lines(
                 input_box(
                     out,
                     indent,
-                    "",
-                    None,
                     cols,
-                    Some("add an entity…"),
-                    " ▾",
                     theme,
-                    on_add,
+                    BoxSpec {
+                        text: "",
+                        cursor: None,
+                        placeholder: Some("add an entity…"),
+                        suffix: " ▾",
+                        focused: on_add,
+                    },
                 );
             } else {
                 let text = items
@@ -315,7 +344,19 @@ fn field_lines(
                     .map(|v| sanitize(&humanize(v, p)))
                     .unwrap_or_default();
                 let ph = f.placeholder.as_deref().or(Some("choose an entity…"));
-                input_box(out, indent, &text, None, cols, ph, " ▾", theme, focused);
+                input_box(
+                    out,
+                    indent,
+                    cols,
+                    theme,
+                    BoxSpec {
+                        text: &text,
+                        cursor: None,
+                        placeholder: ph,
+                        suffix: " ▾",
+                        focused,
+                    },
+                );
             }
             match choices {
                 Choices::Loading if focused => out.lines.push(Line::from(Span::styled(
@@ -355,13 +396,15 @@ fn field_lines(
                 input_box(
                     &mut sub,
                     0,
-                    &sanitize(&e.text),
-                    cur,
                     cols.saturating_sub(indent + 13),
-                    None,
-                    suffix,
                     theme,
-                    on,
+                    BoxSpec {
+                        text: &sanitize(&e.text),
+                        cursor: cur,
+                        placeholder: None,
+                        suffix,
+                        focused: on,
+                    },
                 );
                 if on {
                     out.focus_line = out.lines.len();
@@ -396,15 +439,14 @@ fn field_lines(
             theme.error,
         )));
     }
-    if focused
-        && matches!(
-            f.kind,
-            Kind::Select { radio: true, .. } | Kind::Checkboxes { .. } | Kind::List { .. }
-        )
-    {
-        out.focus_line += page.stop + 1;
-    } else if focused && matches!(&f.kind, Kind::Picker(p) if p.multi) {
-        out.focus_line += page.stop + 1;
+    let rows = match &f.kind {
+        Kind::Select { radio, .. } => *radio,
+        Kind::Checkboxes { .. } | Kind::List { .. } => true,
+        Kind::Picker(p) => p.multi,
+        _ => false,
+    };
+    if focused && rows {
+        out.focus_line += page.stop + 1 + usize::from(f.note.is_some());
     } else if focused && f.kind != Kind::Boolean && !matches!(f.kind, Kind::RepoUrl(_)) {
         out.focus_line += 1 + usize::from(f.note.is_some());
     }
@@ -514,12 +556,17 @@ fn draw_list(
     };
     let x = body.x + 2;
     let w = body.width.saturating_sub(4).min(64);
+    // Never outside the page, however small the terminal.
     let rect = Rect {
         x,
         y,
         width: w,
         height: h,
-    };
+    }
+    .intersection(body);
+    if rect.height < 3 || rect.width < 5 {
+        return;
+    }
     let title = page
         .fields
         .get(list.field)
