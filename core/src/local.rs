@@ -19,6 +19,8 @@ use crate::portal::{
     AddLocationResult, Ancestry, AncestryItem, Portal, Problem, RefreshProgress, RefreshReport,
     RefreshRequest,
 };
+use crate::scaffolder::service::TaskService;
+use crate::scaffolder::settings::ScaffolderSettings;
 use crate::search::{IndexLocation, SearchIndex, SearchQuery, SearchResultSet, SyncReport};
 use crate::store::{
     EntityPage, EntityPredicate, EntityQuery, Facets, LocationIngest, LocationRecord, PgOptions,
@@ -56,6 +58,8 @@ pub struct LocalPortal {
     search: SearchIndex,
     /// Whether the index has been synced since the portal opened (the first search syncs it).
     search_synced: std::sync::atomic::AtomicBool,
+    /// Scaffolder tasks: creation, workers, events (see [`LocalPortal::start_task_workers`]).
+    scaffolder: Arc<TaskService>,
 }
 
 impl LocalPortal {
@@ -102,7 +106,13 @@ impl LocalPortal {
             }
         };
         let search = SearchIndex::new(search_location(config)?);
+        let scaffolder_settings = ScaffolderSettings::from_config(config).map_err(config_error)?;
         Ok(LocalPortal {
+            scaffolder: Arc::new(TaskService::new(
+                store.clone(),
+                scaffolder_settings,
+                reader.clone(),
+            )),
             store,
             search,
             search_synced: std::sync::atomic::AtomicBool::new(false),
@@ -179,6 +189,24 @@ impl LocalPortal {
                 }
             }
         });
+    }
+
+    /// Starts this portal's scaffolder task workers (once), until the portal is dropped: tasks that a dead
+    /// worker left `processing` are failed first, then open tasks are claimed and run (woken at once by
+    /// [`Portal::create_task`], and polling every second for tasks other processes created).
+    pub fn start_task_workers(self: &Arc<Self>) {
+        let weak: Weak<dyn Portal> = Arc::downgrade(self) as Weak<dyn Portal>;
+        self.scaffolder.start(weak);
+    }
+
+    /// The scaffolder's task service (actions, settings, the stale-task sweep).
+    pub fn scaffolder(&self) -> &Arc<TaskService> {
+        &self.scaffolder
+    }
+
+    /// Adds an action tasks may use (or replaces the one with its id).
+    pub fn register_action(&self, action: Arc<dyn crate::scaffolder::actions::Action>) {
+        self.scaffolder.register_action(action);
     }
 
     /// Configured roots, then registered ones.
@@ -717,53 +745,63 @@ impl Portal for LocalPortal {
 
     async fn parameter_schema(
         &self,
-        _template_ref: &EntityRef,
+        template_ref: &EntityRef,
     ) -> Result<crate::scaffolder::ParameterSchema, PortalError> {
-        Err(PortalError::Unavailable("scaffolder: not built yet".into()))
+        Ok(self
+            .scaffolder
+            .template(template_ref)
+            .await?
+            .parameter_schema())
     }
 
     async fn scaffolder_actions(&self) -> Result<Vec<crate::scaffolder::ActionInfo>, PortalError> {
-        Err(PortalError::Unavailable("scaffolder: not built yet".into()))
+        Ok(self.scaffolder.actions())
     }
 
     async fn create_task(
         &self,
-        _request: crate::scaffolder::TaskRequest,
+        request: crate::scaffolder::TaskRequest,
     ) -> Result<String, PortalError> {
-        Err(PortalError::Unavailable("scaffolder: not built yet".into()))
+        self.scaffolder.create(request).await
     }
 
     async fn task(
         &self,
-        _id: &str,
+        id: &str,
     ) -> Result<Option<crate::scaffolder::SerializedTask>, PortalError> {
-        Err(PortalError::Unavailable("scaffolder: not built yet".into()))
+        self.scaffolder.task(id).await
     }
 
     async fn list_tasks(
         &self,
-        _query: crate::scaffolder::TaskQuery,
+        query: crate::scaffolder::TaskQuery,
     ) -> Result<crate::scaffolder::TaskList, PortalError> {
-        Err(PortalError::Unavailable("scaffolder: not built yet".into()))
+        Ok(self.store.list_tasks(&query).await?)
     }
 
-    async fn cancel_task(&self, _id: &str) -> Result<crate::scaffolder::TaskStatus, PortalError> {
-        Err(PortalError::Unavailable("scaffolder: not built yet".into()))
+    async fn cancel_task(&self, id: &str) -> Result<crate::scaffolder::TaskStatus, PortalError> {
+        self.scaffolder.cancel(id).await
     }
 
     async fn task_events(
         &self,
-        _id: &str,
-        _after: Option<i64>,
-        _wait: std::time::Duration,
+        id: &str,
+        after: Option<i64>,
+        wait: Duration,
     ) -> Result<Vec<crate::scaffolder::TaskEvent>, PortalError> {
-        Err(PortalError::Unavailable("scaffolder: not built yet".into()))
+        self.scaffolder.events(id, after, wait).await
     }
 
     async fn dry_run(
         &self,
-        _request: crate::scaffolder::DryRunRequest,
+        request: crate::scaffolder::DryRunRequest,
     ) -> Result<crate::scaffolder::DryRunResult, PortalError> {
-        Err(PortalError::Unavailable("scaffolder: not built yet".into()))
+        let catalog = self.scaffolder.catalog().ok_or_else(|| {
+            PortalError::Unavailable(
+                "the scaffolder is not running in this portal (start_task_workers was not called)"
+                    .into(),
+            )
+        })?;
+        crate::scaffolder::dryrun::dry_run(&self.scaffolder.engine(), request, catalog).await
     }
 }

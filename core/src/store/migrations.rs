@@ -124,6 +124,34 @@ CREATE TABLE docs_files (
 CREATE INDEX entities_ref_etag ON entities (entity_ref, etag);
 ",
     ),
+    (
+        5,
+        // Scaffolder tasks and their append-only event log. A task's secrets are deliberately not stored
+        // (they stay in the creating process's memory; see `scaffolder::tasks`). Times are epoch milliseconds.
+        "
+CREATE TABLE tasks (
+    id                TEXT PRIMARY KEY,
+    spec              TEXT NOT NULL,
+    status            TEXT NOT NULL,
+    created_at        INTEGER NOT NULL,
+    last_heartbeat_at INTEGER,
+    created_by        TEXT,
+    holder            TEXT,
+    state             TEXT
+);
+CREATE INDEX tasks_status ON tasks (status, created_at);
+CREATE INDEX tasks_created_by ON tasks (created_by, created_at);
+
+CREATE TABLE task_events (
+    id         INTEGER PRIMARY KEY,
+    task_id    TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    body       TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX task_events_task ON task_events (task_id, id);
+",
+    ),
 ];
 
 /// The secondary indexes a bulk write may drop and rebuild (see `sqlite::apply`): `(name, CREATE statement)`,

@@ -11,6 +11,7 @@ pub mod search_rows;
 pub mod sql;
 pub mod sql_store;
 pub mod sqlite;
+pub mod tasks;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -24,10 +25,14 @@ use crate::error::{PortalError, SerializedError};
 pub use docs::StoredDocs;
 pub use filter::{EntityPredicate, FieldMatch};
 
+use crate::scaffolder::types::{
+    SerializedTask, TaskEvent, TaskEventType, TaskList, TaskQuery, TaskStatus,
+};
 use crate::techdocs::publish::DocsFile;
 pub use postgres::{PgOptions, PostgresStore};
 pub use sql_store::SqlStore;
 pub use sqlite::SqliteStore;
+pub use tasks::{Heartbeat, NewTask, ProcessingTask};
 
 /// A storage failure. `Conflict` and `NotFound` are user-visible outcomes; the rest are faults.
 #[derive(Debug, thiserror::Error)]
@@ -386,6 +391,52 @@ pub trait Store: Send + Sync {
 
     /// `(entity ref, etag)` of every stored docs site, sorted by ref.
     async fn docs_etags(&self) -> Result<Vec<(String, String)>, StoreError>;
+
+    /// Stores a new scaffolder task, `open` (secrets are never stored).
+    async fn create_task(&self, task: NewTask) -> Result<(), StoreError>;
+
+    /// One task; `None` when there is none with that id.
+    async fn task(&self, id: &str) -> Result<Option<SerializedTask>, StoreError>;
+
+    /// Tasks filtered, ordered and paged as `GET /v2/tasks` asks, with the total before paging.
+    async fn list_tasks(&self, query: &TaskQuery) -> Result<TaskList, StoreError>;
+
+    /// Atomically marks the oldest open task `processing` for `holder` and returns it.
+    async fn claim_task(&self, holder: &str) -> Result<Option<SerializedTask>, StoreError>;
+
+    /// `holder` is still running task `id`: refreshes its heartbeat and says whether it was asked to stop.
+    async fn heartbeat_task(&self, id: &str, holder: &str) -> Result<Heartbeat, StoreError>;
+
+    /// Ends `holder`'s processing task with `status` and writes the completion event `body` in one
+    /// transaction; with `heartbeat_before` (epoch ms) only when its last heartbeat is older. False when the
+    /// task was not (any more) `holder`'s processing task.
+    async fn finish_task(
+        &self,
+        id: &str,
+        holder: &str,
+        status: TaskStatus,
+        body: serde_json::Value,
+        heartbeat_before: Option<i64>,
+    ) -> Result<bool, StoreError>;
+
+    /// Appends an event (already redacted) to a task's log; its id.
+    async fn append_task_event(
+        &self,
+        id: &str,
+        event_type: TaskEventType,
+        body: serde_json::Value,
+    ) -> Result<i64, StoreError>;
+
+    /// A task's events with ids above `after` (all when `None`), plus its completion event always.
+    async fn task_events(&self, id: &str, after: Option<i64>)
+        -> Result<Vec<TaskEvent>, StoreError>;
+
+    /// Asks a task to stop (a `cancelled` event; an open task ends `cancelled` at once). Its status after
+    /// the request; `None` when there is no such task.
+    async fn cancel_task(&self, id: &str) -> Result<Option<TaskStatus>, StoreError>;
+
+    /// Every `processing` task with its holder and last heartbeat, for the stale-task sweep.
+    async fn processing_tasks(&self) -> Result<Vec<ProcessingTask>, StoreError>;
 }
 
 /// Milliseconds since the Unix epoch, the clock refresh claims are kept in.

@@ -17,6 +17,7 @@ use super::migrations;
 use super::query;
 use super::search_rows::{build_search_rows, orphan_key, SearchRow};
 use super::sql::{transaction, ColumnType, Dialect, Param, SqlConn, SqlRow};
+use super::tasks;
 use super::*;
 use crate::entity::ANNOTATION_ORPHAN;
 use crate::sql_params;
@@ -1080,6 +1081,79 @@ impl<C: SqlConn + 'static> Store for SqlStore<C> {
     async fn docs_etags(&self) -> Result<Vec<(String, String)>, StoreError> {
         self.read(|s| ref_etag_pairs(&mut s.conn, SELECT_DOCS_ETAGS))
             .await
+    }
+
+    async fn create_task(&self, task: NewTask) -> Result<(), StoreError> {
+        self.write(move |s| tasks::create(&mut s.conn, &task)).await
+    }
+
+    async fn task(&self, id: &str) -> Result<Option<SerializedTask>, StoreError> {
+        let id = id.to_string();
+        self.read(move |s| tasks::get(&mut s.conn, &id)).await
+    }
+
+    async fn list_tasks(&self, query: &TaskQuery) -> Result<TaskList, StoreError> {
+        let query = query.clone();
+        self.read(move |s| tasks::list(&mut s.conn, &query)).await
+    }
+
+    async fn claim_task(&self, holder: &str) -> Result<Option<SerializedTask>, StoreError> {
+        let holder = holder.to_string();
+        self.write(move |s| tasks::claim(&mut s.conn, &holder))
+            .await
+    }
+
+    async fn heartbeat_task(&self, id: &str, holder: &str) -> Result<Heartbeat, StoreError> {
+        let id = id.to_string();
+        let holder = holder.to_string();
+        self.write(move |s| tasks::heartbeat(&mut s.conn, &id, &holder))
+            .await
+    }
+
+    async fn finish_task(
+        &self,
+        id: &str,
+        holder: &str,
+        status: TaskStatus,
+        body: Value,
+        heartbeat_before: Option<i64>,
+    ) -> Result<bool, StoreError> {
+        let id = id.to_string();
+        let holder = holder.to_string();
+        self.write(move |s| {
+            tasks::finish(&mut s.conn, &id, &holder, status, &body, heartbeat_before)
+        })
+        .await
+    }
+
+    async fn append_task_event(
+        &self,
+        id: &str,
+        event_type: TaskEventType,
+        body: Value,
+    ) -> Result<i64, StoreError> {
+        let id = id.to_string();
+        self.write(move |s| tasks::append_event(&mut s.conn, &id, event_type, &body))
+            .await
+    }
+
+    async fn task_events(
+        &self,
+        id: &str,
+        after: Option<i64>,
+    ) -> Result<Vec<TaskEvent>, StoreError> {
+        let id = id.to_string();
+        self.read(move |s| tasks::events(&mut s.conn, &id, after))
+            .await
+    }
+
+    async fn cancel_task(&self, id: &str) -> Result<Option<TaskStatus>, StoreError> {
+        let id = id.to_string();
+        self.write(move |s| tasks::cancel(&mut s.conn, &id)).await
+    }
+
+    async fn processing_tasks(&self) -> Result<Vec<ProcessingTask>, StoreError> {
+        self.read(|s| tasks::processing(&mut s.conn)).await
     }
 
     async fn dangling_relations(&self) -> Result<Vec<RelationRow>, StoreError> {

@@ -21,9 +21,12 @@
 //! - [`nav`] is the explicit `nav` of the config or, without one, the nav MkDocs derives from the files.
 
 use std::collections::HashSet;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use serde_yaml::{Mapping, Value};
+
+// The same lexical check the scaffolder's workspace confinement uses.
+use crate::scaffolder::workspace::normalize_relative;
 
 /// Name of the default site when the entity's name is empty (Backstage's default).
 pub const DEFAULT_SITE_NAME: &str = "Documentation Site";
@@ -218,22 +221,6 @@ pub struct SitePage {
     pub location: String,
     /// The file to read: its canonical path, checked to be inside the source directory.
     pub path: PathBuf,
-}
-
-/// Normalizes a relative path lexically; `None` if it is absolute or climbs above its start.
-fn normalize_relative(path: &str) -> Option<PathBuf> {
-    let mut parts: Vec<&std::ffi::OsStr> = Vec::new();
-    for component in Path::new(path).components() {
-        match component {
-            Component::CurDir => {}
-            Component::Normal(part) => parts.push(part),
-            Component::ParentDir => {
-                parts.pop()?;
-            }
-            Component::RootDir | Component::Prefix(_) => return None,
-        }
-    }
-    Some(parts.iter().collect())
 }
 
 fn canonical(path: &Path, what: &'static str) -> Result<PathBuf, SiteError> {

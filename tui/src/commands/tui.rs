@@ -54,7 +54,10 @@ pub async fn run(
                 ),
                 None => "embedded".to_string(),
             };
-            (Arc::new(setup::open_portal(config)?), label, true)
+            let portal = Arc::new(setup::open_portal(config)?);
+            // Templates run in this process when the catalog is embedded.
+            portal.start_task_workers();
+            (portal, label, true)
         }
     };
     tracing::info!(source = %label, "terminal UI started");

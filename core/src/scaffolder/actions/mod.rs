@@ -1,6 +1,19 @@
 //! Built-in scaffolder actions: the [`Action`] trait each implements, the context a step runs with, and the
 //! [`ActionRegistry`] that lists them (`GET /v2/actions`) and checks a step's input against the action's
 //! schema before it runs.
+//!
+//! One module per action family: [`fetch`] (`fetch:plain`, `fetch:plain:file`, `fetch:template`,
+//! `fetch:template:file`), [`fs`] (`fs:delete`, `fs:rename`, `fs:read`), [`debug`] (`debug:log`,
+//! `debug:wait`), [`catalog`] (`catalog:write`, `catalog:fetch`, `catalog:register`), [`publish_file`]
+//! (`publish:file`) and [`publish_git`] (`publish:git`); [`schema`] checks inputs against their schemas.
+
+pub mod catalog;
+pub mod debug;
+pub mod fetch;
+pub mod fs;
+pub mod publish_file;
+pub mod publish_git;
+pub mod schema;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -47,6 +60,19 @@ impl ActionError {
             ActionError::Cancelled => "CancelledError",
             ActionError::Failed(_) => "Error",
             ActionError::Portal(e) => e.name(),
+        }
+    }
+}
+
+impl From<ActionError> for PortalError {
+    fn from(e: ActionError) -> Self {
+        match e {
+            ActionError::Input(m) => PortalError::Input(m),
+            ActionError::NotAllowed(m) => PortalError::NotAllowed(m),
+            ActionError::NotFound(m) => PortalError::NotFound(m),
+            ActionError::Cancelled => PortalError::Input("the task was cancelled".into()),
+            ActionError::Failed(m) => PortalError::Internal(m),
+            ActionError::Portal(p) => p,
         }
     }
 }
@@ -126,7 +152,41 @@ pub struct ActionRegistry {
 impl ActionRegistry {
     /// Every built-in action.
     pub fn builtin() -> ActionRegistry {
-        ActionRegistry::default()
+        let mut registry = ActionRegistry::default();
+        let all: Vec<Arc<dyn Action>> = vec![
+            Arc::new(fetch::FetchPlain),
+            Arc::new(fetch::FetchPlainFile),
+            Arc::new(fetch::FetchTemplate),
+            Arc::new(fetch::FetchTemplateFile),
+            Arc::new(fs::FsDelete),
+            Arc::new(fs::FsRename),
+            Arc::new(fs::FsRead),
+            Arc::new(debug::DebugLog),
+            Arc::new(debug::DebugWait),
+            Arc::new(catalog::CatalogWrite),
+            Arc::new(catalog::CatalogFetch),
+            Arc::new(catalog::CatalogRegister),
+            Arc::new(publish_file::PublishFile),
+            Arc::new(publish_git::PublishGit),
+        ];
+        for action in all {
+            registry.register(action);
+        }
+        registry
+    }
+
+    /// Checks a step's rendered `input` against the schema of the action `id`. Each error names the field
+    /// (`input.url: is a required property`); an unknown id is an InputError naming it.
+    pub fn validate_input(&self, id: &str, input: &Value) -> Result<(), PortalError> {
+        let action = self.get(id).ok_or_else(|| {
+            PortalError::Input(format!("Template action with ID '{id}' is not registered."))
+        })?;
+        schema::validate(id, &action.input_schema(), input)
+    }
+
+    /// The registered ids, sorted.
+    pub fn ids(&self) -> Vec<&'static str> {
+        self.actions.keys().copied().collect()
     }
 
     pub fn register(&mut self, action: Arc<dyn Action>) {
@@ -153,3 +213,20 @@ impl ActionRegistry {
             .collect()
     }
 }
+
+/// The string input `key`, if present and a string.
+pub(crate) fn input_str<'a>(input: &'a Value, key: &str) -> Option<&'a str> {
+    input.get(key).and_then(Value::as_str)
+}
+
+/// The required string input `key` (the schema check normally catches its absence first).
+pub(crate) fn required_str<'a>(input: &'a Value, key: &str) -> Result<&'a str, ActionError> {
+    input_str(input, key).ok_or_else(|| ActionError::Input(format!("input.{key} is required")))
+}
+
+pub(crate) fn input_bool(input: &Value, key: &str) -> bool {
+    input.get(key).and_then(Value::as_bool).unwrap_or(false)
+}
+
+#[cfg(test)]
+pub(crate) mod test_support;

@@ -1,0 +1,453 @@
+//! JavaScript's `+` for Nunjucks expressions: minijinja's `+` only adds numbers or joins two strings, while
+//! Nunjucks' is JavaScript's (`undefined + "/"` is `"undefined/"`, `"port " + 8080` is `"port 8080"`). Every
+//! binary `+` chain inside a tag is rewritten into calls of the engine function [`JS_ADD`], keeping Jinja's
+//! precedence: an operand runs until an operator that binds more loosely than `+` (`~`, comparisons, `is`,
+//! `in`, `not`, `and`, `or`, `if`/`else`), a `,`, `:` or `=`, or the edge of its bracket; brackets are units
+//! and are rewritten inside; string literals are never touched.
+//!
+//! Two places follow Nunjucks' parser rather than Jinja's, since Nunjucks is what Backstage runs: `-` binds
+//! tighter than `+` (`a - b + c` is `JS_ADD(a - b, c)`, `a + b - c` is `JS_ADD(a, b - c)`), and `is` binds
+//! looser than `+` (`a + b is defined` tests the sum).
+
+/// The engine function the rewrite calls; registered in the environment by the templater.
+pub(crate) const JS_ADD: &str = "__sd_js_add";
+
+/// Deepest bracket nesting rewritten; deeper groups are kept verbatim (minijinja rejects them anyway).
+const MAX_DEPTH: usize = 64;
+
+/// Words that end an operand: the operators looser than `+` and the keywords of expressions.
+const KEYWORDS: &[&str] = &["and", "or", "not", "in", "is", "if", "else", "recursive"];
+
+/// Operators that end an operand (besides keywords): looser than `+`, or separators.
+const BOUNDARY_OPS: &[&str] = &[",", ":", "=", "==", "!=", "<", ">", "<=", ">=", "~"];
+
+/// Multi-character operators, longest first where they share a prefix.
+const LONG_OPS: &[&str] = &["**", "//", "==", "!=", "<=", ">="];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Str,
+    Ident,
+    Num,
+    Op,
+    Open,
+    Close,
+    /// A byte minijinja does not know (or a stray closer): ends an operand.
+    Other,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Tok {
+    kind: Kind,
+    start: usize,
+    end: usize,
+}
+
+/// Rewrites the `+` chains of a tag's inside. `block` marks a `{% %}` tag, whose first word is the
+/// statement (`set`, `if`, `for`, …). Whitespace-control markers (`-`/`+` right at the delimiters) are kept
+/// out of the expression when `markers` is set.
+pub(crate) fn rewrite_plus(inner: &str, block: bool, markers: bool) -> String {
+    let (lead, rest) = match inner.as_bytes().first() {
+        Some(b'-' | b'+') if markers => inner.split_at(1),
+        _ => ("", inner),
+    };
+    let (mid, trail) = match rest.as_bytes().last() {
+        Some(b'-' | b'+') if markers => rest.split_at(rest.len() - 1),
+        _ => (rest, ""),
+    };
+    if !mid.contains('+') {
+        return inner.to_string();
+    }
+    let mut toks = tokenize(mid);
+    if !toks.iter().any(|t| is_op(mid, t, "+")) {
+        return inner.to_string();
+    }
+    let closers = match_brackets(&mut toks);
+    let r = Rewriter {
+        src: mid,
+        toks,
+        closers,
+    };
+    let body = r.seq(0, r.toks.len(), 0, mid.len(), 0, block);
+    format!("{lead}{body}{trail}")
+}
+
+/// Tokens of an expression; whitespace is skipped (it is copied from the source between tokens).
+fn tokenize(src: &str) -> Vec<Tok> {
+    let bytes = src.as_bytes();
+    let mut toks = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        let start = i;
+        let kind = match c {
+            _ if c.is_ascii_whitespace() => {
+                i += 1;
+                continue;
+            }
+            b'"' | b'\'' => {
+                i = super::compat::skip_string(bytes, i, c);
+                Kind::Str
+            }
+            b'0'..=b'9' => {
+                i = skip_number(bytes, i);
+                Kind::Num
+            }
+            _ if is_word(c) => {
+                while i < bytes.len() && is_word(bytes[i]) {
+                    i += 1;
+                }
+                Kind::Ident
+            }
+            b'(' | b'[' | b'{' => {
+                i += 1;
+                Kind::Open
+            }
+            b')' | b']' | b'}' => {
+                i += 1;
+                Kind::Close
+            }
+            _ => {
+                let long = LONG_OPS.iter().find(|op| src[i..].starts_with(**op));
+                if let Some(op) = long {
+                    i += op.len();
+                    Kind::Op
+                } else {
+                    i += 1;
+                    if b"+-*/%<>=~|,:.".contains(&c) {
+                        Kind::Op
+                    } else {
+                        Kind::Other
+                    }
+                }
+            }
+        };
+        toks.push(Tok {
+            kind,
+            start,
+            end: i,
+        });
+    }
+    toks
+}
+
+/// Identifier bytes; non-ASCII bytes count so a multi-byte character is never split.
+fn is_word(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80
+}
+
+/// Index past a number literal: digits, a fraction, an exponent with its sign (`1e-3` is one token).
+fn skip_number(bytes: &[u8], mut i: usize) -> usize {
+    let digits = |b: &[u8], mut i: usize| {
+        while i < b.len() && (b[i].is_ascii_digit() || b[i] == b'_') {
+            i += 1;
+        }
+        i
+    };
+    i = digits(bytes, i);
+    if bytes.get(i) == Some(&b'.') && bytes.get(i + 1).is_some_and(u8::is_ascii_digit) {
+        i = digits(bytes, i + 1);
+    }
+    if matches!(bytes.get(i), Some(b'e' | b'E')) {
+        let sign = usize::from(matches!(bytes.get(i + 1), Some(b'+' | b'-')));
+        if bytes.get(i + 1 + sign).is_some_and(u8::is_ascii_digit) {
+            i = digits(bytes, i + 1 + sign);
+        }
+    }
+    // Anything glued on (`1abc`) stays part of the token; minijinja reports it.
+    while i < bytes.len() && is_word(bytes[i]) {
+        i += 1;
+    }
+    i
+}
+
+fn is_op(src: &str, t: &Tok, op: &str) -> bool {
+    t.kind == Kind::Op && &src[t.start..t.end] == op
+}
+
+/// Pairs brackets with a stack: for each opener, the index of its closer (`None`: unclosed, the group
+/// runs to the end). A closer with nothing open becomes [`Kind::Other`].
+fn match_brackets(toks: &mut [Tok]) -> Vec<Option<usize>> {
+    let mut closers = vec![None; toks.len()];
+    let mut open: Vec<usize> = Vec::new();
+    for (i, tok) in toks.iter_mut().enumerate() {
+        match tok.kind {
+            Kind::Open => open.push(i),
+            Kind::Close => match open.pop() {
+                Some(o) => closers[o] = Some(i),
+                None => tok.kind = Kind::Other,
+            },
+            _ => {}
+        }
+    }
+    closers
+}
+
+struct Rewriter<'a> {
+    src: &'a str,
+    toks: Vec<Tok>,
+    closers: Vec<Option<usize>>,
+}
+
+/// One operand-level unit: a token, or a bracket group from its opener to its closer (token indices,
+/// end exclusive).
+#[derive(Debug, Clone, Copy)]
+struct Item {
+    first: usize,
+    end: usize,
+}
+
+impl Rewriter<'_> {
+    fn item_start(&self, it: Item) -> usize {
+        self.toks[it.first].start
+    }
+
+    fn item_end(&self, it: Item) -> usize {
+        self.toks[it.end - 1].end
+    }
+
+    /// The units of tokens `from..to` at one bracket depth.
+    fn items(&self, from: usize, to: usize) -> Vec<Item> {
+        let mut items = Vec::new();
+        let mut i = from;
+        while i < to {
+            let end = match self.toks[i].kind {
+                Kind::Open => self.closers[i].map_or(to, |c| c + 1),
+                _ => i + 1,
+            };
+            items.push(Item { first: i, end });
+            i = end;
+        }
+        items
+    }
+
+    fn text(&self, t: usize) -> &str {
+        let t = self.toks[t];
+        &self.src[t.start..t.end]
+    }
+
+    /// Whether `items[k]` ends an operand. In a block, the first word is the statement keyword; a word
+    /// right after `.` is an attribute name, never a keyword.
+    fn is_boundary(&self, items: &[Item], k: usize, block_start: bool) -> bool {
+        let it = items[k];
+        let tok = self.toks[it.first];
+        match tok.kind {
+            Kind::Other => true,
+            Kind::Op => BOUNDARY_OPS.contains(&self.text(it.first)),
+            Kind::Ident => {
+                if block_start && k == 0 {
+                    return true;
+                }
+                let after_dot = k > 0 && is_op(self.src, &self.toks[items[k - 1].first], ".");
+                !after_dot && KEYWORDS.contains(&self.text(it.first))
+            }
+            _ => false,
+        }
+    }
+
+    /// Rewrites tokens `from..to`, whose text spans bytes `lo..hi` of the source.
+    fn seq(
+        &self,
+        from: usize,
+        to: usize,
+        lo: usize,
+        hi: usize,
+        depth: usize,
+        block: bool,
+    ) -> String {
+        let items = self.items(from, to);
+        let mut out = String::with_capacity(hi - lo + 16);
+        let mut pos = lo;
+        let mut k = 0;
+        while k < items.len() {
+            let boundary = self.is_boundary(&items, k, block);
+            let mut j = k + 1;
+            if !boundary {
+                while j < items.len() && !self.is_boundary(&items, j, block) {
+                    j += 1;
+                }
+            }
+            let run = &items[k..j];
+            out.push_str(&self.src[pos..self.item_start(run[0])]);
+            if boundary {
+                out.push_str(&self.plain(run, depth));
+            } else {
+                out.push_str(&self.operand_run(run, depth));
+            }
+            pos = self.item_end(run[run.len() - 1]);
+            k = j;
+        }
+        out.push_str(&self.src[pos..hi]);
+        out
+    }
+
+    /// Items with the source's spacing between them, groups rewritten inside.
+    fn plain(&self, items: &[Item], depth: usize) -> String {
+        let mut out = String::new();
+        for (n, &it) in items.iter().enumerate() {
+            if n > 0 {
+                out.push_str(&self.src[self.item_end(items[n - 1])..self.item_start(it)]);
+            }
+            out.push_str(&self.item(it, depth));
+        }
+        out
+    }
+
+    fn item(&self, it: Item, depth: usize) -> String {
+        let open = self.toks[it.first];
+        if open.kind != Kind::Open {
+            return self.src[open.start..open.end].to_string();
+        }
+        let whole = &self.src[open.start..self.item_end(it)];
+        if depth >= MAX_DEPTH || !whole.contains('+') {
+            return whole.to_string();
+        }
+        let closed = self.closers[it.first].is_some();
+        let (inner_to, hi) = if closed {
+            (it.end - 1, self.toks[it.end - 1].start)
+        } else {
+            (it.end, self.item_end(it))
+        };
+        let mut out = self.src[open.start..open.end].to_string();
+        out.push_str(&self.seq(it.first + 1, inner_to, open.end, hi, depth + 1, false));
+        if closed {
+            out.push_str(self.text(it.end - 1));
+        }
+        out
+    }
+
+    /// A run of items between boundaries: its binary `+` chain folded left into [`JS_ADD`] calls. A `-`
+    /// stays inside its operand: Nunjucks parses subtraction tighter than addition (`a + b - c` is
+    /// `a + (b - c)`, `a - b + c` is `(a - b) + c`).
+    fn operand_run(&self, run: &[Item], depth: usize) -> String {
+        // A `+` is binary when it follows an operand's end (a word, literal or group).
+        let ops: Vec<usize> = (1..run.len())
+            .filter(|&n| {
+                is_op(self.src, &self.toks[run[n].first], "+") && self.ends_operand(run[n - 1])
+            })
+            .collect();
+        if ops.is_empty() {
+            return self.plain(run, depth);
+        }
+        let mut bounds = vec![0];
+        for &n in &ops {
+            bounds.push(n);
+            bounds.push(n + 1);
+        }
+        bounds.push(run.len());
+        let operands: Vec<&[Item]> = bounds.chunks(2).map(|b| &run[b[0]..b[1]]).collect();
+        if operands.iter().any(|o| o.is_empty()) {
+            return self.plain(run, depth);
+        }
+        let mut acc = self.plain(operands[0], depth);
+        for operand in &operands[1..] {
+            acc = format!("{JS_ADD}({acc}, {})", self.plain(operand, depth));
+        }
+        acc
+    }
+
+    fn ends_operand(&self, it: Item) -> bool {
+        matches!(
+            self.toks[it.first].kind,
+            Kind::Str | Kind::Ident | Kind::Num | Kind::Open
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(s: &str) -> String {
+        rewrite_plus(s, false, false)
+    }
+
+    #[test]
+    fn chains_fold_left() {
+        assert_eq!(r("a + b"), "__sd_js_add(a, b)");
+        assert_eq!(r(" a + b + c "), " __sd_js_add(__sd_js_add(a, b), c) ");
+        assert_eq!(r("a - b + c"), "__sd_js_add(a - b, c)");
+        assert_eq!(r("a + b - c"), "__sd_js_add(a, b - c)");
+        assert_eq!(
+            r("a - b + c - d + e"),
+            "__sd_js_add(__sd_js_add(a - b, c - d), e)"
+        );
+        assert_eq!(r("a - b"), "a - b");
+        assert_eq!(r("-1 + 2"), "__sd_js_add(-1, 2)");
+        assert_eq!(r("a + -b"), "__sd_js_add(a, -b)");
+        assert_eq!(r("1e-3 + 1"), "__sd_js_add(1e-3, 1)");
+    }
+
+    #[test]
+    fn precedence_boundaries() {
+        assert_eq!(r("a * 2 + 1"), "__sd_js_add(a * 2, 1)");
+        assert_eq!(r("1 + 2 * 3"), "__sd_js_add(1, 2 * 3)");
+        assert_eq!(r("'a' ~ 1 + 2"), "'a' ~ __sd_js_add(1, 2)");
+        assert_eq!(r("x + 1 == 3"), "__sd_js_add(x, 1) == 3");
+        assert_eq!(r("a + b if c else d"), "__sd_js_add(a, b) if c else d");
+        assert_eq!(r("(a + b) | upper"), "(__sd_js_add(a, b)) | upper");
+        assert_eq!(r("a | length + 1"), "__sd_js_add(a | length, 1)");
+        assert_eq!(r("not a + b"), "not __sd_js_add(a, b)");
+        assert_eq!(r("a and b + c or d"), "a and __sd_js_add(b, c) or d");
+        assert_eq!(r("a.b + c.in"), "__sd_js_add(a.b, c.in)");
+        assert_eq!(r("a + b is defined"), "__sd_js_add(a, b) is defined");
+        assert_eq!(
+            r("a ** 2 + b[0] + f(x)"),
+            "__sd_js_add(__sd_js_add(a ** 2, b[0]), f(x))"
+        );
+    }
+
+    #[test]
+    fn brackets_are_units_and_rewritten_inside() {
+        assert_eq!(r("f(a + b, c)"), "f(__sd_js_add(a, b), c)");
+        assert_eq!(
+            r(r#"x | replace("a", b + c)"#),
+            r#"x | replace("a", __sd_js_add(b, c))"#
+        );
+        assert_eq!(r("[1, 2] + 'x'"), "__sd_js_add([1, 2], 'x')");
+        assert_eq!(r("{'k': a + 1}"), "{'k': __sd_js_add(a, 1)}");
+        assert_eq!(r("f(x=a + 1)"), "f(x=__sd_js_add(a, 1))");
+        assert_eq!(r("a[1:b + 1]"), "a[1:__sd_js_add(b, 1)]");
+    }
+
+    #[test]
+    fn strings_and_non_plus_expressions_are_untouched() {
+        assert_eq!(r(" 'a + b' "), " 'a + b' ");
+        assert_eq!(r(r#" "x" ~ "+" "#), r#" "x" ~ "+" "#);
+        assert_eq!(r(" a - 1 "), " a - 1 ");
+        assert_eq!(r("'é' + ü"), "__sd_js_add('é', ü)");
+        // Broken input stays broken for minijinja to report, without panicking here.
+        for bad in [
+            "a +",
+            "+",
+            "(a + ",
+            "a + )",
+            ") + (",
+            "a + not b",
+            "[[[ + ]]",
+        ] {
+            let _ = r(bad);
+        }
+        assert_eq!(r("a + "), "a + ");
+        assert_eq!(r("(a + b"), "(__sd_js_add(a, b)");
+    }
+
+    #[test]
+    fn blocks_and_markers() {
+        let b = |s: &str| rewrite_plus(s, true, true);
+        assert_eq!(b(" set x = a + b "), " set x = __sd_js_add(a, b) ");
+        assert_eq!(b(" if a + b == 'x' "), " if __sd_js_add(a, b) == 'x' ");
+        assert_eq!(b("- for i in a + b -"), "- for i in __sd_js_add(a, b) -");
+        assert_eq!(b("+ elif a + 1 +"), "+ elif __sd_js_add(a, 1) +");
+        assert_eq!(
+            rewrite_plus("- a + b -", false, true),
+            "- __sd_js_add(a, b) -"
+        );
+    }
+
+    #[test]
+    fn deep_nesting_does_not_overflow() {
+        let deep = format!("{}a + b{}", "(".repeat(100_000), ")".repeat(100_000));
+        assert_eq!(r(&deep).len(), deep.len());
+    }
+}
