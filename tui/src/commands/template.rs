@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -14,6 +15,7 @@ use serde_json::{json, Map, Value};
 use stagedoor_core::scaffolder::{
     DryRunRequest, DryRunResult, TaskEvent, TaskEventType, TaskRequest, TaskStatus,
 };
+use stagedoor_core::portal::RefreshRequest;
 use stagedoor_core::{EntityRef, Portal, PortalError};
 
 use crate::cli::{RunFormat, TemplateRunArgs, UsageError};
@@ -236,7 +238,7 @@ pub async fn run(source: &setup::Source, args: &TemplateRunArgs) -> anyhow::Resu
                 args.template
             ))
         })?;
-    let portal = setup::reading_portal(source).await?;
+    let portal = portal(source).await?;
     let shown = template_ref.canonical();
     let entity = portal
         .entity_by_ref(&template_ref)
@@ -275,6 +277,28 @@ pub async fn run(source: &setup::Source, args: &TemplateRunArgs) -> anyhow::Resu
         Err(e) => return refused(e, "cannot create the task"),
     };
     follow(portal.as_ref(), &id, args.output).await
+}
+
+/// With `--server`, the backend over HTTP (its workers run the task); embedded, the catalog (imported
+/// first if it never was) with task workers in this process.
+async fn portal(source: &setup::Source) -> anyhow::Result<Arc<dyn Portal>> {
+    if source.server.is_some() {
+        return Ok(Arc::from(setup::reading_portal(source).await?));
+    }
+    let portal = Arc::new(setup::portal_from_args(&source.config)?);
+    let stored = portal
+        .store()
+        .entity_count()
+        .await
+        .context("cannot read the catalog")?;
+    if stored == 0 {
+        portal
+            .refresh(RefreshRequest::default())
+            .await
+            .context("cannot import the catalog")?;
+    }
+    portal.start_task_workers();
+    Ok(portal)
 }
 
 /// A refusal of the values (exit 2, each error naming its field) or another failure.
