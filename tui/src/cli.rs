@@ -96,7 +96,8 @@ pub struct TemplateRunArgs {
     #[arg(value_name = "REF")]
     pub template: String,
 
-    /// The parameter values as a YAML or JSON mapping.
+    /// The parameter values as a YAML or JSON mapping. Schema defaults fill what is not given, as the
+    /// form does.
     #[arg(long, value_name = "FILE")]
     pub values: Option<PathBuf>,
 

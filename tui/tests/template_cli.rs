@@ -175,3 +175,28 @@ fn invalid_values_name_their_fields_and_exit_2() {
         run.stderr
     );
 }
+
+#[test]
+fn a_failed_task_exits_1_with_its_error() {
+    let dir = project();
+    // python-service publishes to GitHub, which this catalog's portal cannot do; schema defaults fill
+    // its lifecycle and port.
+    let run = stagedoor(
+        dir.path(),
+        &[
+            "template",
+            "run",
+            "template:default/python-service",
+            "--set",
+            "name=svc",
+            "--set",
+            "owner=group:default/infra-team",
+            "--set",
+            "repoUrl=github.com?owner=larkspur-freight&repo=svc",
+        ],
+    );
+    assert_eq!(run.code, 1, "stdout: {}\nstderr: {}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("[template] Finished step Fetch skeleton"), "{}", run.stdout);
+    assert!(run.stdout.trim_end().ends_with("failed"), "{}", run.stdout);
+    assert!(run.stderr.starts_with("error: "), "{}", run.stderr);
+}

@@ -119,6 +119,22 @@ fn insert_path(values: &mut Map<String, Value>, key: &str, value: Value) -> Resu
     Ok(())
 }
 
+/// Inserts each top-level property's `default` of a page that `values` lacks (`Secret` fields excepted:
+/// they are secrets, not values).
+pub fn fill_defaults(values: &mut Map<String, Value>, page: &Value) {
+    let Some(properties) = page.get("properties").and_then(Value::as_object) else {
+        return;
+    };
+    for (key, property) in properties {
+        let secret = property.get("ui:field").and_then(Value::as_str) == Some("Secret");
+        if let (Some(default), false) = (property.get("default"), secret) {
+            if !values.contains_key(key) {
+                values.insert(key.clone(), default.clone());
+            }
+        }
+    }
+}
+
 pub fn parse_secrets(secrets: &[String]) -> Result<BTreeMap<String, String>, UsageError> {
     secrets
         .iter()
@@ -247,6 +263,17 @@ pub async fn run(source: &setup::Source, args: &TemplateRunArgs) -> anyhow::Resu
         .filter(|e| e.kind().eq_ignore_ascii_case("template"))
         .ok_or_else(|| UsageError(format!("unknown template {shown}")))?;
     let secrets = (!secrets.is_empty()).then_some(secrets);
+    // As the form does, schema defaults fill what was not given (the server takes values as sent).
+    let mut values = values;
+    match portal.parameter_schema(&template_ref).await {
+        Ok(schema) => {
+            for step in &schema.steps {
+                fill_defaults(&mut values, &step.schema);
+            }
+        }
+        Err(PortalError::Input(message)) => return Err(UsageError(message).into()),
+        Err(e) => return Err(e).with_context(|| format!("cannot read the form of {shown}")),
+    }
     if args.dry_run {
         let request = DryRunRequest {
             template: entity.into_value(),
@@ -453,6 +480,24 @@ mod tests {
             .unwrap_err()
             .0
             .contains("missing.json"));
+    }
+
+    #[test]
+    fn defaults_fill_what_was_not_given() {
+        let mut values = build_values(None, &["port=9000".into()]).unwrap();
+        fill_defaults(
+            &mut values,
+            &json!({"properties": {
+                "port": {"type": "integer", "default": 8080},
+                "lifecycle": {"type": "string", "default": "experimental"},
+                "token": {"type": "string", "ui:field": "Secret", "default": "x"},
+                "name": {"type": "string"}
+            }}),
+        );
+        assert_eq!(
+            Value::Object(values),
+            json!({"port": 9000, "lifecycle": "experimental"})
+        );
     }
 
     #[test]
