@@ -363,6 +363,7 @@ fn end_to_end_fill_dry_run_create_and_follow_the_output_link() {
     assert_eq!(stage(&h), "dry run", "{}", h.screen());
     let dry = h.screen();
     assert!(dry.contains("runbook.md"), "{dry}");
+    insta::assert_snapshot!("dry_run_120x40", dry);
     h.press("<esc>");
     assert_eq!(stage(&h), "review");
     // Enter creates the task; the settle loop streams it to its end.
