@@ -1,4 +1,4 @@
-//! The HTTP API: Backstage's catalog, TechDocs and search routes over a [`Portal`](stagedoor_core::portal::Portal), with
+//! The HTTP API: Backstage's catalog, TechDocs, search and scaffolder routes over a [`Portal`](stagedoor_core::portal::Portal), with
 //! Backstage's error shape, default-deny auth and request limits. [`router`] builds the axum app (no
 //! socket, for tests); [`serve`] opens the portal from config, binds `backend.listen` and runs it.
 
@@ -11,6 +11,7 @@ mod health;
 mod jwks;
 mod limits;
 mod listen;
+mod scaffolder;
 mod search;
 mod serve;
 mod techdocs;
@@ -55,7 +56,7 @@ impl ApiSettings {
     }
 }
 
-/// The whole app: health routes, `/api/catalog/*`, `/api/techdocs/*` and `/api/search/*` behind auth, limits, error shaping
+/// The whole app: health routes, `/api/catalog/*`, `/api/techdocs/*`, `/api/search/*` and `/api/scaffolder/*` behind auth, limits, error shaping
 /// and request tracing.
 pub fn router(portal: Arc<dyn Portal>, settings: ApiSettings) -> Router {
     let settings = Arc::new(settings);
@@ -65,6 +66,10 @@ pub fn router(portal: Arc<dyn Portal>, settings: ApiSettings) -> Router {
             catalog::routes(portal.clone(), settings.clone()),
         )
         .nest("/api/techdocs", techdocs::routes(portal.clone()))
+        .nest(
+            "/api/scaffolder",
+            scaffolder::routes(portal.clone(), settings.clone()),
+        )
         .nest("/api/search", search::routes(portal, settings.search))
         .layer(axum::middleware::from_fn_with_state(
             settings.clone(),

@@ -1,5 +1,5 @@
 //! `HttpPortal`: the [`Portal`] trait over Backstage's catalog REST API (`/api/catalog`), TechDocs API
-//! (`/api/techdocs`) and search API (`/api/search`), speaking the same routes and bodies as Backstage's own `CatalogClient` and TechDocs
+//! (`/api/techdocs`), search API (`/api/search`) and scaffolder API (`/api/scaffolder`), speaking the same routes and bodies as Backstage's own `CatalogClient` and TechDocs
 //! client, so it works against stagedoor's server and a real Backstage backend alike.
 
 use std::collections::HashSet;
@@ -13,6 +13,10 @@ use serde_json::{json, Map, Value};
 use stagedoor_core::entity::{Entity, EntityRef};
 use stagedoor_core::error::PortalError;
 use stagedoor_core::portal::{AddLocationResult, Ancestry, Portal, RefreshReport, RefreshRequest};
+use stagedoor_core::scaffolder::{
+    ActionInfo, DryRunRequest, DryRunResult, ParameterSchema, SerializedTask, TaskEvent,
+    TaskEventType, TaskList, TaskQuery, TaskRequest, TaskStatus,
+};
 use stagedoor_core::search::{SearchQuery, SearchResultSet};
 use stagedoor_core::store::{
     EntityPage, EntityPredicate, EntityQuery, Facets, FieldMatch, LocationRecord, SortOrder,
@@ -48,6 +52,11 @@ pub struct HttpPortal {
     techdocs: Url,
     /// `<base>/api/search`, with no trailing slash.
     search: Url,
+    /// `<base>/api/scaffolder`, with no trailing slash.
+    scaffolder: Url,
+    /// A client with no limit on the whole request (only on connecting and on silence), for task event
+    /// streams, which last as long as the task.
+    stream_client: reqwest::Client,
     /// The same client without redirects, for docs files: a redirect there means "a directory, not a file".
     docs_client: reqwest::Client,
     token: Option<String>,
@@ -55,6 +64,13 @@ pub struct HttpPortal {
     /// backend may encode a predicate in them that its GET route does not read.
     post_cursors: Arc<Mutex<HashSet<String>>>,
 }
+
+/// How long a task event stream may stay silent (the server sends a keep-alive every 15 s).
+const STREAM_SILENCE: Duration = Duration::from_secs(60);
+/// What a long poll of task events may take beyond its wait before the client gives up.
+const LONG_POLL_MARGIN: Duration = Duration::from_secs(15);
+/// The longest a server holds a long poll of task events (Backstage's 30 s).
+const LONG_POLL: Duration = Duration::from_secs(30);
 
 /// Bound on remembered POST cursors; past it the set starts over (a forgotten cursor is sent by GET).
 const MAX_POST_CURSORS: usize = 1024;
@@ -88,13 +104,23 @@ impl HttpPortal {
         techdocs.set_path(&format!("{base}/api/techdocs"));
         let mut search = catalog.clone();
         search.set_path(&format!("{base}/api/search"));
+        let mut scaffolder = catalog.clone();
+        scaffolder.set_path(&format!("{base}/api/scaffolder"));
         let (client, docs_client) = clients(REQUEST_TIMEOUT)?;
+        let stream_client = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .read_timeout(STREAM_SILENCE)
+            .user_agent(concat!("stagedoor/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| PortalError::Internal(format!("Could not build the HTTP client: {e}")))?;
         Ok(HttpPortal {
             client,
             docs_client,
             catalog,
             techdocs,
             search,
+            scaffolder,
+            stream_client,
             token: token.filter(|t| !t.is_empty()),
             post_cursors: Arc::default(),
         })
@@ -121,6 +147,11 @@ impl HttpPortal {
         &self.search
     }
 
+    /// The scaffolder API root this client talks to (`<base>/api/scaffolder`).
+    pub fn scaffolder_url(&self) -> &Url {
+        &self.scaffolder
+    }
+
     /// `<catalog>/<segments...>`, each segment percent-encoded.
     fn url(&self, segments: &[&str]) -> Url {
         let mut url = self.catalog.clone();
@@ -138,7 +169,30 @@ impl HttpPortal {
         query: &[(&str, String)],
         body: Option<&Value>,
     ) -> Result<(StatusCode, Vec<u8>), PortalError> {
+        let (status, bytes) = self
+            .send_raw(method.clone(), url.clone(), query, body, None)
+            .await?;
+        if status.is_success() {
+            Ok((status, bytes))
+        } else {
+            Err(error_from_response(&method, &url, status, &bytes))
+        }
+    }
+
+    /// Sends a request and returns the status and body whatever the status; only transport failures are
+    /// errors. `timeout` replaces the client's limit for this request.
+    async fn send_raw(
+        &self,
+        method: Method,
+        url: Url,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+        timeout: Option<Duration>,
+    ) -> Result<(StatusCode, Vec<u8>), PortalError> {
         let mut request = self.client.request(method.clone(), url.clone());
+        if let Some(timeout) = timeout {
+            request = request.timeout(timeout);
+        }
         if !query.is_empty() {
             request = request.query(query);
         }
@@ -157,11 +211,7 @@ impl HttpPortal {
             .bytes()
             .await
             .map_err(|e| transport_error(&method, &url, &e))?;
-        if status.is_success() {
-            Ok((status, bytes.to_vec()))
-        } else {
-            Err(error_from_response(&method, &url, status, &bytes))
-        }
+        Ok((status, bytes.to_vec()))
     }
 
     async fn json<T: DeserializeOwned>(
@@ -723,60 +773,239 @@ impl Portal for HttpPortal {
 
     async fn parameter_schema(
         &self,
-        _template_ref: &EntityRef,
-    ) -> Result<stagedoor_core::scaffolder::ParameterSchema, PortalError> {
-        Err(PortalError::Unavailable("scaffolder: not built yet".into()))
+        template_ref: &EntityRef,
+    ) -> Result<ParameterSchema, PortalError> {
+        let url = self.scaffolder_route(&[
+            "v2",
+            "templates",
+            &template_ref.namespace,
+            &template_ref.kind,
+            &template_ref.name,
+            "parameter-schema",
+        ]);
+        self.scaffolder_json(Method::GET, url, &[], None, None)
+            .await
     }
 
-    async fn scaffolder_actions(
-        &self,
-    ) -> Result<Vec<stagedoor_core::scaffolder::ActionInfo>, PortalError> {
-        Err(PortalError::Unavailable("scaffolder: not built yet".into()))
+    async fn scaffolder_actions(&self) -> Result<Vec<ActionInfo>, PortalError> {
+        let url = self.scaffolder_route(&["v2", "actions"]);
+        self.scaffolder_json(Method::GET, url, &[], None, None)
+            .await
     }
 
-    async fn create_task(
-        &self,
-        _request: stagedoor_core::scaffolder::TaskRequest,
-    ) -> Result<String, PortalError> {
-        Err(PortalError::Unavailable("scaffolder: not built yet".into()))
+    /// `user` is not sent: the server takes the caller from the credentials.
+    async fn create_task(&self, request: TaskRequest) -> Result<String, PortalError> {
+        #[derive(serde::Deserialize)]
+        struct Created {
+            id: String,
+        }
+        let body = encode(&request)?;
+        let url = self.scaffolder_route(&["v2", "tasks"]);
+        let created: Created = self
+            .scaffolder_json(Method::POST, url, &[], Some(&body), None)
+            .await?;
+        Ok(created.id)
     }
 
-    async fn task(
-        &self,
-        _id: &str,
-    ) -> Result<Option<stagedoor_core::scaffolder::SerializedTask>, PortalError> {
-        Err(PortalError::Unavailable("scaffolder: not built yet".into()))
+    async fn task(&self, id: &str) -> Result<Option<SerializedTask>, PortalError> {
+        let url = self.scaffolder_route(&["v2", "tasks", id]);
+        match self
+            .scaffolder_json(Method::GET, url, &[], None, None)
+            .await
+        {
+            Ok(task) => Ok(Some(task)),
+            Err(PortalError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
-    async fn list_tasks(
-        &self,
-        _query: stagedoor_core::scaffolder::TaskQuery,
-    ) -> Result<stagedoor_core::scaffolder::TaskList, PortalError> {
-        Err(PortalError::Unavailable("scaffolder: not built yet".into()))
+    async fn list_tasks(&self, query: TaskQuery) -> Result<TaskList, PortalError> {
+        let url = self.scaffolder_route(&["v2", "tasks"]);
+        let pairs = task_query_pairs(&query);
+        self.scaffolder_json(Method::GET, url, &pairs, None, None)
+            .await
     }
 
-    async fn cancel_task(
-        &self,
-        _id: &str,
-    ) -> Result<stagedoor_core::scaffolder::TaskStatus, PortalError> {
-        Err(PortalError::Unavailable("scaffolder: not built yet".into()))
+    async fn cancel_task(&self, id: &str) -> Result<TaskStatus, PortalError> {
+        #[derive(serde::Deserialize)]
+        struct Cancelled {
+            status: TaskStatus,
+        }
+        let url = self.scaffolder_route(&["v2", "tasks", id, "cancel"]);
+        let answer: Cancelled = self
+            .scaffolder_json(Method::POST, url, &[], None, None)
+            .await?;
+        Ok(answer.status)
     }
 
+    /// The long poll `GET /events?after=N`, asking stagedoor's server to wait no longer than `wait` (a
+    /// Backstage backend ignores that and waits up to 30 s).
     async fn task_events(
         &self,
-        _id: &str,
-        _after: Option<i64>,
-        _wait: std::time::Duration,
-    ) -> Result<Vec<stagedoor_core::scaffolder::TaskEvent>, PortalError> {
-        Err(PortalError::Unavailable("scaffolder: not built yet".into()))
+        id: &str,
+        after: Option<i64>,
+        wait: Duration,
+    ) -> Result<Vec<TaskEvent>, PortalError> {
+        let url = self.scaffolder_route(&["v2", "tasks", id, "events"]);
+        let wait = wait.min(LONG_POLL);
+        let mut pairs = Vec::new();
+        if let Some(after) = after {
+            pairs.push(("after", after.to_string()));
+        }
+        // Whole seconds, rounded up so a short wait is not turned into none.
+        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        pairs.push(("wait", seconds.to_string()));
+        // The server may hold the request for the whole 30 s whatever was asked.
+        let timeout = LONG_POLL + LONG_POLL_MARGIN;
+        self.scaffolder_json(Method::GET, url, &pairs, None, Some(timeout))
+            .await
     }
 
-    async fn dry_run(
-        &self,
-        _request: stagedoor_core::scaffolder::DryRunRequest,
-    ) -> Result<stagedoor_core::scaffolder::DryRunResult, PortalError> {
-        Err(PortalError::Unavailable("scaffolder: not built yet".into()))
+    async fn dry_run(&self, request: DryRunRequest) -> Result<DryRunResult, PortalError> {
+        let body = encode(&request)?;
+        let url = self.scaffolder_route(&["v2", "dry-run"]);
+        self.scaffolder_json(Method::POST, url, &[], Some(&body), None)
+            .await
     }
+}
+
+/// A request body as JSON.
+fn encode<T: serde::Serialize>(value: &T) -> Result<Value, PortalError> {
+    serde_json::to_value(value)
+        .map_err(|e| PortalError::Internal(format!("Could not encode the request: {e}")))
+}
+
+/// The query string of `GET /v2/tasks`, as Backstage's scaffolder client writes it (`status` repeated).
+pub fn task_query_pairs(query: &TaskQuery) -> Vec<(&'static str, String)> {
+    let mut pairs = Vec::new();
+    if let Some(created_by) = &query.created_by {
+        pairs.push(("createdBy", created_by.clone()));
+    }
+    for status in &query.status {
+        pairs.push(("status", status.as_str().to_string()));
+    }
+    if let Some(limit) = query.limit {
+        pairs.push(("limit", limit.to_string()));
+    }
+    if let Some(offset) = query.offset {
+        pairs.push(("offset", offset.to_string()));
+    }
+    if let Some(order) = &query.order {
+        pairs.push(("order", order.clone()));
+    }
+    pairs
+}
+
+/// The error a scaffolder route's failure stands for: a 400 `{errors: [...]}` is the values failing their
+/// schema ([`PortalError::Validation`], the validator's errors as sent); anything else as on other routes.
+fn scaffolder_error(method: &Method, url: &Url, status: StatusCode, body: &[u8]) -> PortalError {
+    if status == StatusCode::BAD_REQUEST {
+        if let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(body) {
+            if let (None, Some(Value::Array(errors))) = (map.get("error"), map.get("errors")) {
+                return PortalError::Validation(errors.clone());
+            }
+        }
+    }
+    error_from_response(method, url, status, body)
+}
+
+/// Capacity of a task event stream's channel: events wait here while the reader is busy.
+const EVENT_BUFFER: usize = 64;
+
+impl HttpPortal {
+    /// `<scaffolder>/<segments...>`, each segment percent-encoded.
+    fn scaffolder_route(&self, segments: &[&str]) -> Url {
+        let mut url = self.scaffolder.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(segments);
+        }
+        url
+    }
+
+    async fn scaffolder_json<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        url: Url,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+        timeout: Option<Duration>,
+    ) -> Result<T, PortalError> {
+        let (status, bytes) = self
+            .send_raw(method.clone(), url.clone(), query, body, timeout)
+            .await?;
+        if !status.is_success() {
+            return Err(scaffolder_error(&method, &url, status, &bytes));
+        }
+        parse_body(&method, &url, status, &bytes)
+    }
+
+    /// Follows a task live through `GET /v2/tasks/:id/eventstream?after=N`: its events (ids above `after`,
+    /// and the completion always) arrive on the returned channel as the server sends them, ending after the
+    /// completion. A refused request, a dropped connection or a stream that ends before the completion
+    /// arrives as one `Err` and ends the channel. Dropping the receiver closes the connection.
+    pub fn task_event_stream(
+        &self,
+        id: &str,
+        after: Option<i64>,
+    ) -> mpsc::Receiver<Result<TaskEvent, PortalError>> {
+        let (sender, receiver) = mpsc::channel(EVENT_BUFFER);
+        let url = self.scaffolder_route(&["v2", "tasks", id, "eventstream"]);
+        let mut request = self
+            .stream_client
+            .get(url.clone())
+            .header(reqwest::header::ACCEPT, "text/event-stream");
+        if let Some(after) = after {
+            request = request.query(&[("after", after)]);
+        }
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        tokio::spawn(async move {
+            if let Err(e) = follow_events(request, &url, &sender).await {
+                // The reader may be gone already; then nobody is left to tell.
+                let _ = sender.send(Err(e)).await;
+            }
+        });
+        receiver
+    }
+}
+
+/// Reads one event stream into `sender` until the completion (`Ok`), the reader leaving (`Ok`), or a
+/// failure (`Err`).
+async fn follow_events(
+    request: reqwest::RequestBuilder,
+    url: &Url,
+    sender: &mpsc::Sender<Result<TaskEvent, PortalError>>,
+) -> Result<(), PortalError> {
+    let mut response = request
+        .send()
+        .await
+        .map_err(|e| transport_error(&Method::GET, url, &e))?;
+    let status = response.status();
+    if !status.is_success() {
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| transport_error(&Method::GET, url, &e))?;
+        return Err(scaffolder_error(&Method::GET, url, status, &body));
+    }
+    let mut parser = SseParser::default();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| transport_error(&Method::GET, url, &e))?
+    {
+        for event in parser.push(&chunk) {
+            let parsed: TaskEvent = parse_body(&Method::GET, url, status, event.data.as_bytes())?;
+            let completion = parsed.event_type == TaskEventType::Completion;
+            if sender.send(Ok(parsed)).await.is_err() || completion {
+                return Ok(());
+            }
+        }
+    }
+    Err(PortalError::Unavailable(format!(
+        "GET {url}: the event stream ended before the task's completion event"
+    )))
 }
 
 /// The file with Backstage's search index, and the metadata file, of a site.
@@ -1132,6 +1361,67 @@ mod tests {
         let body = br#"{"errors":[{"name":"InputError","message":"a"},{"name":"TypeError","message":"b"}]}"#;
         let e = error_from_response(&Method::POST, &url(), StatusCode::BAD_REQUEST, body);
         assert_eq!(e, PortalError::Input("a; b".into()));
+    }
+
+    #[test]
+    fn scaffolder_validation_bodies_map_to_validation() {
+        let errors = json!([{"property": "instance", "name": "required", "message": "requires property \"name\""}]);
+        let body = json!({ "errors": errors }).to_string();
+        let e = scaffolder_error(
+            &Method::POST,
+            &url(),
+            StatusCode::BAD_REQUEST,
+            body.as_bytes(),
+        );
+        assert_eq!(
+            e,
+            PortalError::Validation(errors.as_array().unwrap().clone())
+        );
+        // Backstage's ordinary error shape stays what it is.
+        let body =
+            json!({"error": {"name": "InputError", "message": "bad templateRef"}}).to_string();
+        let e = scaffolder_error(
+            &Method::POST,
+            &url(),
+            StatusCode::BAD_REQUEST,
+            body.as_bytes(),
+        );
+        assert_eq!(e, PortalError::Input("bad templateRef".into()));
+        let e = scaffolder_error(&Method::GET, &url(), StatusCode::NOT_FOUND, b"{}");
+        assert!(matches!(e, PortalError::NotFound(_)));
+    }
+
+    #[test]
+    fn task_queries_are_written_as_backstage_writes_them() {
+        let query = TaskQuery {
+            created_by: Some("user:default/jane".into()),
+            status: vec![TaskStatus::Open, TaskStatus::Failed],
+            limit: Some(5),
+            offset: Some(10),
+            order: Some("desc:created_at".into()),
+        };
+        assert_eq!(
+            task_query_pairs(&query),
+            vec![
+                ("createdBy", "user:default/jane".to_string()),
+                ("status", "open".into()),
+                ("status", "failed".into()),
+                ("limit", "5".into()),
+                ("offset", "10".into()),
+                ("order", "desc:created_at".into()),
+            ]
+        );
+        assert!(task_query_pairs(&TaskQuery::default()).is_empty());
+        let p = HttpPortal::new("https://h/backstage", None).unwrap();
+        assert_eq!(
+            p.scaffolder_url().as_str(),
+            "https://h/backstage/api/scaffolder"
+        );
+        assert_eq!(
+            p.scaffolder_route(&["v2", "tasks", "a/b c", "events"])
+                .as_str(),
+            "https://h/backstage/api/scaffolder/v2/tasks/a%2Fb%20c/events"
+        );
     }
 
     #[test]

@@ -642,3 +642,222 @@ async fn killed_workers_tasks_fail_on_postgres() {
     };
     recovery(Some(&db)).await;
 }
+
+/// Swaps the `publish` step for `publish:file` into the directory named by parameter `name_param` and
+/// drops `register` (stagedoor has no GitHub publisher; publishing there is out of reach of tests).
+fn publish_to_files(template: &mut Value, name_param: &str) {
+    let steps = template["spec"]["steps"].as_array_mut().unwrap();
+    steps.retain(|s| s["id"] != "register");
+    for step in steps.iter_mut() {
+        if step["id"] == "publish" {
+            *step = json!({"id": "publish", "name": "Publish", "action": "publish:file",
+                           "input": {"path": format!("${{{{ parameters.{name_param} }}}}")}});
+        }
+    }
+    template["spec"]["output"] =
+        json!({"links": [{"title": "Repository", "url": "${{ steps.publish.output.remoteUrl }}"}]});
+}
+
+/// A copy of a fixture template directory whose `publish` step is swapped for `publish:file` into
+/// `<dir>/published/<name>` and whose `register` step is dropped, in a catalog on SQLite or PostgreSQL.
+async fn real_template(
+    pg: Option<&TestDatabase>,
+    fixture_dir: &str,
+    name_param: &str,
+) -> (tempfile::TempDir, Arc<LocalPortal>) {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("template");
+    stagedoor_tests::copy_dir(
+        &stagedoor_tests::fixtures()
+            .join("templates")
+            .join(fixture_dir),
+        &copy,
+    );
+    let file = copy.join("template.yaml");
+    let mut template: Value =
+        serde_yaml::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    publish_to_files(&mut template, name_param);
+    std::fs::write(&file, serde_yaml::to_string(&template).unwrap()).unwrap();
+    let published = dir.path().join("published");
+    std::fs::create_dir_all(&published).unwrap();
+    let work = dir.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let mut extra = json!({"scaffolder": {
+        "workingDirectory": work,
+        "publish": {"file": {"allowedDirectories": [published]}},
+    }});
+    if let Some(db) = pg {
+        extra["backend"] = json!({"database": {"client": "pg", "connection": db.url}});
+    }
+    let config =
+        stagedoor_tests::config(&[("file", &file.display().to_string())], dir.path(), extra);
+    let portal = Arc::new(LocalPortal::from_config(config).unwrap());
+    let report = portal.refresh(RefreshRequest::default()).await.unwrap();
+    assert!(report.problems.is_empty(), "{:#?}", report.problems);
+    portal.start_task_workers();
+    (dir, portal)
+}
+
+async fn completed(p: &LocalPortal, id: &str) -> Value {
+    let status = until_final(p, id).await;
+    let events = p.task_events(id, None, Duration::ZERO).await.unwrap();
+    assert_eq!(status, TaskStatus::Completed, "{:#?}", messages(&events));
+    events.last().unwrap().body.clone()
+}
+
+async fn gin_template(pg: Option<&TestDatabase>) {
+    let (dir, p) = real_template(
+        pg,
+        "sample-templates/local-template/gin-golan-template",
+        "component_id",
+    )
+    .await;
+    let id = p
+        .create_task(request(
+            "golang-template",
+            json!({"component_id": "orders", "module": "example.com/orders", "go_version": 1.22,
+                   "owner": "group:default/team-a", "port": ":8080", "description": "Order service",
+                   "repoUrl": "github.com?owner=acme&repo=orders"}),
+            None,
+        ))
+        .await
+        .unwrap();
+    let completion = completed(&p, &id).await;
+    let out = dir.path().join("published/orders");
+    let go_mod = std::fs::read_to_string(out.join("go.mod")).unwrap();
+    assert!(go_mod.contains("module example.com/orders"), "{go_mod}");
+    assert!(go_mod.contains("go 1.22"), "{go_mod}");
+    let catalog_info = std::fs::read_to_string(out.join("catalog-info.yaml")).unwrap();
+    assert!(catalog_info.contains("orders"), "{catalog_info}");
+    assert!(!catalog_info.contains("${{"), "{catalog_info}");
+    let url = completion["output"]["links"][0]["url"].as_str().unwrap();
+    assert!(
+        url.starts_with("file://") && url.trim_end_matches('/').ends_with("/published/orders"),
+        "{url}"
+    );
+}
+
+async fn docs_template(pg: Option<&TestDatabase>) {
+    let (dir, p) = real_template(
+        pg,
+        "software-templates/scaffolder-templates/docs-template",
+        "name",
+    )
+    .await;
+    let id = p
+        .create_task(request(
+            "docs-template",
+            json!({"name": "handbook", "description": "The \"team\" handbook", "owner": "group:default/team-a",
+                   "repoUrl": "github.com?owner=acme&repo=handbook"}),
+            None,
+        ))
+        .await
+        .unwrap();
+    completed(&p, &id).await;
+    let out = dir.path().join("published/handbook");
+    let info: Value =
+        serde_yaml::from_str(&std::fs::read_to_string(out.join("catalog-info.yaml")).unwrap())
+            .unwrap();
+    assert_eq!(info["metadata"]["name"], "handbook");
+    assert_eq!(info["metadata"]["description"], "The \"team\" handbook");
+    assert_eq!(
+        info["metadata"]["annotations"]["github.com/project-slug"],
+        "acme/handbook"
+    );
+    assert_eq!(info["spec"]["owner"], "group:default/team-a");
+    assert!(out.join("mkdocs.yml").exists());
+    assert!(out.join("docs").is_dir());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fixture_templates_run_on_sqlite() {
+    gin_template(None).await;
+    docs_template(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fixture_templates_run_on_postgres() {
+    let Some(db) = TestDatabase::create("fixture_templates_run_on_postgres") else {
+        return;
+    };
+    gin_template(Some(&db)).await;
+    let Some(db) = TestDatabase::create("fixture_templates_run_on_postgres") else {
+        return;
+    };
+    docs_template(Some(&db)).await;
+}
+
+/// A dry run of the gin template as sent inline: the skeleton from `directoryContents`, the files the steps
+/// produced, publishing skipped; a path leaving the template directory is refused with 403.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_returns_files_and_log() {
+    let f = fixture(None, 30).await;
+    f.portal.start_task_workers();
+    let root = stagedoor_tests::fixtures()
+        .join("templates/sample-templates/local-template/gin-golan-template");
+    let mut template: Value =
+        serde_yaml::from_str(&std::fs::read_to_string(root.join("template.yaml")).unwrap())
+            .unwrap();
+    publish_to_files(&mut template, "component_id");
+    let b64 = |text: &str| {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(text)
+    };
+    let files: Vec<stagedoor_core::scaffolder::DryRunInputFile> =
+        ["go.mod", "readme.md", "catalog-info.yaml"]
+            .iter()
+            .map(|name| stagedoor_core::scaffolder::DryRunInputFile {
+                path: format!("skeleton/{name}"),
+                base64_content: b64(
+                    &std::fs::read_to_string(root.join("skeleton").join(name)).unwrap()
+                ),
+            })
+            .collect();
+    let values = json!({"component_id": "orders", "module": "example.com/orders", "go_version": 1.23,
+                        "owner": "group:default/team-a", "repoUrl": "github.com?owner=acme&repo=orders"});
+    let result = f
+        .portal
+        .dry_run(stagedoor_core::scaffolder::DryRunRequest {
+            template: template.clone(),
+            values: values.clone(),
+            secrets: None,
+            directory_contents: files.clone(),
+            user: None,
+        })
+        .await
+        .unwrap();
+    let paths: Vec<&str> = result
+        .directory_contents
+        .iter()
+        .map(|f| f.path.as_str())
+        .collect();
+    assert_eq!(paths, ["catalog-info.yaml", "go.mod", "readme.md"]);
+    let logs = stagedoor_core::scaffolder::dryrun::log_messages(&result);
+    assert!(
+        logs.contains(&"Beginning step Fetch Skeleton + Template".to_string()),
+        "{logs:#?}"
+    );
+    assert!(
+        logs.iter().any(|m| m.contains("does not support dry-run")),
+        "{logs:#?}"
+    );
+    assert_eq!(result.steps.len(), 2);
+
+    let mut escaping = files;
+    escaping.push(stagedoor_core::scaffolder::DryRunInputFile {
+        path: "../outside.txt".into(),
+        base64_content: b64("x"),
+    });
+    let e = f
+        .portal
+        .dry_run(stagedoor_core::scaffolder::DryRunRequest {
+            template,
+            values,
+            secrets: None,
+            directory_contents: escaping,
+            user: None,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.status_code(), 403, "{e}");
+}

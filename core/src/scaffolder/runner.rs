@@ -337,7 +337,20 @@ impl Runner<'_> {
         let input = self
             .render(&step.input, &ctx, &format!("step {} input", step.id))?
             .unwrap_or(Value::Object(Map::new()));
-        check_input(action.as_ref(), &input)?;
+        self.engine
+            .registry
+            .validate_input(&step.action, &input)
+            .map_err(|e| match e {
+                PortalError::Validation(_) => Failure::new(
+                    "InputError",
+                    format!(
+                        "Invalid input passed to action {}, {}",
+                        step.action,
+                        e.message()
+                    ),
+                ),
+                other => Failure::new(other.name(), other.to_string()),
+            })?;
         if self.run.dry_run && !action.supports_dry_run() {
             self.log(json!({
                 "message": format!("Skipping because {} does not support dry-run", action.id()),
@@ -401,41 +414,5 @@ impl Runner<'_> {
             .render(&self.run.spec.output, &ctx, "output")?
             .filter(|v| !v.is_null())
             .unwrap_or_else(|| json!({})))
-    }
-}
-
-/// Checks a step's rendered input against the action's input schema: Backstage's `InputError`
-/// "Invalid input passed to action <id>, <errors>".
-fn check_input(action: &dyn Action, input: &Value) -> Result<(), Failure> {
-    let schema = action.input_schema();
-    let validator = jsonschema::options()
-        .with_draft(jsonschema::Draft::Draft7)
-        .build(&schema)
-        .map_err(|e| {
-            Failure::new(
-                "Error",
-                format!("action {} has an invalid input schema: {e}", action.id()),
-            )
-        })?;
-    let errors: Vec<String> = validator
-        .iter_errors(input)
-        .map(|e| {
-            super::template::validation_error(&e)["stack"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string()
-        })
-        .collect();
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(Failure::new(
-            "InputError",
-            format!(
-                "Invalid input passed to action {}, {}",
-                action.id(),
-                errors.join(", ")
-            ),
-        ))
     }
 }

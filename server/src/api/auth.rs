@@ -214,6 +214,32 @@ fn catalog_permission(method: &Method, path: &str) -> (&'static str, &'static st
     }
 }
 
+/// The scaffolder permission and action a request needs, named as Backstage's scaffolder permissions:
+/// starting a task (or a dry run, which runs the template's actions too) is `scaffolder.task.create`,
+/// cancelling one `scaffolder.task.cancel`, reading tasks and their events `scaffolder.task.read`, and
+/// reading templates' forms and the action list `scaffolder.template.parameter.read`. The bool says
+/// whether it is a read, which a token allowed the catalog's entity reads may also do.
+fn scaffolder_permission(method: &Method, path: &str) -> (&'static str, &'static str, bool) {
+    let rest = path.strip_prefix("/api/scaffolder").unwrap_or(path);
+    let write = method != Method::GET && method != Method::HEAD;
+    if write && rest.starts_with("/v2/tasks/") && rest.ends_with("/cancel") {
+        ("scaffolder.task.cancel", "update", false)
+    } else if write {
+        ("scaffolder.task.create", "create", false)
+    } else if rest.starts_with("/v2/tasks") {
+        ("scaffolder.task.read", "read", true)
+    } else {
+        ("scaffolder.template.parameter.read", "read", true)
+    }
+}
+
+/// Who called, for handlers that record it (the scaffolder's `createdBy`): the credentials' subject,
+/// `None` for an anonymous caller let through by `dangerouslyDisableDefaultAuthPolicy`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Caller {
+    pub subject: Option<String>,
+}
+
 fn allowed(
     restrictions: &[AccessRestriction],
     plugin: &str,
@@ -238,7 +264,7 @@ fn unauthenticated(message: &str) -> Response {
 /// Middleware on `/api/*`.
 pub async fn require_credentials(
     State(settings): State<Arc<ApiSettings>>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
     let policy = &settings.auth;
@@ -271,6 +297,9 @@ pub async fn require_credentials(
         None if policy.disabled => None,
         None => return unauthenticated("Missing credentials"),
     };
+    request.extensions_mut().insert(Caller {
+        subject: caller.as_ref().map(|c| c.subject.clone()),
+    });
     if let Some(Verified {
         subject,
         restrictions: Some(restrictions),
@@ -298,6 +327,22 @@ pub async fn require_credentials(
             if allowed(restrictions, plugin, own, "read")
                 || allowed(restrictions, plugin, permission, "read")
                 || allowed(restrictions, "catalog", permission, "read")
+            {
+                return next.run(request).await;
+            }
+            tracing::info!(%subject, permission, "access restricted");
+            return ApiError::new(
+                StatusCode::FORBIDDEN,
+                "NotAllowedError",
+                format!("This token's access restrictions do not permit {permission}"),
+            )
+            .into_response();
+        }
+        if path == "/api/scaffolder" || path.starts_with("/api/scaffolder/") {
+            let (permission, action, read) = scaffolder_permission(request.method(), path);
+            let entity_read = "catalog.entity.read";
+            if allowed(restrictions, "scaffolder", permission, action)
+                || (read && allowed(restrictions, "catalog", entity_read, "read"))
             {
                 return next.run(request).await;
             }
@@ -390,6 +435,31 @@ mod tests {
             ".".into(),
         );
         assert!(AuthPolicy::from_config(&config).is_err());
+    }
+
+    #[test]
+    fn scaffolder_routes_map_to_scaffolder_permissions() {
+        let p = |m: Method, path: &str| scaffolder_permission(&m, path);
+        assert_eq!(
+            p(Method::POST, "/api/scaffolder/v2/tasks"),
+            ("scaffolder.task.create", "create", false)
+        );
+        assert_eq!(
+            p(Method::POST, "/api/scaffolder/v2/dry-run"),
+            ("scaffolder.task.create", "create", false)
+        );
+        assert_eq!(
+            p(Method::POST, "/api/scaffolder/v2/tasks/abc/cancel"),
+            ("scaffolder.task.cancel", "update", false)
+        );
+        assert_eq!(
+            p(Method::GET, "/api/scaffolder/v2/tasks/abc/eventstream"),
+            ("scaffolder.task.read", "read", true)
+        );
+        assert_eq!(
+            p(Method::GET, "/api/scaffolder/v2/actions"),
+            ("scaffolder.template.parameter.read", "read", true)
+        );
     }
 
     #[test]

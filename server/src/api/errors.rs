@@ -1,13 +1,15 @@
 //! Backstage's error body, `{"error":{"name","message"},"request":{"method","url"},"response":{"statusCode"}}`,
 //! for every failure: handler errors carry their name and message to [`shape_errors`], which adds the
 //! request part; bare error responses from axum and tower (404, 405, 413, timeouts) are given the same shape.
+//! The one exception is the scaffolder's refusal of submitted values ([`PortalError::Validation`]), which
+//! Backstage answers as a bare 400 `{"errors": [...]}` (the JSON Schema validator's errors).
 
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde_json::{json, Value};
 use stagedoor_core::PortalError;
 
 /// An error a handler returns: a status and Backstage's error name and message.
@@ -16,6 +18,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub name: String,
     pub message: String,
+    /// Schema validation failures: sent as the whole body, `{"errors": [...]}`, instead of the error shape.
+    pub errors: Option<Vec<Value>>,
 }
 
 impl ApiError {
@@ -24,6 +28,7 @@ impl ApiError {
             status,
             name: name.to_string(),
             message: message.into(),
+            errors: None,
         }
     }
 
@@ -39,7 +44,11 @@ impl From<PortalError> for ApiError {
         if status.is_server_error() {
             tracing::error!(error = %e, "request failed");
         }
-        ApiError::new(status, e.name(), e.message())
+        let mut error = ApiError::new(status, e.name(), e.message());
+        if let PortalError::Validation(errors) = e {
+            error.errors = Some(errors);
+        }
+        error
     }
 }
 
@@ -101,11 +110,14 @@ pub async fn shape_errors(request: Request, next: Next) -> Response {
         .extensions
         .remove::<ApiError>()
         .unwrap_or_else(|| ApiError::new(status, name_for(status), message_for(status)));
-    let body = json!({
+    let body = match error.errors {
+        Some(errors) => json!({ "errors": errors }),
+        None => json!({
         "error": {"name": error.name, "message": error.message},
         "request": {"method": method, "url": url},
         "response": {"statusCode": status.as_u16()},
-    });
+        }),
+    };
     parts.headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json; charset=utf-8"),
@@ -121,4 +133,45 @@ pub async fn not_found(request: Request) -> ApiError {
         "NotFoundError",
         format!("No route for {} {}", request.method(), request.uri().path()),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tower::ServiceExt as _;
+
+    async fn answer(error: PortalError) -> (StatusCode, Value) {
+        let app = axum::Router::new()
+            .route(
+                "/x",
+                axum::routing::post(move || {
+                    let error = error.clone();
+                    async move { ApiError::from(error) }
+                }),
+            )
+            .layer(axum::middleware::from_fn(shape_errors));
+        let request = Request::builder()
+            .method("POST")
+            .uri("/x")
+            .body(Body::empty())
+            .unwrap();
+        let response = app.oneshot(request).await.unwrap();
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    #[tokio::test]
+    async fn validation_errors_are_a_bare_errors_body() {
+        let errors = vec![json!({"name": "required", "message": "requires property \"name\""})];
+        let (status, body) = answer(PortalError::Validation(errors.clone())).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body, json!({ "errors": errors }));
+        let (status, body) = answer(PortalError::NotAllowed("escape".into())).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert_eq!(body["error"]["name"], "NotAllowedError");
+        assert_eq!(body["request"]["url"], "/x");
+    }
 }

@@ -73,6 +73,7 @@ pub async fn serve_on(
         Err(e) => tracing::warn!(error = %e, "initial refresh failed"),
     }
     portal.start_refresh_loop();
+    // Runs scaffolder tasks (and fails those a previous process left running).
     portal.start_task_workers();
     let app = router(portal, settings);
     let local = listener
