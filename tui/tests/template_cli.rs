@@ -200,3 +200,61 @@ fn a_failed_task_exits_1_with_its_error() {
     assert!(run.stdout.trim_end().ends_with("failed"), "{}", run.stdout);
     assert!(run.stderr.starts_with("error: "), "{}", run.stderr);
 }
+
+/// Stops the `stagedoor serve` child when the test ends, even on failure.
+struct ServerProcess(std::process::Child);
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn a_run_on_a_server_streams_its_log_too() {
+    let dir = project();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let token = "template-cli-token-0123456789";
+    fs::write(
+        dir.path().join("server.yaml"),
+        format!(
+            "backend:\n  listen: 127.0.0.1:{port}\n  auth:\n    externalAccess:\n      - type: static\n        options:\n          token: {token}\n          subject: cli\n"
+        ),
+    )
+    .unwrap();
+    let _server = ServerProcess(
+        Command::new(env!("CARGO_BIN_EXE_stagedoor"))
+            .args(["--config", "app-config.yaml", "--config", "server.yaml", "serve"])
+            .current_dir(dir.path())
+            .env_remove("RUST_LOG")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start stagedoor serve"),
+    );
+    let url = format!("http://127.0.0.1:{port}");
+    let mut args = vec!["--server", &url, "--token", token];
+    args.extend(run_args(&GOOD));
+    // The server imports at start; retry until it knows the template (bounded, not a timing assertion).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let run = loop {
+        let run = stagedoor(dir.path(), &args);
+        if run.code == 0 || std::time::Instant::now() > deadline {
+            break run;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    };
+    assert_eq!(run.code, 0, "stdout: {}\nstderr: {}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .contains("[log] Runbook for depot-scanner written for group:default/infra-team"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.trim_end().ends_with("completed"), "{}", run.stdout);
+}
