@@ -195,8 +195,17 @@ fn a_failed_task_exits_1_with_its_error() {
             "repoUrl=github.com?owner=larkspur-freight&repo=svc",
         ],
     );
-    assert_eq!(run.code, 1, "stdout: {}\nstderr: {}", run.stdout, run.stderr);
-    assert!(run.stdout.contains("[template] Finished step Fetch skeleton"), "{}", run.stdout);
+    assert_eq!(
+        run.code, 1,
+        "stdout: {}\nstderr: {}",
+        run.stdout, run.stderr
+    );
+    assert!(
+        run.stdout
+            .contains("[template] Finished step Fetch skeleton"),
+        "{}",
+        run.stdout
+    );
     assert!(run.stdout.trim_end().ends_with("failed"), "{}", run.stdout);
     assert!(run.stderr.starts_with("error: "), "{}", run.stderr);
 }
@@ -229,7 +238,13 @@ fn a_run_on_a_server_streams_its_log_too() {
     .unwrap();
     let _server = ServerProcess(
         Command::new(env!("CARGO_BIN_EXE_stagedoor"))
-            .args(["--config", "app-config.yaml", "--config", "server.yaml", "serve"])
+            .args([
+                "--config",
+                "app-config.yaml",
+                "--config",
+                "server.yaml",
+                "serve",
+            ])
             .current_dir(dir.path())
             .env_remove("RUST_LOG")
             .stdout(std::process::Stdio::null())
@@ -249,12 +264,20 @@ fn a_run_on_a_server_streams_its_log_too() {
         }
         std::thread::sleep(std::time::Duration::from_millis(300));
     };
-    assert_eq!(run.code, 0, "stdout: {}\nstderr: {}", run.stdout, run.stderr);
+    assert_eq!(
+        run.code, 0,
+        "stdout: {}\nstderr: {}",
+        run.stdout, run.stderr
+    );
     assert!(
         run.stdout
             .contains("[log] Runbook for depot-scanner written for group:default/infra-team"),
         "{}",
         run.stdout
     );
-    assert!(run.stdout.trim_end().ends_with("completed"), "{}", run.stdout);
+    assert!(
+        run.stdout.trim_end().ends_with("completed"),
+        "{}",
+        run.stdout
+    );
 }

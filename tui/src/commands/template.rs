@@ -12,10 +12,10 @@ use std::time::Duration;
 use anyhow::Context as _;
 use base64::Engine as _;
 use serde_json::{json, Map, Value};
+use stagedoor_core::portal::RefreshRequest;
 use stagedoor_core::scaffolder::{
     DryRunRequest, DryRunResult, TaskEvent, TaskEventType, TaskRequest, TaskStatus,
 };
-use stagedoor_core::portal::RefreshRequest;
 use stagedoor_core::{EntityRef, Portal, PortalError};
 
 use crate::cli::{RunFormat, TemplateRunArgs, UsageError};
