@@ -107,8 +107,8 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, h: &TaskHistory) {
         return;
     }
     let inner = usize::from(area.width.saturating_sub(2));
-    let template_width = inner.saturating_sub(8 + 10 + 19 + 20 + 4).max(10);
-    let widths = [8usize, template_width, 10, 19, 20];
+    let template_width = inner.saturating_sub(8 + 10 + 19 + 24 + 4).max(10);
+    let widths = [8usize, template_width, 10, 19, 24];
     let header = Row::new(
         ["ID", "TEMPLATE", "STATUS", "CREATED AT", "CREATED BY"]
             .map(|h| Cell::from(Span::styled(h, t.accent))),
