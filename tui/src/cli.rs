@@ -17,7 +17,7 @@ pub struct Cli {
     pub config: Vec<PathBuf>,
 
     /// Read the catalog from a stagedoor or Backstage backend at this URL instead of the embedded database
-    /// (`catalog get`, `catalog list`, `docs` and `search`).
+    /// (`catalog get`, `catalog list`, `docs`, `search` and `template run`).
     #[arg(long, value_name = "URL", env = "STAGEDOOR_SERVER", global = true)]
     pub server: Option<String>,
 
@@ -60,6 +60,9 @@ pub enum Command {
     /// Search the catalog and TechDocs, as Backstage's search page does (`GET /api/search/query` with
     /// --server).
     Search(SearchArgs),
+    /// Run software templates (the scaffolder), embedded or on --server.
+    #[command(subcommand, arg_required_else_help = true)]
+    Template(TemplateCommand),
     /// Tools for developing and benchmarking stagedoor.
     #[command(subcommand, arg_required_else_help = true)]
     Dev(DevCommand),
@@ -78,6 +81,49 @@ pub enum CatalogCommand {
     Get(GetArgs),
     /// List entities, by name.
     List(ListArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TemplateCommand {
+    /// Create a task from a template and print its log as it runs, then its output links and text. Exit
+    /// code: 0 completed, 1 failed or cancelled, 2 bad input (unknown template, invalid values).
+    Run(TemplateRunArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TemplateRunArgs {
+    /// The template: `template:default/NAME`, `default/NAME` or just NAME.
+    #[arg(value_name = "REF")]
+    pub template: String,
+
+    /// The parameter values as a YAML or JSON mapping. Schema defaults fill what is not given, as the
+    /// form does.
+    #[arg(long, value_name = "FILE")]
+    pub values: Option<PathBuf>,
+
+    /// One value, KEY=VALUE, VALUE read as YAML (`port=8080` is a number, `x=true` a boolean); `a.b=c`
+    /// nests. Applied after --values; repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+
+    /// A secret, KEY=VALUE (the task's `secrets.KEY`, never stored or logged); repeatable.
+    #[arg(long = "secret", value_name = "KEY=VALUE")]
+    pub secret: Vec<String>,
+
+    /// Run in a throw-away workspace and print the files it would create and its log; nothing is
+    /// published or registered.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Output format: the log as it comes and the output, or one JSON document at the end.
+    #[arg(long, short = 'o', value_enum, default_value_t = RunFormat::Text)]
+    pub output: RunFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RunFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]

@@ -454,3 +454,51 @@ fn the_binary_searches_with_ctrl_k_in_tmux() {
     let screen = tmux.wait_for("the process to exit", |s| s.contains("stagedoor exited"));
     assert!(screen.contains("stagedoor exited with 0"), "{screen}");
 }
+
+#[test]
+fn the_binary_runs_a_template_in_tmux() {
+    if !tmux_installed() {
+        println!("skipped: tmux is not installed");
+        return;
+    }
+    let (_dir, _work, tmux) = launch();
+    tmux.wait_for("the Components table", |s| counts(s) == Some((11, 11)));
+
+    tmux.type_text(":templates");
+    tmux.key("Enter");
+    tmux.wait_for("the template list", |s| {
+        s.contains("Templates (2)") && s.contains("Runbook page")
+    });
+    tmux.type_text("/runbook");
+    tmux.key("Enter");
+    tmux.key("Enter");
+    tmux.wait_for("the first page", |s| {
+        s.contains("Step 1 of 2 · About the runbook")
+    });
+    tmux.type_text("depot-scanner");
+    tmux.key("Enter");
+    // The owner picker: open its list, narrow it, pick.
+    tmux.key("Enter");
+    tmux.type_text("infra");
+    tmux.wait_for("the picker's choices", |s| s.contains("infra-team"));
+    tmux.key("Enter");
+    tmux.key("C-n");
+    tmux.wait_for("the second page", |s| s.contains("Step 2 of 2 · Options"));
+    tmux.key("C-n");
+    tmux.wait_for("the review", |s| {
+        s.contains("Review") && s.contains("group:default/infra-team")
+    });
+    tmux.key("Enter");
+    let screen = tmux.wait_for("the task to complete", |s| {
+        s.contains("completed") && s.contains("Owning team")
+    });
+    assert!(
+        screen.contains("Runbook for depot-scanner written"),
+        "{screen}"
+    );
+    println!("the task:\n{screen}");
+
+    tmux.key("q");
+    let screen = tmux.wait_for("the process to exit", |s| s.contains("stagedoor exited"));
+    assert!(screen.contains("stagedoor exited with 0"), "{screen}");
+}

@@ -212,6 +212,15 @@ impl Fake {
                 result: Ok(None),
             },
             Effect::Copy { .. } => Msg::Tick,
+            // The scaffolder screens' tests (`tests/scaffolder_screens.rs`) use a real portal.
+            Effect::LoadTemplates { .. }
+            | Effect::LoadParameterSchema { .. }
+            | Effect::LoadChoices { .. }
+            | Effect::DryRun { .. }
+            | Effect::CreateTask { .. }
+            | Effect::StreamTask { .. }
+            | Effect::CancelTask { .. }
+            | Effect::LoadTasks { .. } => panic!("no catalog test asks for {effect:?}"),
             // The search overlay's tests (`tests/search_overlay.rs`) use a real portal.
             Effect::Search { id, .. } => Msg::SearchLoaded {
                 id,

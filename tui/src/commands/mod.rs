@@ -8,6 +8,7 @@ mod list;
 mod overview;
 mod search;
 mod serve;
+mod template;
 mod tui;
 mod validate;
 
@@ -16,7 +17,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 
-use crate::cli::{CatalogCommand, Cli, Command, DevCommand, DocsCommand};
+use crate::cli::{CatalogCommand, Cli, Command, DevCommand, DocsCommand, TemplateCommand};
 use crate::setup;
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -64,6 +65,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             runtime()?.block_on(docs::show(&source, &args))
         }
         Some(Command::Search(args)) => runtime()?.block_on(search::run(&source, &args)),
+        Some(Command::Template(TemplateCommand::Run(args))) => {
+            runtime()?.block_on(template::run(&source, &args))
+        }
         Some(Command::Dev(DevCommand::GenCatalog(args))) => gen_catalog::run(&args),
         Some(Command::Serve) => runtime()?.block_on(serve::run(source.local_only("serve")?)),
     }

@@ -5,11 +5,14 @@
 use std::sync::Arc;
 
 use stagedoor_core::portal::RefreshRequest;
-use stagedoor_core::store::EntityQuery;
+use stagedoor_core::scaffolder::{TaskEventType, TaskQuery};
+use stagedoor_core::store::{EntityPredicate, EntityQuery, FieldMatch};
 use stagedoor_core::Portal;
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::msg::{Effect, Failure, Msg};
+use super::scaffolder::form::EntityChoice;
+use super::scaffolder::task::StopFlag;
 
 /// Starts `effect`; its reply arrives on `tx` (dropped silently when the UI has gone).
 pub fn spawn(effect: Effect, portal: Arc<dyn Portal>, tx: UnboundedSender<Msg>) {
@@ -153,8 +156,167 @@ async fn run(effect: Effect, portal: &dyn Portal, tx: &UnboundedSender<Msg>) -> 
             }
             Msg::RecentSaved { error }
         }
+        Effect::LoadTemplates { id } => {
+            let result = portal
+                .query_entities(EntityQuery {
+                    filter: Some(kind_filter("template")),
+                    limit: Some(TEMPLATE_LIMIT),
+                    ..EntityQuery::default()
+                })
+                .await
+                .map(|page| page.items)
+                .map_err(Failure::from);
+            Msg::TemplatesLoaded { id, result }
+        }
+        Effect::LoadParameterSchema { id, template_ref } => {
+            let result = portal
+                .parameter_schema(&template_ref)
+                .await
+                .map_err(Failure::from);
+            Msg::SchemaLoaded { id, result }
+        }
+        Effect::LoadChoices { id, filter } => {
+            let result = load_choices(portal, filter).await;
+            Msg::ChoicesLoaded { id, result }
+        }
+        Effect::DryRun { id, request } => {
+            let result = portal.dry_run(*request).await.map_err(Failure::from);
+            Msg::DryRunDone { id, result }
+        }
+        Effect::CreateTask { id, request } => {
+            let result = portal.create_task(*request).await.map_err(Failure::from);
+            Msg::TaskCreated { id, result }
+        }
+        Effect::StreamTask { id, task_id, stop } => {
+            let result = stream_task(portal, id, &task_id, &stop, tx).await;
+            Msg::TaskStreamEnded { id, result }
+        }
+        Effect::CancelTask { id, task_id } => {
+            let result = portal.cancel_task(&task_id).await.map_err(Failure::from);
+            Msg::TaskCancelled { id, result }
+        }
+        Effect::LoadTasks { id } => {
+            let result = portal
+                .list_tasks(TaskQuery {
+                    limit: Some(TASK_LIMIT),
+                    ..TaskQuery::default()
+                })
+                .await
+                .map_err(Failure::from);
+            Msg::TasksLoaded { id, result }
+        }
         Effect::Copy { .. } => return None,
     })
+}
+
+/// Templates `:templates` lists at most; a catalog with more is far beyond what a list is for.
+const TEMPLATE_LIMIT: usize = 1000;
+
+/// Tasks `:tasks` lists at most (the newest).
+const TASK_LIMIT: u64 = 200;
+
+/// Entities a picker offers at most; it filters them as the user types.
+const CHOICE_LIMIT: usize = 5000;
+
+/// How long each `task_events` call waits for a new event.
+const EVENT_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
+fn kind_filter(kind: &str) -> EntityPredicate {
+    EntityPredicate::Field {
+        key: "kind".to_string(),
+        matcher: FieldMatch::In(vec![kind.to_string()]),
+    }
+}
+
+/// The entities matching a picker's filter, as choices (refs, titles and kinds only).
+async fn load_choices(
+    portal: &dyn Portal,
+    filter: Option<EntityPredicate>,
+) -> Result<Vec<EntityChoice>, String> {
+    let fields = [
+        "kind",
+        "metadata.name",
+        "metadata.namespace",
+        "metadata.title",
+    ]
+    .map(String::from)
+    .to_vec();
+    let page = portal
+        .query_entities(EntityQuery {
+            filter,
+            limit: Some(CHOICE_LIMIT),
+            fields,
+            ..EntityQuery::default()
+        })
+        .await
+        .map_err(|e| Failure::from(e).message)?;
+    Ok(page
+        .items
+        .iter()
+        .map(|e| EntityChoice {
+            entity_ref: e.entity_ref().canonical(),
+            title: e.title().map(str::to_string),
+            kind: e.kind().to_string(),
+        })
+        .collect())
+}
+
+/// Sends the task (`TaskLoaded`), then each batch of its events (`TaskEvents`) until the completion event,
+/// the task ending without one, `stop`, or the UI going away.
+async fn stream_task(
+    portal: &dyn Portal,
+    id: u64,
+    task_id: &str,
+    stop: &StopFlag,
+    tx: &UnboundedSender<Msg>,
+) -> Result<(), Failure> {
+    let task = portal
+        .task(task_id)
+        .await
+        .map(|t| t.map(Box::new))
+        .map_err(Failure::from);
+    let found = matches!(task, Ok(Some(_)));
+    let failure = task.as_ref().err().cloned();
+    let _ = tx.send(Msg::TaskLoaded { id, result: task });
+    if let Some(f) = failure {
+        return Err(f);
+    }
+    if !found {
+        return Ok(());
+    }
+    let mut after = None;
+    while !stop.stopped() && !tx.is_closed() {
+        let started = std::time::Instant::now();
+        let events = portal
+            .task_events(task_id, after, EVENT_WAIT)
+            .await
+            .map_err(Failure::from)?;
+        let done = events
+            .iter()
+            .any(|e| e.event_type == TaskEventType::Completion);
+        after = events.iter().map(|e| e.id).max().max(after);
+        if events.is_empty() {
+            // A task that ended without a completion event (marked stale) has nothing more to send.
+            let ended = portal
+                .task(task_id)
+                .await
+                .map_err(Failure::from)?
+                .is_none_or(|t| t.status.is_final());
+            if ended {
+                return Ok(());
+            }
+            // A portal that answers at once instead of waiting must not be polled in a tight loop.
+            if started.elapsed() < std::time::Duration::from_millis(200) {
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+        } else if tx.send(Msg::TaskEvents { id, events }).is_err() {
+            return Ok(());
+        }
+        if done {
+            return Ok(());
+        }
+    }
+    Ok(())
 }
 
 /// The recent search terms in `path`; a missing or corrupt file is no terms (it is rewritten on the next

@@ -48,11 +48,19 @@ pub enum Action {
     /// In the overlay: the previous / next result (letters type into the input, so not `j`/`k`).
     SearchUp,
     SearchDown,
+    /// Opens the template list (`:templates`).
+    Templates,
+    /// On the wizard's review: create the task.
+    Create,
+    /// On the wizard's review: a dry run.
+    DryRun,
+    /// In the task view: cancel the running task.
+    CancelTask,
 }
 
 impl Action {
     /// Every action, in the order help lists them.
-    pub const ALL: [Action; 34] = [
+    pub const ALL: [Action; 38] = [
         Action::Open,
         Action::Back,
         Action::Command,
@@ -81,6 +89,10 @@ impl Action {
         Action::FocusNav,
         Action::FocusPage,
         Action::Copy,
+        Action::Templates,
+        Action::Create,
+        Action::DryRun,
+        Action::CancelTask,
         Action::Toggle,
         Action::Sort,
         Action::SortOrder,
@@ -126,6 +138,10 @@ impl Action {
             Action::SearchType => "search_type",
             Action::SearchUp => "search_up",
             Action::SearchDown => "search_down",
+            Action::Templates => "templates",
+            Action::Create => "create",
+            Action::DryRun => "dry_run",
+            Action::CancelTask => "cancel_task",
         }
     }
 
@@ -148,6 +164,14 @@ pub enum Context {
     DocsNav,
     /// The docs reader, its page focused.
     DocsPage,
+    /// The template list and the task history.
+    Scaffolder,
+    /// The wizard's review (and its dry run).
+    Review,
+    /// The task view.
+    Task,
+    /// A wizard page: the form has every key (none of the table's apply).
+    Wizard,
     /// The global search overlay (its input has the keys: printable characters are always typed, and
     /// global bindings apply only to the other keys).
     SearchOverlay,
@@ -322,14 +346,25 @@ impl Default for Keymap {
             help,
             hint,
         };
-        const LISTS: &[Context] = &[Table, Facets, Entity, DocsNav, DocsPage];
+        const LISTS: &[Context] = &[
+            Table, Facets, Entity, DocsNav, DocsPage, Scaffolder, Review, Task,
+        ];
         const DOCS: &[Context] = &[DocsNav, DocsPage];
         Keymap {
             bindings: vec![
                 b(
                     Action::Open,
                     vec![Key::plain(K::Enter)],
-                    &[Table, Facets, Entity, DocsNav, DocsPage, SearchOverlay],
+                    &[
+                        Table,
+                        Facets,
+                        Entity,
+                        DocsNav,
+                        DocsPage,
+                        SearchOverlay,
+                        Scaffolder,
+                        Task,
+                    ],
                     "open the selection / follow the link",
                     Some("open"),
                 ),
@@ -387,7 +422,7 @@ impl Default for Keymap {
                 b(
                     Action::Filter,
                     vec![Key::char('/')],
-                    &[Table],
+                    &[Table, Scaffolder],
                     "fuzzy filter over name, title, description and tags",
                     Some("filter"),
                 ),
@@ -521,9 +556,37 @@ impl Default for Keymap {
                 b(
                     Action::Copy,
                     vec![Key::char('y')],
-                    DOCS,
+                    &[DocsNav, DocsPage, Task],
                     "copy the link's URL to the clipboard (OSC 52)",
                     Some("copy"),
+                ),
+                b(
+                    Action::Templates,
+                    vec![Key::char('T')],
+                    &[Table, Facets, Entity, Scaffolder],
+                    "software templates (:templates; :tasks lists their runs)",
+                    None,
+                ),
+                b(
+                    Action::Create,
+                    vec![Key::plain(K::Enter)],
+                    &[Review],
+                    "create the task with these values",
+                    Some("create"),
+                ),
+                b(
+                    Action::DryRun,
+                    vec![Key::char('d')],
+                    &[Review],
+                    "dry run: the files it would create, and its log",
+                    Some("dry run"),
+                ),
+                b(
+                    Action::CancelTask,
+                    vec![Key::char('c')],
+                    &[Task],
+                    "cancel the running task",
+                    Some("cancel"),
                 ),
                 b(
                     Action::Toggle,

@@ -6,6 +6,10 @@ use std::path::PathBuf;
 
 use crossterm::event::{KeyEvent, MouseEvent};
 use stagedoor_core::portal::{RefreshProgress, RefreshReport};
+use stagedoor_core::scaffolder::{
+    DryRunRequest, DryRunResult, ParameterSchema, SerializedTask, TaskEvent, TaskList, TaskRequest,
+    TaskStatus,
+};
 use stagedoor_core::search::{SearchQuery, SearchResultSet};
 use stagedoor_core::store::{EntityPage, EntityPredicate, EntityQuery, Facets};
 use stagedoor_core::techdocs::publish::DocsSite;
@@ -48,6 +52,8 @@ pub enum Msg {
     Key(KeyEvent),
     Mouse(MouseEvent),
     Resize(u16, u16),
+    /// Text pasted into the terminal (bracketed paste): a wizard page's focused field takes it.
+    Paste(String),
     /// Animation (the loading spinner).
     Tick,
     /// The import before the first load: is the store empty, and if so, how far along.
@@ -116,6 +122,53 @@ pub enum Msg {
     /// The recent search terms were written (or why not; only logged).
     RecentSaved {
         error: Option<String>,
+    },
+    /// The Template entities for `:templates`.
+    TemplatesLoaded {
+        id: RequestId,
+        result: Reply<Vec<Entity>>,
+    },
+    /// A template's form.
+    SchemaLoaded {
+        id: RequestId,
+        result: Reply<ParameterSchema>,
+    },
+    /// A picker's entities.
+    ChoicesLoaded {
+        id: RequestId,
+        result: Result<Vec<crate::ui::scaffolder::form::EntityChoice>, String>,
+    },
+    DryRunDone {
+        id: RequestId,
+        result: Reply<DryRunResult>,
+    },
+    /// `create_task` answered: the new task's id.
+    TaskCreated {
+        id: RequestId,
+        result: Reply<String>,
+    },
+    /// The streamed task itself (its steps), before its events.
+    TaskLoaded {
+        id: RequestId,
+        result: Reply<Option<Box<SerializedTask>>>,
+    },
+    /// A batch of the streamed task's events.
+    TaskEvents {
+        id: RequestId,
+        events: Vec<TaskEvent>,
+    },
+    /// The task's stream ended: at its completion, when the view went away, or on a failure.
+    TaskStreamEnded {
+        id: RequestId,
+        result: Reply<()>,
+    },
+    TaskCancelled {
+        id: RequestId,
+        result: Reply<TaskStatus>,
+    },
+    TasksLoaded {
+        id: RequestId,
+        result: Reply<TaskList>,
     },
     /// SIGTERM / SIGINT from outside the terminal.
     Quit,
@@ -187,6 +240,41 @@ pub enum Effect {
     SaveRecent {
         path: PathBuf,
         terms: Vec<String>,
+    },
+    /// Every Template entity (whole: the wizard needs them).
+    LoadTemplates {
+        id: RequestId,
+    },
+    LoadParameterSchema {
+        id: RequestId,
+        template_ref: EntityRef,
+    },
+    /// A picker's choices: the entities matching its `catalogFilter`.
+    LoadChoices {
+        id: RequestId,
+        filter: Option<EntityPredicate>,
+    },
+    DryRun {
+        id: RequestId,
+        request: Box<DryRunRequest>,
+    },
+    CreateTask {
+        id: RequestId,
+        request: Box<TaskRequest>,
+    },
+    /// Loads the task, then sends its events as they come (`task_events` waiting up to a second each
+    /// time) until its completion or until `stop` is set.
+    StreamTask {
+        id: RequestId,
+        task_id: String,
+        stop: crate::ui::scaffolder::task::StopFlag,
+    },
+    CancelTask {
+        id: RequestId,
+        task_id: String,
+    },
+    LoadTasks {
+        id: RequestId,
     },
     /// Puts `text` on the clipboard with OSC 52. Not a portal call: the loop writes it to the terminal
     /// itself, and nothing replies.

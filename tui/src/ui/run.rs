@@ -7,7 +7,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crossterm::event::{DisableMouseCapture, EnableMouseCapture, Event, EventStream};
+use crossterm::event::{
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture, Event,
+    EventStream,
+};
 use crossterm::execute;
 use futures_util::StreamExt as _;
 use ratatui::backend::Backend;
@@ -45,12 +48,13 @@ pub async fn run(portal: Arc<dyn Portal>, mut app: App) -> anyhow::Result<()> {
     // ratatui's hook restores the screen on panic; mouse capture is ours to undo, before it runs.
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        let _ = execute!(stdout(), DisableMouseCapture);
+        let _ = execute!(stdout(), DisableMouseCapture, DisableBracketedPaste);
         previous(info);
     }));
-    let _ = execute!(stdout(), EnableMouseCapture);
+    // Bracketed paste, so text pasted into a wizard field arrives whole rather than as keys.
+    let _ = execute!(stdout(), EnableMouseCapture, EnableBracketedPaste);
     let result = event_loop(&mut terminal, portal, &mut app).await;
-    let _ = execute!(stdout(), DisableMouseCapture);
+    let _ = execute!(stdout(), DisableMouseCapture, DisableBracketedPaste);
     ratatui::restore();
     result
 }
@@ -86,6 +90,7 @@ async fn event_loop(
                 Some(Ok(Event::Key(key))) => Msg::Key(key),
                 Some(Ok(Event::Mouse(mouse))) => Msg::Mouse(mouse),
                 Some(Ok(Event::Resize(w, h))) => Msg::Resize(w, h),
+                Some(Ok(Event::Paste(text))) => Msg::Paste(text),
                 Some(Ok(_)) => continue,
                 Some(Err(e)) => return Err(anyhow::anyhow!("cannot read the terminal: {e}")),
                 None => Msg::Quit,
@@ -142,10 +147,15 @@ where
     terminal.draw(|frame| views::draw(frame, app))?;
     while outstanding > 0 {
         let Some(msg) = rx.recv().await else { break };
-        // Each effect ends with exactly one reply; import progress comes on the side.
+        // Each effect ends with exactly one reply; import progress, docs build lines and a streamed
+        // task's events come on the side.
         let reply = !matches!(
             msg,
-            Msg::ImportStarted { .. } | Msg::ImportProgress(_) | Msg::DocsLog { .. }
+            Msg::ImportStarted { .. }
+                | Msg::ImportProgress(_)
+                | Msg::DocsLog { .. }
+                | Msg::TaskLoaded { .. }
+                | Msg::TaskEvents { .. }
         );
         if reply {
             outstanding -= 1;

@@ -12,6 +12,10 @@ use super::entity::EntityPage;
 use super::fuzzy::FuzzyFilter;
 use super::keymap::{Context, Keymap};
 use super::msg::RequestId;
+use super::scaffolder::task::TaskView;
+use super::scaffolder::tasks::TaskHistory;
+use super::scaffolder::templates::TemplateList;
+use super::scaffolder::wizard::{Stage as WizardStage, Wizard};
 use super::search::state::SearchState;
 use super::text::sanitize;
 use super::theme::Theme;
@@ -229,11 +233,15 @@ pub enum Command {
     View(KindView),
     /// `:docs [REF]`: the TechDocs reader (the entity shown when no ref is given).
     Docs,
+    /// `:templates`: the software templates, to run one.
+    Templates,
+    /// `:tasks`: the scaffolder's tasks, newest first.
+    Tasks,
     Quit,
 }
 
 /// The commands of `:` mode: (name, aliases, what it does).
-pub const COMMANDS: [(&str, &[&str], Command); 12] = [
+pub const COMMANDS: [(&str, &[&str], Command); 13] = [
     (
         "components",
         &["comp", "component"],
@@ -257,11 +265,8 @@ pub const COMMANDS: [(&str, &[&str], Command); 12] = [
     ),
     ("groups", &["grp", "group"], Command::View(KindView::Group)),
     ("users", &["user"], Command::View(KindView::User)),
-    (
-        "templates",
-        &["tpl", "template"],
-        Command::View(KindView::Template),
-    ),
+    ("templates", &["tpl", "template"], Command::Templates),
+    ("tasks", &["task"], Command::Tasks),
     (
         "locations",
         &["loc", "location"],
@@ -626,6 +631,14 @@ pub enum Screen {
     },
     /// The TechDocs reader.
     Docs(Box<Reader>),
+    /// The software templates (`:templates`).
+    Templates(Box<TemplateList>),
+    /// A template's wizard: its pages, the review, a dry run.
+    Wizard(Box<Wizard>),
+    /// One task's live view.
+    Task(Box<TaskView>),
+    /// The task history (`:tasks`).
+    Tasks(Box<TaskHistory>),
 }
 
 impl Screen {
@@ -635,6 +648,10 @@ impl Screen {
             Screen::Loading { entity_ref, .. } => entity_ref.canonical(),
             Screen::Entity { page, .. } => page.title(),
             Screen::Docs(reader) => reader.crumb(),
+            Screen::Templates(_) => "Templates".to_string(),
+            Screen::Wizard(w) => w.title.clone(),
+            Screen::Task(v) => format!("Task {}", v.task_id.chars().take(8).collect::<String>()),
+            Screen::Tasks(_) => "Tasks".to_string(),
         }
     }
 }
@@ -810,6 +827,10 @@ impl App {
             // The contents list moves and opens like the nav.
             Screen::Docs(r) if matches!(r.focus, Focus::Nav | Focus::Toc) => Context::DocsNav,
             Screen::Docs(_) => Context::DocsPage,
+            Screen::Templates(_) | Screen::Tasks(_) => Context::Scaffolder,
+            Screen::Wizard(w) if matches!(w.stage, WizardStage::Page) => Context::Wizard,
+            Screen::Wizard(_) => Context::Review,
+            Screen::Task(_) => Context::Task,
             _ => Context::Entity,
         }
     }

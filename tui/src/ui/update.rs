@@ -12,6 +12,7 @@ use super::docs;
 use super::entity::{EntityPage, PageAction, PageOutcome};
 use super::keymap::{Action, Key};
 use super::msg::{Effect, Failure, Msg, RequestId};
+use super::scaffolder;
 use super::search;
 use super::state::{
     App, CatalogState, Command, Connection, FacetLine, Import, KindView, Load, Mode, Ownership,
@@ -131,6 +132,10 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             None => Vec::new(),
         },
         Msg::Mouse(event) => on_mouse(app, event),
+        Msg::Paste(text) => {
+            scaffolder::update::paste(app, &text);
+            Vec::new()
+        }
         Msg::Resize(w, h) => {
             app.width = w;
             app.height = h;
@@ -301,6 +306,43 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
                     Vec::new()
                 }
             }
+        }
+        Msg::TemplatesLoaded { id, result } => {
+            scaffolder::update::templates_loaded(app, id, result);
+            Vec::new()
+        }
+        Msg::SchemaLoaded { id, result } => {
+            scaffolder::update::schema_loaded(app, id, result);
+            Vec::new()
+        }
+        Msg::ChoicesLoaded { id, result } => {
+            scaffolder::update::choices_loaded(app, id, result);
+            Vec::new()
+        }
+        Msg::DryRunDone { id, result } => {
+            scaffolder::update::dry_run_done(app, id, result);
+            Vec::new()
+        }
+        Msg::TaskCreated { id, result } => scaffolder::update::task_created(app, id, result),
+        Msg::TaskLoaded { id, result } => {
+            scaffolder::update::task_loaded(app, id, result);
+            Vec::new()
+        }
+        Msg::TaskEvents { id, events } => {
+            scaffolder::update::task_events(app, id, &events);
+            Vec::new()
+        }
+        Msg::TaskStreamEnded { id, result } => {
+            scaffolder::update::stream_ended(app, id, result);
+            Vec::new()
+        }
+        Msg::TaskCancelled { id, result } => {
+            scaffolder::update::task_cancelled(app, id, result);
+            Vec::new()
+        }
+        Msg::TasksLoaded { id, result } => {
+            scaffolder::update::tasks_loaded(app, id, result);
+            Vec::new()
         }
         Msg::RelatedLoaded { id, refs, result } => {
             for screen in &mut app.screens {
@@ -491,6 +533,12 @@ fn on_key(app: &mut App, key: Key, event: KeyEvent) -> Vec<Effect> {
         app.help = false;
         return search::update::open(app);
     }
+    // A wizard page's form has every key (its text fields type letters), but never over the help.
+    if app.mode == Mode::Normal && !app.help {
+        if let Some(effects) = scaffolder::update::wizard_key(app, event) {
+            return effects;
+        }
+    }
     match app.mode.clone() {
         Mode::Command(line) => command_key(app, line, key),
         Mode::Filter(line) => filter_key(app, line, key, event),
@@ -598,6 +646,8 @@ fn run_command(app: &mut App, line: &str) -> Vec<Effect> {
         }
         Command::View(view) => open_view(app, *view),
         Command::Docs => docs_command(app, argument),
+        Command::Templates => scaffolder::update::open_templates(app),
+        Command::Tasks => scaffolder::update::open_tasks(app),
     }
 }
 
@@ -631,12 +681,17 @@ pub fn open_view(app: &mut App, view: KindView) -> Vec<Effect> {
     app.status = None;
     if app.catalog().is_none_or(|c| c.view != view) {
         let c = app.new_catalog(view);
-        app.screens.push(Screen::Catalog(Box::new(c)));
-        if app.screens.len() > HISTORY {
-            app.screens.remove(0);
-        }
+        push_screen(app, Screen::Catalog(Box::new(c)));
     }
     load_catalog(app)
+}
+
+/// Pushes `screen` on the history, dropping the oldest beyond [`HISTORY`].
+pub fn push_screen(app: &mut App, screen: Screen) {
+    app.screens.push(screen);
+    if app.screens.len() > HISTORY {
+        app.screens.remove(0);
+    }
 }
 
 fn filter_key(app: &mut App, mut line: String, key: Key, event: KeyEvent) -> Vec<Effect> {
@@ -659,6 +714,9 @@ fn filter_key(app: &mut App, mut line: String, key: Key, event: KeyEvent) -> Vec
             } else {
                 Action::Down
             };
+            if scaffolder::update::filters(app) {
+                return scaffolder::update::action(app, action);
+            }
             return move_in_catalog(app, action);
         }
         KeyCode::Char(c) if !key.ctrl && !event.modifiers.contains(KeyModifiers::CONTROL) => {
@@ -671,6 +729,10 @@ fn filter_key(app: &mut App, mut line: String, key: Key, event: KeyEvent) -> Vec
 }
 
 fn set_filter(app: &mut App, query: String) -> Vec<Effect> {
+    if scaffolder::update::filters(app) {
+        scaffolder::update::set_filter(app, query);
+        return Vec::new();
+    }
     let fuzzy = std::mem::take(&mut app.fuzzy);
     let height = views::page_height(app);
     if let Some(c) = app.catalog_mut() {
@@ -720,7 +782,9 @@ fn normal_key(app: &mut App, key: Key) -> Vec<Effect> {
             Vec::new()
         }
         Action::Filter => {
-            if let Some(c) = app.catalog_mut() {
+            if let Some(filter) = scaffolder::update::filter_text(app) {
+                app.mode = Mode::Filter(filter);
+            } else if let Some(c) = app.catalog_mut() {
                 c.pane = Pane::Table;
                 let filter = c.filter.clone();
                 app.mode = Mode::Filter(filter);
@@ -730,6 +794,7 @@ fn normal_key(app: &mut App, key: Key) -> Vec<Effect> {
         Action::Back => back(app),
         Action::Refresh => refresh(app),
         Action::GlobalSearch => search::update::open(app),
+        Action::Templates => scaffolder::update::open_templates(app),
         _ => match app.screen() {
             Screen::Catalog(_) => catalog_action(app, action),
             Screen::Entity { page, .. } if action == Action::Docs => {
@@ -754,6 +819,9 @@ fn normal_key(app: &mut App, key: Key) -> Vec<Effect> {
                 }
             }
             Screen::Loading { .. } => Vec::new(),
+            Screen::Templates(_) | Screen::Wizard(_) | Screen::Task(_) | Screen::Tasks(_) => {
+                scaffolder::update::action(app, action)
+            }
         },
     }
 }
@@ -782,6 +850,9 @@ fn page_action(action: Action) -> Option<PageAction> {
 }
 
 fn back(app: &mut App) -> Vec<Effect> {
+    if let Some(effects) = scaffolder::update::back(app) {
+        return effects;
+    }
     if app.reader().is_some() {
         if let Some(effects) = docs::update::back(app) {
             return effects;
@@ -810,6 +881,9 @@ fn refresh(app: &mut App) -> Vec<Effect> {
     app.status = None;
     if matches!(app.connection, Connection::Failed(_)) {
         app.connection = Connection::Connecting;
+    }
+    if let Some(effects) = scaffolder::update::refresh(app) {
+        return effects;
     }
     match app.screen() {
         Screen::Catalog(_) => {
@@ -844,6 +918,8 @@ fn refresh(app: &mut App) -> Vec<Effect> {
                 other => other.into_iter().collect(),
             }
         }
+        // Answered by `scaffolder::update::refresh` above.
+        Screen::Templates(_) | Screen::Wizard(_) | Screen::Task(_) | Screen::Tasks(_) => Vec::new(),
     }
 }
 
@@ -1007,6 +1083,10 @@ fn on_mouse(app: &mut App, event: MouseEvent) -> Vec<Effect> {
                         Vec::new()
                     }
                     Screen::Loading { .. } => Vec::new(),
+                    Screen::Templates(_) | Screen::Tasks(_) | Screen::Task(_) => {
+                        scaffolder::update::action(app, action)
+                    }
+                    Screen::Wizard(_) => Vec::new(),
                 });
             }
             effects

@@ -49,8 +49,13 @@ impl Harness {
             .enable_all()
             .build()
             .unwrap();
-        let portal: Arc<dyn Portal> =
-            Arc::new(stagedoor_core::LocalPortal::from_config(config).unwrap());
+        let local = Arc::new(stagedoor_core::LocalPortal::from_config(config).unwrap());
+        // Templates run in this process, as in the embedded TUI (the workers are tokio tasks).
+        {
+            let _runtime = rt.enter();
+            local.start_task_workers();
+        }
+        let portal: Arc<dyn Portal> = local;
         let app =
             App::new(theme(), Keymap::default(), "embedded".into(), true).with_state_dir(state);
         let terminal = Terminal::new(TestBackend::new(width, height)).unwrap();

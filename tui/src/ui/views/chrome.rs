@@ -168,6 +168,10 @@ pub fn hints(frame: &mut Frame, area: Rect, app: &App) {
     let t = &app.theme;
     let mut spans = Vec::new();
     let context = app.context();
+    // A wizard page's form has every key and draws its own hint line: the table's keys would lie here.
+    if context == Context::Wizard {
+        return;
+    }
     for b in app.keymap.for_context(context) {
         let Some(label) = b.hint else { continue };
         let Some(key) = b.keys.first() else { continue };

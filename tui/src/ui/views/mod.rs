@@ -10,6 +10,7 @@ use ratatui::Frame;
 
 use super::docs;
 use super::entity;
+use super::scaffolder;
 use super::state::{App, Screen};
 
 /// The frame's regions: two header lines, the body, the status/command line and the hint bar.
@@ -58,6 +59,10 @@ pub fn draw(frame: &mut Frame, app: &App) {
         } => chrome::loading_entity(frame, a.body, app, entity_ref, error.as_deref()),
         Screen::Entity { page, .. } => entity::render(frame, a.body, page, &app.theme),
         Screen::Docs(reader) => docs::view::render(frame, a.body, app, reader),
+        Screen::Templates(list) => scaffolder::templates::render(frame, a.body, app, list),
+        Screen::Wizard(w) => scaffolder::wizard::render(frame, a.body, app, w),
+        Screen::Task(v) => scaffolder::task::render(frame, a.body, app, v),
+        Screen::Tasks(h) => scaffolder::tasks::render(frame, a.body, app, h),
     }
     chrome::line(frame, a.line, app);
     chrome::hints(frame, a.hints, app);

@@ -1,0 +1,283 @@
+//! `stagedoor template run` end to end: the binary in a temporary directory whose app-config.yaml reads the
+//! repository's sample catalog (its `runbook-page` template runs offline) into its own SQLite file.
+//!
+//! `unknown_template_*` and `bad_values_file_*` need only the catalog; the others run the engine.
+
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn project() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = Path::new(env!("CARGO_MANIFEST_DIR")).join("../catalog/all.yaml");
+    let config = format!(
+        "backend:\n  database:\n    client: better-sqlite3\n    connection:\n      directory: ./data\n\
+         catalog:\n  rules:\n    - allow: [Component, System, API, Resource, Location, Domain, Group, User, Template]\n  \
+         locations:\n    - type: file\n      target: {}\n\
+         scaffolder:\n  workingDirectory: ./work\n",
+        catalog.display()
+    );
+    fs::write(dir.path().join("app-config.yaml"), config).unwrap();
+    fs::create_dir_all(dir.path().join("work")).unwrap();
+    dir
+}
+
+fn stagedoor(dir: &Path, args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_stagedoor"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("RUST_LOG")
+        .env_remove("STAGEDOOR_SERVER")
+        .env_remove("STAGEDOOR_TOKEN")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run stagedoor");
+    let run = Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    assert!(
+        !run.stderr.contains("panicked"),
+        "stagedoor {args:?} panicked: {}",
+        run.stderr
+    );
+    run
+}
+
+const GOOD: [&str; 4] = [
+    "--set",
+    "service=depot-scanner",
+    "--set",
+    "owner=group:default/infra-team",
+];
+
+fn run_args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["template", "run", "runbook-page"];
+    args.extend(extra);
+    args
+}
+
+#[test]
+fn unknown_template_is_bad_input() {
+    let dir = project();
+    let run = stagedoor(dir.path(), &["template", "run", "no-such-template"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("unknown template template:default/no-such-template"),
+        "{}",
+        run.stderr
+    );
+    // A ref to another kind is no template either.
+    let run = stagedoor(dir.path(), &["template", "run", "group:default/infra-team"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+}
+
+#[test]
+fn bad_values_file_is_named() {
+    let dir = project();
+    fs::write(dir.path().join("values.yaml"), "- not\n- a mapping\n").unwrap();
+    let run = stagedoor(dir.path(), &run_args(&["--values", "values.yaml"]));
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("values.yaml"), "{}", run.stderr);
+    let run = stagedoor(dir.path(), &run_args(&["--values", "missing.json"]));
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("missing.json"), "{}", run.stderr);
+    let run = stagedoor(dir.path(), &run_args(&["--set", "=x"]));
+    assert_eq!(run.code, 2, "{}", run.stderr);
+}
+
+#[test]
+fn a_run_prints_its_log_and_output_and_exits_0() {
+    let dir = project();
+    let run = stagedoor(dir.path(), &run_args(&GOOD));
+    assert_eq!(
+        run.code, 0,
+        "stdout: {}\nstderr: {}",
+        run.stdout, run.stderr
+    );
+    for text in [
+        "[log] Runbook for depot-scanner written for group:default/infra-team",
+        "Owning team: group:default/infra-team",
+        "Next steps:",
+        "completed",
+    ] {
+        assert!(run.stdout.contains(text), "{text}: {}", run.stdout);
+    }
+    // Values from a file, --set on top, and JSON output.
+    fs::write(
+        dir.path().join("values.json"),
+        r#"{"service": "other", "owner": "group:default/infra-team", "pager": false}"#,
+    )
+    .unwrap();
+    let run = stagedoor(
+        dir.path(),
+        &run_args(&[
+            "--values",
+            "values.json",
+            "--set",
+            "service=route-api",
+            "-o",
+            "json",
+        ]),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(doc["status"], "completed");
+    assert_eq!(
+        doc["output"]["links"][0]["entityRef"],
+        "group:default/infra-team"
+    );
+    assert!(doc["log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["body"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("Runbook for route-api"))));
+}
+
+#[test]
+fn a_dry_run_prints_the_files_and_the_log() {
+    let dir = project();
+    let run = stagedoor(dir.path(), &run_args(&[&GOOD[..], &["--dry-run"]].concat()));
+    assert_eq!(
+        run.code, 0,
+        "stdout: {}\nstderr: {}",
+        run.stdout, run.stderr
+    );
+    assert!(run.stdout.contains("docs/runbook.md"), "{}", run.stdout);
+    assert!(run.stdout.contains("Log:"), "{}", run.stdout);
+}
+
+#[test]
+fn invalid_values_name_their_fields_and_exit_2() {
+    let dir = project();
+    let run = stagedoor(dir.path(), &run_args(&["--set", "service=Not_Valid"]));
+    assert_eq!(
+        run.code, 2,
+        "stdout: {}\nstderr: {}",
+        run.stdout, run.stderr
+    );
+    assert!(run.stderr.contains("service"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("owner"),
+        "the missing field too: {}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_failed_task_exits_1_with_its_error() {
+    let dir = project();
+    // python-service publishes to GitHub, which this catalog's portal cannot do; schema defaults fill
+    // its lifecycle and port.
+    let run = stagedoor(
+        dir.path(),
+        &[
+            "template",
+            "run",
+            "template:default/python-service",
+            "--set",
+            "name=svc",
+            "--set",
+            "owner=group:default/infra-team",
+            "--set",
+            "repoUrl=github.com?owner=larkspur-freight&repo=svc",
+        ],
+    );
+    assert_eq!(
+        run.code, 1,
+        "stdout: {}\nstderr: {}",
+        run.stdout, run.stderr
+    );
+    assert!(
+        run.stdout
+            .contains("[template] Finished step Fetch skeleton"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.trim_end().ends_with("failed"), "{}", run.stdout);
+    assert!(run.stderr.starts_with("error: "), "{}", run.stderr);
+}
+
+/// Stops the `stagedoor serve` child when the test ends, even on failure.
+struct ServerProcess(std::process::Child);
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn a_run_on_a_server_streams_its_log_too() {
+    let dir = project();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let token = "template-cli-token-0123456789";
+    fs::write(
+        dir.path().join("server.yaml"),
+        format!(
+            "backend:\n  listen: 127.0.0.1:{port}\n  auth:\n    externalAccess:\n      - type: static\n        options:\n          token: {token}\n          subject: cli\n"
+        ),
+    )
+    .unwrap();
+    let _server = ServerProcess(
+        Command::new(env!("CARGO_BIN_EXE_stagedoor"))
+            .args([
+                "--config",
+                "app-config.yaml",
+                "--config",
+                "server.yaml",
+                "serve",
+            ])
+            .current_dir(dir.path())
+            .env_remove("RUST_LOG")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start stagedoor serve"),
+    );
+    let url = format!("http://127.0.0.1:{port}");
+    let mut args = vec!["--server", &url, "--token", token];
+    args.extend(run_args(&GOOD));
+    // The server imports at start; retry until it knows the template (bounded, not a timing assertion).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let run = loop {
+        let run = stagedoor(dir.path(), &args);
+        if run.code == 0 || std::time::Instant::now() > deadline {
+            break run;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    };
+    assert_eq!(
+        run.code, 0,
+        "stdout: {}\nstderr: {}",
+        run.stdout, run.stderr
+    );
+    assert!(
+        run.stdout
+            .contains("[log] Runbook for depot-scanner written for group:default/infra-team"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.trim_end().ends_with("completed"),
+        "{}",
+        run.stdout
+    );
+}
