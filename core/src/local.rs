@@ -416,11 +416,12 @@ impl LocalPortal {
         location_type: &str,
         target: &str,
     ) -> Result<RootLocation, PortalError> {
-        if !self
+        let allowed = self
             .allowed_location_types
             .iter()
             .any(|t| t == location_type)
-        {
+            || (location_type == "file" && self.is_published_file(target));
+        if !allowed {
             return Err(PortalError::Input(format!(
                 "Registered locations must be of an allowed type {}",
                 serde_json::to_string(&self.allowed_location_types).unwrap_or_default()
@@ -452,6 +453,28 @@ impl LocalPortal {
             location_type: location_type.to_string(),
             target,
         })
+    }
+}
+
+impl LocalPortal {
+    /// Whether `target` is a file `publish:file` may have written: below one of
+    /// `scaffolder.publish.file.allowedDirectories` once symlinks are resolved. Such files may be registered
+    /// as `file` locations (`catalog:register` after `publish:file`) even when `catalog.allowedLocationTypes`
+    /// has only `url`, since the configuration already opened those directories to the scaffolder.
+    fn is_published_file(&self, target: &str) -> bool {
+        let path = std::path::Path::new(target);
+        if !path.is_absolute() {
+            return false;
+        }
+        let Ok(real) = std::fs::canonicalize(path) else {
+            return false;
+        };
+        self.scaffolder
+            .settings()
+            .publish_file_dirs
+            .iter()
+            .filter_map(|dir| std::fs::canonicalize(dir).ok())
+            .any(|dir| real.starts_with(&dir) && real != dir)
     }
 }
 

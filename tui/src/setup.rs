@@ -137,7 +137,12 @@ pub async fn reading_portal(source: &Source) -> anyhow::Result<Box<dyn Portal>> 
             .with_context(|| format!("cannot use --server {server}"))?;
         return Ok(Box::new(portal));
     }
-    let portal = portal_from_args(&source.config)?;
+    Ok(Box::new(embedded_portal(&source.config).await?))
+}
+
+/// The embedded portal over `files`, its catalog imported first if it never was.
+pub async fn embedded_portal(files: &[PathBuf]) -> anyhow::Result<LocalPortal> {
+    let portal = portal_from_args(files)?;
     let stored = portal
         .store()
         .entity_count()
@@ -149,5 +154,5 @@ pub async fn reading_portal(source: &Source) -> anyhow::Result<Box<dyn Portal>> 
             .await
             .context("cannot import the catalog")?;
     }
-    Ok(Box::new(portal))
+    Ok(portal)
 }

@@ -179,8 +179,8 @@ fn invalid_values_name_their_fields_and_exit_2() {
 #[test]
 fn a_failed_task_exits_1_with_its_error() {
     let dir = project();
-    // python-service publishes to GitHub, which this catalog's portal cannot do; schema defaults fill
-    // its lifecycle and port.
+    // python-service publishes with publish:file, and this project's config opens no directory to it;
+    // schema defaults fill its lifecycle and port.
     let run = stagedoor(
         dir.path(),
         &[
@@ -191,8 +191,6 @@ fn a_failed_task_exits_1_with_its_error() {
             "name=svc",
             "--set",
             "owner=group:default/infra-team",
-            "--set",
-            "repoUrl=github.com?owner=larkspur-freight&repo=svc",
         ],
     );
     assert_eq!(
@@ -208,6 +206,70 @@ fn a_failed_task_exits_1_with_its_error() {
     );
     assert!(run.stdout.trim_end().ends_with("failed"), "{}", run.stdout);
     assert!(run.stderr.starts_with("error: "), "{}", run.stderr);
+}
+
+#[test]
+fn a_service_is_scaffolded_published_and_registered() {
+    let dir = project();
+    let config = dir.path().join("app-config.yaml");
+    let mut text = fs::read_to_string(&config).unwrap();
+    text.push_str("  publish:\n    file:\n      allowedDirectories: [./scaffolded]\n");
+    fs::write(&config, text).unwrap();
+    let run = stagedoor(
+        dir.path(),
+        &[
+            "template",
+            "run",
+            "python-service",
+            "--set",
+            "name=depot-scanner",
+            "--set",
+            "owner=group:default/infra-team",
+            "--set",
+            "description=Scans depots",
+        ],
+    );
+    assert_eq!(
+        run.code, 0,
+        "stdout: {}\nstderr: {}",
+        run.stdout, run.stderr
+    );
+    for step in ["Fetch skeleton", "Publish", "Register"] {
+        assert!(
+            run.stdout.contains(&format!("Finished step {step}")),
+            "{}",
+            run.stdout
+        );
+    }
+    assert!(
+        run.stdout.contains("component:default/depot-scanner"),
+        "{}",
+        run.stdout
+    );
+    let published = dir.path().join("scaffolded/depot-scanner");
+    let info = fs::read_to_string(published.join("catalog-info.yaml")).unwrap();
+    assert!(info.contains("name: \"depot-scanner\""), "{info}");
+    assert!(info.contains("description: \"Scans depots\""), "{info}");
+    assert!(info.contains("backstage.io/techdocs-ref: dir:."), "{info}");
+    assert!(published.join("src/app.py").is_file());
+    // Registered: the next command finds the new component in the catalog.
+    let get = stagedoor(
+        dir.path(),
+        &[
+            "catalog",
+            "get",
+            "component:default/depot-scanner",
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(get.code, 0, "{}", get.stderr);
+    assert!(
+        get.stdout
+            .contains("\"owner\": \"group:default/infra-team\""),
+        "{}",
+        get.stdout
+    );
 }
 
 /// Stops the `stagedoor serve` child when the test ends, even on failure.

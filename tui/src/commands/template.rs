@@ -10,9 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use base64::Engine as _;
 use serde_json::{json, Map, Value};
-use stagedoor_core::portal::RefreshRequest;
 use stagedoor_core::scaffolder::{
     DryRunRequest, DryRunResult, TaskEvent, TaskEventType, TaskRequest, TaskStatus,
 };
@@ -20,6 +18,7 @@ use stagedoor_core::{EntityRef, Portal, PortalError};
 
 use crate::cli::{RunFormat, TemplateRunArgs, UsageError};
 use crate::setup;
+use stagedoor::ui::scaffolder::wizard::DryRunView;
 use stagedoor::ui::text::strip_escapes;
 
 /// How long each `task_events` call waits for a new event.
@@ -207,39 +206,20 @@ pub fn output_text(output: &Value) -> String {
 
 /// The dry run as text: the files with their sizes, then the log.
 pub fn dry_run_text(result: &DryRunResult) -> String {
-    let mut files: Vec<(String, usize)> = result
-        .directory_contents
+    let view = DryRunView::new(result);
+    let mut out = format!("Files ({}):\n", view.files.len());
+    let width = view
+        .files
         .iter()
-        .map(|f| {
-            let size = base64::engine::general_purpose::STANDARD
-                .decode(f.base64_content.as_bytes())
-                .map(|b| b.len())
-                .unwrap_or(0);
-            (strip_escapes(&f.path), size)
-        })
-        .collect();
-    files.sort();
-    let mut out = format!("Files ({}):\n", files.len());
-    let width = files
-        .iter()
-        .map(|(_, s)| s.to_string().len())
+        .map(|(_, size, _)| size.to_string().len())
         .max()
         .unwrap_or(1);
-    for (path, size) in &files {
+    for (path, size, _) in &view.files {
         out.push_str(&format!("  {size:>width$}  {path}\n"));
     }
     out.push_str("Log:\n");
-    for line in &result.log {
-        let step = line.body.get("stepId").and_then(Value::as_str);
-        let message = line
-            .body
-            .get("message")
-            .and_then(Value::as_str)
-            .unwrap_or("");
-        let prefix = step.map(|s| format!("[{s}] ")).unwrap_or_default();
-        for l in strip_escapes(message).lines() {
-            out.push_str(&format!("  {prefix}{l}\n"));
-        }
+    for line in &view.log {
+        out.push_str(&format!("  {line}\n"));
     }
     out
 }
@@ -312,18 +292,7 @@ async fn portal(source: &setup::Source) -> anyhow::Result<Arc<dyn Portal>> {
     if source.server.is_some() {
         return Ok(Arc::from(setup::reading_portal(source).await?));
     }
-    let portal = Arc::new(setup::portal_from_args(&source.config)?);
-    let stored = portal
-        .store()
-        .entity_count()
-        .await
-        .context("cannot read the catalog")?;
-    if stored == 0 {
-        portal
-            .refresh(RefreshRequest::default())
-            .await
-            .context("cannot import the catalog")?;
-    }
+    let portal = Arc::new(setup::embedded_portal(&source.config).await?);
     portal.start_task_workers();
     Ok(portal)
 }
@@ -433,6 +402,7 @@ async fn follow(portal: &dyn Portal, id: &str, format: RunFormat) -> anyhow::Res
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine as _;
 
     #[test]
     fn sets_keep_yaml_types_and_nest() {

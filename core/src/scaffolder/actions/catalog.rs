@@ -399,6 +399,53 @@ spec: {type: service, lifecycle: production, owner: team}
     }
 
     #[tokio::test]
+    async fn register_accepts_published_files_without_opening_file_locations() {
+        let h = Harness::new();
+        let published = h.tmp.path().join("published");
+        std::fs::create_dir_all(published.join("svc")).unwrap();
+        std::fs::write(
+            published.join("svc/catalog-info.yaml"),
+            "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: svc}\nspec: {type: service, lifecycle: experimental, owner: team-a}\n",
+        )
+        .unwrap();
+        std::fs::write(h.outside.join("catalog-info.yaml"), "kind: Component\n").unwrap();
+        // Only url locations are open to registration, but publish:file's directory is configured.
+        let portal = crate::portal::LocalPortal::from_config(crate::config::Config::from_value(
+            serde_yaml::from_str(&format!(
+                "backend: {{database: {{client: better-sqlite3, connection: ':memory:'}}}}\n\
+                 catalog: {{rules: [{{allow: [Component]}}]}}\n\
+                 scaffolder: {{publish: {{file: {{allowedDirectories: ['{}']}}}}}}",
+                published.display()
+            ))
+            .unwrap(),
+            h.tmp.path().to_path_buf(),
+        ))
+        .unwrap();
+        let portal: std::sync::Arc<dyn crate::portal::Portal> = std::sync::Arc::new(portal);
+        let mut ctx = h.ctx(json!({
+            "catalogInfoUrl": format!("file://{}/svc/catalog-info.yaml", published.display())
+        }));
+        ctx.catalog = portal.clone();
+        h.run_ctx("catalog:register", &mut ctx).await.unwrap();
+        assert_eq!(ctx.outputs["entityRef"], json!("component:default/svc"));
+        // A file elsewhere is still refused, also through a symlink inside the published directory.
+        std::os::unix::fs::symlink(
+            h.outside.join("catalog-info.yaml"),
+            published.join("link.yaml"),
+        )
+        .unwrap();
+        for target in [
+            h.outside.join("catalog-info.yaml"),
+            published.join("link.yaml"),
+        ] {
+            let mut ctx = h.ctx(json!({"catalogInfoUrl": format!("file://{}", target.display())}));
+            ctx.catalog = portal.clone();
+            let e = h.run_ctx("catalog:register", &mut ctx).await.unwrap_err();
+            assert!(e.to_string().contains("allowed type"), "{e}");
+        }
+    }
+
+    #[tokio::test]
     async fn register_refuses_disallowed_types_unless_optional() {
         let h = Harness::new();
         // Backstage's default allows only url locations: a file location is refused by the portal.
