@@ -343,3 +343,81 @@ fn a_run_on_a_server_streams_its_log_too() {
         run.stdout
     );
 }
+
+/// A `stagedoor template run` killed mid-task (SIGKILL: no chance to clean up) leaves its task
+/// `processing`; the next portal to start on the same database marks it failed, saying why.
+#[test]
+fn a_task_whose_process_was_killed_fails_at_the_next_start() {
+    use stagedoor_core::portal::Portal;
+    use stagedoor_core::scaffolder::{TaskEventType, TaskQuery, TaskStatus};
+    use std::io::{BufRead, BufReader};
+    use std::sync::Arc;
+
+    let dir = project();
+    fs::write(
+        dir.path().join("wait.yaml"),
+        "apiVersion: scaffolder.backstage.io/v1beta3\nkind: Template\nmetadata: {name: long-wait}\n\
+         spec:\n  type: service\n  owner: group:default/infra-team\n  parameters: []\n  steps:\n\
+         \x20   - {id: wait, name: Wait, action: debug:wait, input: {seconds: 25}}\n",
+    )
+    .unwrap();
+    let config = dir.path().join("app-config.yaml");
+    let text = fs::read_to_string(&config).unwrap().replace(
+        "  locations:\n",
+        &format!(
+            "  locations:\n    - type: file\n      target: {}\n",
+            dir.path().join("wait.yaml").display()
+        ),
+    );
+    fs::write(&config, text).unwrap();
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stagedoor"))
+        .args(["template", "run", "long-wait"])
+        .current_dir(dir.path())
+        .env_remove("RUST_LOG")
+        .env_remove("STAGEDOOR_SERVER")
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("run stagedoor");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let started = lines.any(|l| l.is_ok_and(|l| l.contains("Beginning step Wait")));
+    assert!(started, "the task never started");
+    child.kill().expect("kill");
+    child.wait().expect("reap");
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let loaded =
+            stagedoor_core::config::Config::load(&[config.clone()], dir.path()).expect("config");
+        let portal = Arc::new(stagedoor_core::LocalPortal::from_config(loaded).expect("portal"));
+        let before = portal.list_tasks(TaskQuery::default()).await.unwrap();
+        assert_eq!(before.tasks.len(), 1);
+        assert_eq!(before.tasks[0].status, TaskStatus::Processing);
+        portal.start_task_workers();
+        let id = before.tasks[0].id.clone();
+        let mut status = TaskStatus::Processing;
+        for _ in 0..100 {
+            status = portal.task(&id).await.unwrap().expect("task").status;
+            if status.is_final() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert_eq!(status, TaskStatus::Failed);
+        let events = portal
+            .task_events(&id, None, std::time::Duration::ZERO)
+            .await
+            .unwrap();
+        let completion = events
+            .iter()
+            .find(|e| e.event_type == TaskEventType::Completion)
+            .expect("a completion event");
+        let message = completion.body["error"]["message"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(message.contains("no longer running"), "{}", completion.body);
+    });
+}
