@@ -391,7 +391,8 @@ fn a_task_whose_process_was_killed_fails_at_the_next_start() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let loaded =
-            stagedoor_core::config::Config::load(&[config.clone()], dir.path()).expect("config");
+            stagedoor_core::config::Config::load(std::slice::from_ref(&config), dir.path())
+                .expect("config");
         let portal = Arc::new(stagedoor_core::LocalPortal::from_config(loaded).expect("portal"));
         let before = portal.list_tasks(TaskQuery::default()).await.unwrap();
         assert_eq!(before.tasks.len(), 1);
