@@ -825,6 +825,11 @@ impl Portal for LocalPortal {
                     .into(),
             )
         })?;
+        let mut request = request;
+        request.user = self
+            .scaffolder
+            .user_with_entity(request.user.take())
+            .await?;
         crate::scaffolder::dryrun::dry_run(&self.scaffolder.engine(), request, catalog).await
     }
 }

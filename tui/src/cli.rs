@@ -36,9 +36,9 @@ pub struct Cli {
     #[arg(long, value_name = "NAME", global = true)]
     pub theme: Option<String>,
 
-    /// Who "owned by me" in the terminal UI means: a user entity ref such as user:default/jane
-    /// [default: stagedoor.identity in the configuration].
-    #[arg(long = "as", value_name = "USER_REF")]
+    /// Who you are, as a user entity ref such as user:default/jane: "owned by me" in the terminal UI, and
+    /// the user templates run for (embedded) [default: stagedoor.identity in the configuration].
+    #[arg(long = "as", value_name = "USER_REF", global = true)]
     pub as_user: Option<String>,
 
     /// Log to stderr: -v info, -vv debug, -vvv trace (RUST_LOG, when set, decides instead).

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context as _};
 use stagedoor_core::config::Config;
 use stagedoor_core::portal::{Portal, RefreshRequest};
-use stagedoor_core::LocalPortal;
+use stagedoor_core::{EntityRef, LocalPortal};
 use stagedoor_server::client::HttpPortal;
 
 /// Logs go to stderr, and only when asked for (`-v` or `RUST_LOG`), so stdout stays the command's output.
@@ -155,4 +155,45 @@ pub async fn embedded_portal(files: &[PathBuf]) -> anyhow::Result<LocalPortal> {
             .context("cannot import the catalog")?;
     }
     Ok(portal)
+}
+
+/// Who the user is: `--as`, else `stagedoor.identity`, else nobody.
+pub fn identity(
+    as_user: Option<&str>,
+    config: Option<&Config>,
+) -> anyhow::Result<Option<EntityRef>> {
+    match as_user {
+        Some(text) => {
+            Ok(Some(parse_identity(text).map_err(|e| {
+                crate::cli::UsageError(format!("--as: {e}"))
+            })?))
+        }
+        None => identity_from_config(config),
+    }
+}
+
+/// `stagedoor.identity`: the user "owned by me" means in the catalog's facet panel.
+pub(crate) fn identity_from_config(config: Option<&Config>) -> anyhow::Result<Option<EntityRef>> {
+    let Some(value) = config.and_then(|c| c.get("stagedoor.identity")) else {
+        return Ok(None);
+    };
+    let parsed = match value.as_str() {
+        Some(text) => parse_identity(text),
+        None => Err("expected a user entity ref such as user:default/jane".to_string()),
+    };
+    parsed
+        .map(Some)
+        .map_err(|e| anyhow::anyhow!("invalid configuration: stagedoor.identity: {e}"))
+}
+
+/// A user entity ref (`user:default/jane`; `jane` and `default/jane` mean the same).
+pub(crate) fn parse_identity(text: &str) -> Result<EntityRef, String> {
+    let r = EntityRef::parse_with_defaults(text.trim(), Some("user"), "default")
+        .map_err(|e| e.to_string())?;
+    if !r.kind.eq_ignore_ascii_case("user") {
+        return Err(format!(
+            "'{text}' is not a user entity ref (expected e.g. user:default/jane)"
+        ));
+    }
+    Ok(r)
 }

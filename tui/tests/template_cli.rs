@@ -422,3 +422,56 @@ fn a_task_whose_process_was_killed_fails_at_the_next_start() {
         assert!(message.contains("no longer running"), "{}", completion.body);
     });
 }
+
+/// Embedded, a task runs for `--as` (else `stagedoor.identity`): templates see `user.ref` and the User
+/// entity from the catalog, and the task records who created it.
+#[test]
+fn a_task_runs_for_the_user_given_with_as() {
+    let dir = project();
+    fs::write(
+        dir.path().join("whoami.yaml"),
+        "apiVersion: scaffolder.backstage.io/v1beta3\nkind: Template\nmetadata: {name: whoami}\n\
+         spec:\n  type: service\n  owner: group:default/infra-team\n  parameters: []\n  steps:\n\
+         \x20   - id: say\n      name: Say\n      action: debug:log\n\
+         \x20     input: {message: 'ref=${{ user.ref }} name=${{ user.entity.metadata.name }}'}\n",
+    )
+    .unwrap();
+    let config = dir.path().join("app-config.yaml");
+    let text = fs::read_to_string(&config).unwrap().replace(
+        "  locations:\n",
+        &format!(
+            "  locations:\n    - type: file\n      target: {}\n",
+            dir.path().join("whoami.yaml").display()
+        ),
+    );
+    fs::write(&config, text).unwrap();
+    let run = stagedoor(
+        dir.path(),
+        &[
+            "--as",
+            "lena.fischer",
+            "template",
+            "run",
+            "whoami",
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(
+        run.code, 0,
+        "stdout: {}\nstderr: {}",
+        run.stdout, run.stderr
+    );
+    assert!(
+        run.stdout
+            .contains("ref=user:default/lena.fischer name=lena.fischer"),
+        "{}",
+        run.stdout
+    );
+    let bad = stagedoor(
+        dir.path(),
+        &["--as", "group:default/x", "template", "run", "whoami"],
+    );
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert!(bad.stderr.contains("--as"), "{}", bad.stderr);
+}

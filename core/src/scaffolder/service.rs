@@ -26,7 +26,9 @@ use super::runner::{run_task, Engine, EventSink, Run};
 use super::settings::ScaffolderSettings;
 use super::template::Template;
 use super::templating::Templater;
-use super::types::{SerializedTask, TaskEvent, TaskEventType, TaskRequest, TaskSpec, TaskStatus};
+use super::types::{
+    SerializedTask, TaskEvent, TaskEventType, TaskRequest, TaskSpec, TaskStatus, TaskUser,
+};
 use super::workspace::Workspace;
 use crate::entity::EntityRef;
 use crate::error::PortalError;
@@ -139,6 +141,27 @@ impl TaskService {
         Template::from_entity(&entity)
     }
 
+    /// `user` with its User entity from the catalog (`user.entity` in templates), when the caller named
+    /// only the ref.
+    pub async fn user_with_entity(
+        &self,
+        user: Option<TaskUser>,
+    ) -> Result<Option<TaskUser>, PortalError> {
+        let Some(mut user) = user else {
+            return Ok(None);
+        };
+        if user.entity.is_none() {
+            if let Some(user_ref) = user.user_ref.as_deref() {
+                if let Ok(parsed) = EntityRef::parse(user_ref) {
+                    if let Some(entity) = self.store.entity_by_ref(&parsed).await? {
+                        user.entity = Some(entity.into_value());
+                    }
+                }
+            }
+        }
+        Ok(Some(user))
+    }
+
     /// Checks the values and stores the task `open`; its id. Wakes this process's workers.
     pub async fn create(&self, request: TaskRequest) -> Result<String, PortalError> {
         let template_ref =
@@ -162,7 +185,7 @@ impl TaskService {
             steps: template.steps.clone(),
             output: template.output.clone(),
             template_info: template.template_info(),
-            user: request.user.clone(),
+            user: self.user_with_entity(request.user.clone()).await?,
         };
         let id = uuid::Uuid::new_v4().to_string();
         if !secrets.is_empty() {

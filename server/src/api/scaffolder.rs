@@ -195,29 +195,16 @@ fn directory_contents_field(map: &Map<String, Value>) -> ApiResult<Vec<DryRunInp
 
 // ---- the caller ----
 
-/// The user a task runs for: the subject when it is a user entity ref, with the entity when the catalog has
-/// it (`user.entity` in templates).
-async fn task_user(portal: &dyn Portal, caller: Option<&Caller>) -> ApiResult<Option<TaskUser>> {
-    let Some(subject) = caller.and_then(|c| c.subject.as_deref()) else {
-        return Ok(None);
-    };
-    let user = match EntityRef::parse(subject) {
-        Ok(r) if r.kind.eq_ignore_ascii_case("user") => r,
-        _ => return Ok(None),
-    };
-    let entity = match portal.entity_by_ref(&user).await? {
-        Some(entity) => Some(serde_json::to_value(&entity).map_err(|e| {
-            ApiError::from(PortalError::Internal(format!(
-                "Could not encode {}: {e}",
-                user.canonical()
-            )))
-        })?),
-        None => None,
-    };
-    Ok(Some(TaskUser {
-        entity,
-        user_ref: Some(user.canonical()),
-    }))
+/// The user a task runs for: the subject when it is a user entity ref (the portal adds its entity).
+fn task_user(caller: Option<&Caller>) -> Option<TaskUser> {
+    let subject = caller.and_then(|c| c.subject.as_deref())?;
+    match EntityRef::parse(subject) {
+        Ok(r) if r.kind.eq_ignore_ascii_case("user") => Some(TaskUser {
+            entity: None,
+            user_ref: Some(r.canonical()),
+        }),
+        _ => None,
+    }
 }
 
 // ---- tasks ----
@@ -233,7 +220,7 @@ async fn post_task(
         template_ref: template_ref_field(&map)?,
         values: values_field(&map)?,
         secrets: secrets_field(&map)?,
-        user: task_user(state.portal.as_ref(), caller.as_deref()).await?,
+        user: task_user(caller.as_deref()),
     };
     let id = state.portal.create_task(request).await?;
     Ok((StatusCode::CREATED, Json(json!({ "id": id }))).into_response())
@@ -351,7 +338,7 @@ async fn post_dry_run(
         values: values_field(&map)?,
         secrets: secrets_field(&map)?,
         directory_contents: directory_contents_field(&map)?,
-        user: task_user(state.portal.as_ref(), caller.as_deref()).await?,
+        user: task_user(caller.as_deref()),
     };
     Ok(Json(state.portal.dry_run(request).await?).into_response())
 }

@@ -66,7 +66,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Some(Command::Search(args)) => runtime()?.block_on(search::run(&source, &args)),
         Some(Command::Template(TemplateCommand::Run(args))) => {
-            runtime()?.block_on(template::run(&source, &args))
+            runtime()?.block_on(template::run(&source, &args, cli.as_user.as_deref()))
         }
         Some(Command::Dev(DevCommand::GenCatalog(args))) => gen_catalog::run(&args),
         Some(Command::Serve) => runtime()?.block_on(serve::run(source.local_only("serve")?)),

@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use serde_json::{json, Map, Value};
 use stagedoor_core::scaffolder::{
-    DryRunRequest, DryRunResult, TaskEvent, TaskEventType, TaskRequest, TaskStatus,
+    DryRunRequest, DryRunResult, TaskEvent, TaskEventType, TaskRequest, TaskStatus, TaskUser,
 };
 use stagedoor_core::{EntityRef, Portal, PortalError};
 
@@ -224,7 +224,21 @@ pub fn dry_run_text(result: &DryRunResult) -> String {
     out
 }
 
-pub async fn run(source: &setup::Source, args: &TemplateRunArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(
+    source: &setup::Source,
+    args: &TemplateRunArgs,
+    as_user: Option<&str>,
+) -> anyhow::Result<ExitCode> {
+    // Embedded, the task runs for `--as` / `stagedoor.identity`; a server decides from the token.
+    let user = match &source.server {
+        Some(_) => None,
+        None => setup::identity(as_user, Some(&setup::load_config(&source.config)?))?.map(|r| {
+            TaskUser {
+                entity: None,
+                user_ref: Some(r.canonical()),
+            }
+        }),
+    };
     let values = build_values(args.values.as_deref(), &args.set)?;
     let secrets = parse_secrets(&args.secret)?;
     let template_ref = EntityRef::parse_with_defaults(&args.template, Some("template"), "default")
@@ -260,7 +274,7 @@ pub async fn run(source: &setup::Source, args: &TemplateRunArgs) -> anyhow::Resu
             values: Value::Object(values),
             secrets,
             directory_contents: Vec::new(),
-            user: None,
+            user: user.clone(),
         };
         let result = match portal.dry_run(request).await {
             Ok(r) => r,
@@ -277,7 +291,7 @@ pub async fn run(source: &setup::Source, args: &TemplateRunArgs) -> anyhow::Resu
         template_ref: shown.clone(),
         values: Value::Object(values),
         secrets,
-        user: None,
+        user,
     };
     let id = match portal.create_task(request).await {
         Ok(id) => id,

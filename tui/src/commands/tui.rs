@@ -9,7 +9,7 @@ use stagedoor::ui::keymap::Keymap;
 use stagedoor::ui::state::App;
 use stagedoor::ui::theme::{ColorMode, Theme, DEFAULT_THEME};
 use stagedoor_core::config::Config;
-use stagedoor_core::{EntityRef, Portal};
+use stagedoor_core::Portal;
 use stagedoor_server::client::HttpPortal;
 
 use crate::setup::{self, Source};
@@ -30,12 +30,7 @@ pub async fn run(
         Some(_) => None,
     };
     let (theme, keymap) = look_and_keys(config.as_ref(), theme)?;
-    let identity = match as_user {
-        Some(text) => {
-            Some(parse_identity(text).map_err(|e| crate::cli::UsageError(format!("--as: {e}")))?)
-        }
-        None => identity_from_config(config.as_ref())?,
-    };
+    let identity = setup::identity(as_user, config.as_ref())?;
     let (portal, label, embedded): (Arc<dyn Portal>, String, bool) = match &source.server {
         Some(server) => {
             let portal = HttpPortal::new(server, source.token.clone())
@@ -80,35 +75,10 @@ fn look_and_keys(config: Option<&Config>, flag: Option<&str>) -> anyhow::Result<
     Ok((theme, keymap))
 }
 
-/// `stagedoor.identity`: the user "owned by me" means in the catalog's facet panel.
-fn identity_from_config(config: Option<&Config>) -> anyhow::Result<Option<EntityRef>> {
-    let Some(value) = config.and_then(|c| c.get("stagedoor.identity")) else {
-        return Ok(None);
-    };
-    let parsed = match value.as_str() {
-        Some(text) => parse_identity(text),
-        None => Err("expected a user entity ref such as user:default/jane".to_string()),
-    };
-    parsed
-        .map(Some)
-        .map_err(|e| anyhow::anyhow!("invalid configuration: stagedoor.identity: {e}"))
-}
-
-/// A user entity ref (`user:default/jane`; `jane` and `default/jane` mean the same).
-fn parse_identity(text: &str) -> Result<EntityRef, String> {
-    let r = EntityRef::parse_with_defaults(text.trim(), Some("user"), "default")
-        .map_err(|e| e.to_string())?;
-    if !r.kind.eq_ignore_ascii_case("user") {
-        return Err(format!(
-            "'{text}' is not a user entity ref (expected e.g. user:default/jane)"
-        ));
-    }
-    Ok(r)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::setup::{identity_from_config, parse_identity};
 
     #[test]
     fn identities_are_user_refs() {
