@@ -1,9 +1,9 @@
 //! Nunjucks-to-minijinja source rewriting: splits a template into text and tags, and inside tags (outside
 //! string literals) rewrites the JavaScript-isms real Backstage templates use (`===`, `!==`, `.length`,
 //! bare object-literal keys, `elseif`, `verbatim`, `for k, v in obj`) into what minijinja understands, and
-//! hands each tag to [`super::plus`] for JavaScript's `+`.
+//! hands each tag to [`super::ops`] for `~`, JavaScript's `+` and `*`.
 
-use super::plus::rewrite_plus;
+use super::ops::rewrite_ops;
 
 /// What a piece of template source is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -162,7 +162,7 @@ pub(crate) fn rewrite_template(src: &str, var_start: &str) -> String {
         out.push_str(&rest[..offset]);
         match seg.kind {
             SegmentKind::Variable => {
-                out.push_str(&rewrite_plus(&rewrite_expr(seg.inner), false, true))
+                out.push_str(&rewrite_ops(&rewrite_expr(seg.inner), false, true))
             }
             SegmentKind::Block => out.push_str(&rewrite_block(seg.inner)),
             SegmentKind::Text | SegmentKind::Comment => out.push_str(seg.inner),
@@ -185,7 +185,7 @@ fn rewrite_block(inner: &str) -> String {
     if let Some(new) = renamed {
         return inner.replacen(word, new, 1);
     }
-    let rewritten = rewrite_plus(&rewrite_expr(inner), true, true);
+    let rewritten = rewrite_ops(&rewrite_expr(inner), true, true);
     if word == "for" {
         return rewrite_for_pairs(&rewritten);
     }
@@ -395,7 +395,7 @@ mod tests {
     fn unicode_survives() {
         assert_eq!(
             rewrite_template("é ${{ 'ü' ~ a }} ∑", "${{"),
-            "é ${{ 'ü' ~ a }} ∑"
+            "é ${{ __sd_concat('ü', a) }} ∑"
         );
         assert_eq!(rewrite_expr(" a ~ ü "), " a ~ ü ");
     }

@@ -3,14 +3,18 @@
 //! access, a vetted filter set, fuel, recursion and output limits).
 //!
 //! - [`compat`]: rewrites the JavaScript-isms of Nunjucks expressions (`===`, `.length`, `{key: v}`) for minijinja.
-//! - [`plus`]: rewrites binary `+` into JavaScript's addition ([`convert::js_add`]).
+//! - [`ops`]: rewrites binary `~`, `+` and `*` into engine functions: [`binops::concat`],
+//!   JavaScript's addition ([`convert::js_add`]) and [`binops::mul`], each capped.
+//! - [`budget`]: one render's allocation total, charged by those functions, the filters and the formatter.
 //! - [`filters`]: Nunjucks' and Backstage's filters, each bounded in what it allocates.
 //! - [`convert`]: values into JSON (`JSON.stringify`) and into text (`String(value)`), and [`is_truthy`].
 
+mod binops;
+mod budget;
 mod compat;
 mod convert;
 mod filters;
-mod plus;
+mod ops;
 
 use std::io;
 
@@ -113,8 +117,11 @@ impl Templater {
         env.set_keep_trailing_newline(true);
         env.set_trim_blocks(options.trim_blocks);
         env.set_lstrip_blocks(options.lstrip_blocks);
-        env.set_formatter(|out, _state, value| {
+        env.set_formatter(|out, state, value| {
             let text = convert::js_string(value)?;
+            // Output goes to a capped writer, but captured output (macros, `set` blocks) does not: the
+            // budget bounds what printing can pile up there.
+            budget::charge(state, text.len())?;
             out.write_str(&text)
                 .map_err(|_| minijinja::Error::from(ErrorKind::WriteFailure))
         });
@@ -123,8 +130,12 @@ impl Templater {
         env.remove_global("debug");
         env.remove_global("namespace");
         env.add_global("null", MjValue::from(()));
-        // The target of the `+` rewrite; calling it by name does no more than `+` does.
-        env.add_function(plus::JS_ADD, convert::js_add);
+        // The targets of the operator rewrite; calling them by name does no more than the operators do.
+        env.add_function(ops::JS_ADD, |state: &minijinja::State, a, b| {
+            budget::charged(state, convert::js_add(a, b)?)
+        });
+        env.add_function(ops::CONCAT, binops::concat);
+        env.add_function(ops::MUL, binops::mul);
         filters::install(&mut env, options.cookiecutter_compat);
         Templater { env, var_start }
     }
@@ -187,7 +198,7 @@ impl Templater {
     }
 
     fn eval_with(&self, expr: &str, ctx: &MjValue) -> Result<Option<Value>, TemplateError> {
-        let source = plus::rewrite_plus(&compat::rewrite_expr(expr), false, false);
+        let source = ops::rewrite_ops(&compat::rewrite_expr(expr), false, false);
         let compiled = self
             .env
             .compile_expression(&source)

@@ -1,25 +1,45 @@
-//! JavaScript's `+` for Nunjucks expressions: minijinja's `+` only adds numbers or joins two strings, while
-//! Nunjucks' is JavaScript's (`undefined + "/"` is `"undefined/"`, `"port " + 8080` is `"port 8080"`). Every
-//! binary `+` chain inside a tag is rewritten into calls of the engine function [`JS_ADD`], keeping Jinja's
-//! precedence: an operand runs until an operator that binds more loosely than `+` (`~`, comparisons, `is`,
-//! `in`, `not`, `and`, `or`, `if`/`else`), a `,`, `:` or `=`, or the edge of its bracket; brackets are units
-//! and are rewritten inside; string literals are never touched.
+//! The binary operators minijinja gives no hook on, rewritten into engine functions so each is
+//! JavaScript's (for `+`) and bounded in what it allocates (for `~` and `*`):
+//! - `a ~ b` becomes [`CONCAT`]`(a, b)` (minijinja's concatenation, capped);
+//! - `a + b` becomes [`JS_ADD`]`(a, b)`: minijinja's `+` only adds numbers or joins two strings, while
+//!   Nunjucks' is JavaScript's (`undefined + "/"` is `"undefined/"`, `"port " + 8080` is `"port 8080"`);
+//! - `a * b` becomes [`MUL`]`(a, b)` (minijinja's multiplication, with string and list repetition capped).
 //!
-//! Two places follow Nunjucks' parser rather than Jinja's, since Nunjucks is what Backstage runs: `-` binds
-//! tighter than `+` (`a - b + c` is `JS_ADD(a - b, c)`, `a + b - c` is `JS_ADD(a, b - c)`), and `is` binds
-//! looser than `+` (`a + b is defined` tests the sum).
+//! One precedence-aware pass does all three, following Nunjucks' parser (what Backstage runs): an operand
+//! runs until an operator that binds more loosely than `~` (comparisons, `is`, `in`, `not`, `and`, `or`,
+//! `if`/`else`), a `,`, `:` or `=`, or the edge of its bracket; inside it `~` splits loosest, then `+`, then
+//! `*`; brackets are units and are rewritten inside; string literals are never touched; `**`, unary signs
+//! and filters stay inside the operands.
+//!
+//! Nunjucks differs from Jinja in three places, and the rewrite follows Nunjucks: `~` binds looser than `+`
+//! (`"a" ~ 1 + 2` is `"a3"`); `-` binds tighter than `+` (`a - b + c` is `JS_ADD(a - b, c)`, `a + b - c` is
+//! `JS_ADD(a, b - c)`) and likewise `/`, `//` and `%` bind tighter than `*` (`a * b % c` is
+//! `MUL(a, b % c)`); and `is` binds looser than `+` (`a + b is defined` tests the sum).
 
 /// The engine function the rewrite calls; registered in the environment by the templater.
 pub(crate) const JS_ADD: &str = "__sd_js_add";
+/// The target of `~`.
+pub(crate) const CONCAT: &str = "__sd_concat";
+/// The target of `*`.
+pub(crate) const MUL: &str = "__sd_mul";
+
+/// The operators an operand splits at, loosest first, with the function each becomes. `-` is not
+/// rewritten, but it binds looser than `*` and tighter than `+` (as in Nunjucks), so it is a level too.
+const LEVELS: &[(&str, Option<&str>)] = &[
+    ("~", Some(CONCAT)),
+    ("+", Some(JS_ADD)),
+    ("-", None),
+    ("*", Some(MUL)),
+];
 
 /// Deepest bracket nesting rewritten; deeper groups are kept verbatim (minijinja rejects them anyway).
 const MAX_DEPTH: usize = 64;
 
-/// Words that end an operand: the operators looser than `+` and the keywords of expressions.
+/// Words that end an operand: the operators looser than `~` and the keywords of expressions.
 const KEYWORDS: &[&str] = &["and", "or", "not", "in", "is", "if", "else", "recursive"];
 
-/// Operators that end an operand (besides keywords): looser than `+`, or separators.
-const BOUNDARY_OPS: &[&str] = &[",", ":", "=", "==", "!=", "<", ">", "<=", ">=", "~"];
+/// Operators that end an operand (besides keywords): looser than `~`, or separators.
+const BOUNDARY_OPS: &[&str] = &[",", ":", "=", "==", "!=", "<", ">", "<=", ">="];
 
 /// Multi-character operators, longest first where they share a prefix.
 const LONG_OPS: &[&str] = &["**", "//", "==", "!=", "<=", ">="];
@@ -43,10 +63,15 @@ struct Tok {
     end: usize,
 }
 
-/// Rewrites the `+` chains of a tag's inside. `block` marks a `{% %}` tag, whose first word is the
+/// Whether `s` may hold an operator the rewrite replaces.
+fn has_operator(s: &str) -> bool {
+    s.contains(['~', '+', '*'])
+}
+
+/// Rewrites the `~`, `+` and `*` chains of a tag's inside. `block` marks a `{% %}` tag, whose first word is the
 /// statement (`set`, `if`, `for`, …). Whitespace-control markers (`-`/`+` right at the delimiters) are kept
 /// out of the expression when `markers` is set.
-pub(crate) fn rewrite_plus(inner: &str, block: bool, markers: bool) -> String {
+pub(crate) fn rewrite_ops(inner: &str, block: bool, markers: bool) -> String {
     let (lead, rest) = match inner.as_bytes().first() {
         Some(b'-' | b'+') if markers => inner.split_at(1),
         _ => ("", inner),
@@ -55,11 +80,14 @@ pub(crate) fn rewrite_plus(inner: &str, block: bool, markers: bool) -> String {
         Some(b'-' | b'+') if markers => rest.split_at(rest.len() - 1),
         _ => (rest, ""),
     };
-    if !mid.contains('+') {
+    if !has_operator(mid) {
         return inner.to_string();
     }
     let mut toks = tokenize(mid);
-    if !toks.iter().any(|t| is_op(mid, t, "+")) {
+    if !toks
+        .iter()
+        .any(|t| LEVELS.iter().any(|(op, _)| is_op(mid, t, op)))
+    {
         return inner.to_string();
     }
     let closers = match_brackets(&mut toks);
@@ -299,7 +327,7 @@ impl Rewriter<'_> {
             return self.src[open.start..open.end].to_string();
         }
         let whole = &self.src[open.start..self.item_end(it)];
-        if depth >= MAX_DEPTH || !whole.contains('+') {
+        if depth >= MAX_DEPTH || !has_operator(whole) {
             return whole.to_string();
         }
         let closed = self.closers[it.first].is_some();
@@ -316,19 +344,32 @@ impl Rewriter<'_> {
         out
     }
 
-    /// A run of items between boundaries: its binary `+` chain folded left into [`JS_ADD`] calls. A `-`
-    /// stays inside its operand: Nunjucks parses subtraction tighter than addition (`a + b - c` is
-    /// `a + (b - c)`, `a - b + c` is `(a - b) + c`).
+    /// A run of items between boundaries, folded level by level: split at the binary operator of
+    /// `LEVELS[0]`, each part folded at the next level, the parts chained left into the level's function.
+    /// An operator that binds tighter than every level (`-`, `/`, `//`, `%`, `**`) stays inside its operand.
     fn operand_run(&self, run: &[Item], depth: usize) -> String {
-        // A `+` is binary when it follows an operand's end (a word, literal or group).
+        // A call's `*args` / `**kwargs` splat applies to the whole expression after it.
+        let splat = run.len() > 1
+            && (is_op(self.src, &self.toks[run[0].first], "*")
+                || is_op(self.src, &self.toks[run[0].first], "**"));
+        if splat {
+            let gap = &self.src[self.item_end(run[0])..self.item_start(run[1])];
+            let rest = self.fold(&run[1..], depth, LEVELS);
+            return format!("{}{gap}{rest}", self.text(run[0].first));
+        }
+        self.fold(run, depth, LEVELS)
+    }
+
+    fn fold(&self, run: &[Item], depth: usize, levels: &[(&str, Option<&str>)]) -> String {
+        let Some(((op, func), tighter)) = levels.split_first() else {
+            return self.plain(run, depth);
+        };
+        // An operator is binary when it follows an operand's end (a word, literal or group).
         let ops: Vec<usize> = (1..run.len())
             .filter(|&n| {
-                is_op(self.src, &self.toks[run[n].first], "+") && self.ends_operand(run[n - 1])
+                is_op(self.src, &self.toks[run[n].first], op) && self.ends_operand(run[n - 1])
             })
             .collect();
-        if ops.is_empty() {
-            return self.plain(run, depth);
-        }
         let mut bounds = vec![0];
         for &n in &ops {
             bounds.push(n);
@@ -337,11 +378,21 @@ impl Rewriter<'_> {
         bounds.push(run.len());
         let operands: Vec<&[Item]> = bounds.chunks(2).map(|b| &run[b[0]..b[1]]).collect();
         if operands.iter().any(|o| o.is_empty()) {
+            // Broken input (`a ~`): leave this level for minijinja to report.
             return self.plain(run, depth);
         }
-        let mut acc = self.plain(operands[0], depth);
-        for operand in &operands[1..] {
-            acc = format!("{JS_ADD}({acc}, {})", self.plain(operand, depth));
+        let mut acc = self.fold(operands[0], depth, tighter);
+        for pair in operands.windows(2) {
+            let operand = self.fold(pair[1], depth, tighter);
+            acc = match func {
+                Some(func) => format!("{func}({acc}, {operand})"),
+                None => {
+                    // Kept as written: the operator and the spacing around it.
+                    let gap = &self.src
+                        [self.item_end(pair[0][pair[0].len() - 1])..self.item_start(pair[1][0])];
+                    format!("{acc}{gap}{operand}")
+                }
+            };
         }
         acc
     }
@@ -359,7 +410,7 @@ mod tests {
     use super::*;
 
     fn r(s: &str) -> String {
-        rewrite_plus(s, false, false)
+        rewrite_ops(s, false, false)
     }
 
     #[test]
@@ -380,9 +431,35 @@ mod tests {
 
     #[test]
     fn precedence_boundaries() {
-        assert_eq!(r("a * 2 + 1"), "__sd_js_add(a * 2, 1)");
-        assert_eq!(r("1 + 2 * 3"), "__sd_js_add(1, 2 * 3)");
-        assert_eq!(r("'a' ~ 1 + 2"), "'a' ~ __sd_js_add(1, 2)");
+        assert_eq!(r("a * 2 + 1"), "__sd_js_add(__sd_mul(a, 2), 1)");
+        assert_eq!(r("1 + 2 * 3"), "__sd_js_add(1, __sd_mul(2, 3))");
+        assert_eq!(r("'a' ~ 1 + 2"), "__sd_concat('a', __sd_js_add(1, 2))");
+        assert_eq!(
+            r("a + b ~ c + d"),
+            "__sd_concat(__sd_js_add(a, b), __sd_js_add(c, d))"
+        );
+        assert_eq!(r("a ~ b ~ c"), "__sd_concat(__sd_concat(a, b), c)");
+        assert_eq!(r("a - b ~ c"), "__sd_concat(a - b, c)");
+        assert_eq!(r("a * b * c"), "__sd_mul(__sd_mul(a, b), c)");
+        assert_eq!(r("a * b / c"), "__sd_mul(a, b / c)");
+        assert_eq!(r("a // b * c % d"), "__sd_mul(a // b, c % d)");
+        assert_eq!(r("-a * -b"), "__sd_mul(-a, -b)");
+        assert_eq!(r("10 - 2 * 3"), "10 - __sd_mul(2, 3)");
+        assert_eq!(
+            r("a * b - c * d + e"),
+            "__sd_js_add(__sd_mul(a, b) - __sd_mul(c, d), e)"
+        );
+        assert_eq!(r("a - b - c"), "a - b - c");
+        assert_eq!(r("a ** 2 * 3"), "__sd_mul(a ** 2, 3)");
+        assert_eq!(r("a | f * 2 ~ 'x'"), "__sd_concat(__sd_mul(a | f, 2), 'x')");
+        assert_eq!(r("x ~ 1 == 'x1'"), "__sd_concat(x, 1) == 'x1'");
+        assert_eq!(
+            r("a ~ b if c else d * 2"),
+            "__sd_concat(a, b) if c else __sd_mul(d, 2)"
+        );
+        // Splats in calls are not multiplications.
+        assert_eq!(r("f(*a, **b)"), "f(*a, **b)");
+        assert_eq!(r("f(x, *a ~ b)"), "f(x, *__sd_concat(a, b))");
         assert_eq!(r("x + 1 == 3"), "__sd_js_add(x, 1) == 3");
         assert_eq!(r("a + b if c else d"), "__sd_js_add(a, b) if c else d");
         assert_eq!(r("(a + b) | upper"), "(__sd_js_add(a, b)) | upper");
@@ -413,7 +490,8 @@ mod tests {
     #[test]
     fn strings_and_non_plus_expressions_are_untouched() {
         assert_eq!(r(" 'a + b' "), " 'a + b' ");
-        assert_eq!(r(r#" "x" ~ "+" "#), r#" "x" ~ "+" "#);
+        assert_eq!(r(r#" "x" ~ "+" "#), r#" __sd_concat("x", "+") "#);
+        assert_eq!(r(r#" "a * b ~ c" "#), r#" "a * b ~ c" "#);
         assert_eq!(r(" a - 1 "), " a - 1 ");
         assert_eq!(r("'é' + ü"), "__sd_js_add('é', ü)");
         // Broken input stays broken for minijinja to report, without panicking here.
@@ -429,18 +507,23 @@ mod tests {
             let _ = r(bad);
         }
         assert_eq!(r("a + "), "a + ");
+        assert_eq!(r("a ~ "), "a ~ ");
+        assert_eq!(r("a * "), "a * ");
+        for bad in ["~", "*", "a ~ * b", "* a", "~ a ~"] {
+            let _ = r(bad);
+        }
         assert_eq!(r("(a + b"), "(__sd_js_add(a, b)");
     }
 
     #[test]
     fn blocks_and_markers() {
-        let b = |s: &str| rewrite_plus(s, true, true);
+        let b = |s: &str| rewrite_ops(s, true, true);
         assert_eq!(b(" set x = a + b "), " set x = __sd_js_add(a, b) ");
         assert_eq!(b(" if a + b == 'x' "), " if __sd_js_add(a, b) == 'x' ");
         assert_eq!(b("- for i in a + b -"), "- for i in __sd_js_add(a, b) -");
         assert_eq!(b("+ elif a + 1 +"), "+ elif __sd_js_add(a, 1) +");
         assert_eq!(
-            rewrite_plus("- a + b -", false, true),
+            rewrite_ops("- a + b -", false, true),
             "- __sd_js_add(a, b) -"
         );
     }
