@@ -135,6 +135,14 @@ impl Templater {
             budget::charged(state, convert::js_add(a, b)?)
         });
         env.add_function(ops::CONCAT, binops::concat);
+        // Charges a repeated body's text (see `compat::rewrite_template`); returns nothing.
+        env.add_function(
+            compat::TEXT_CHARGE,
+            |state: &minijinja::State, bytes: usize| -> Result<MjValue, minijinja::Error> {
+                budget::charge(state, bytes)?;
+                Ok(MjValue::UNDEFINED)
+            },
+        );
         env.add_function(ops::MUL, binops::mul);
         filters::install(&mut env, options.cookiecutter_compat);
         Templater { env, var_start }

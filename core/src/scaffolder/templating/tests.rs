@@ -994,9 +994,45 @@ fn memory_bombs_fail() {
             Err(e) => assert!(e.0.contains(needle), "{head}: {e}"),
         }
     }
+    // Text repeated into a captured block (no operator, no filter, nothing printed by the formatter).
+    let text = "y".repeat(10_000);
+    let src = format!(
+        "{{% set c %}}{{% for i in range(1000) %}}{{% for j in range(1000) %}}{text}{{% endfor %}}{{% endfor %}}{{% endset %}}${{{{ c | length }}}}"
+    );
+    let err = t().render_str(&src, &ctx()).unwrap_err();
+    assert!(err.0.contains("template allocates too much"), "{err}");
+    let src = format!(
+        "{{% macro m() %}}{text}{{% endmacro %}}{{% set c %}}{{% for i in range(100000) %}}${{{{ m() }}}}{{% endfor %}}{{% endset %}}"
+    );
+    assert!(t().render_str(&src, &ctx()).is_err());
     // The expression path too.
     let err = t()
         .eval_expression("'x' * (parameters.count * 10 ** 8)", &ctx())
         .unwrap_err();
     assert!(err.0.contains("too large"), "{err}");
+}
+
+/// Repeated bodies are charged for their text without changing a byte of the output's whitespace.
+#[test]
+fn charged_bodies_keep_their_whitespace() {
+    let long = "0123456789".repeat(5);
+    let src = format!(
+        "{{% for t in parameters.tags %}}\n  {long} ${{{{ t }}}}\n  {{% for u in [1, 2] -%}}\n  {long}${{{{ u }}}}\n  {{%- endfor %}}\n{{% endfor %}}\n{{% macro m(x) +%}}\n{long}${{{{ x }}}}{{% endmacro %}}${{{{ m(1) }}}}|{{% macro w() %}}[${{{{ caller() }}}}]{{% endmacro %}}{{% call w() -%}}\n {long}{{% endcall %}}"
+    );
+    let plain = src.replace(&long, "L");
+    for options in [
+        TemplaterOptions::default(),
+        TemplaterOptions {
+            trim_blocks: true,
+            lstrip_blocks: true,
+            ..TemplaterOptions::default()
+        },
+    ] {
+        let engine = Templater::with_options(options);
+        let charged = engine.render_str(&src, &ctx()).unwrap();
+        let uncharged = engine.render_str(&plain, &ctx()).unwrap();
+        assert!(compat::rewrite_template(&src, "${{").contains("__sd_text("));
+        assert!(!compat::rewrite_template(&plain, "${{").contains("__sd_text("));
+        assert_eq!(charged.replace(&long, "L"), uncharged, "{options:?}");
+    }
 }
