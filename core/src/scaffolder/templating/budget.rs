@@ -33,18 +33,42 @@ pub(crate) fn charge(state: &State, bytes: usize) -> Result<(), Error> {
     Ok(())
 }
 
-/// Charges what `value` holds at its top level (a string's bytes, a materialised sequence's or map's
-/// slots) and hands it back. Lazy iterables hold nothing until something materialises them.
+/// Charges what `value` holds (a string's bytes; the slots of a materialised sequence or map, and of the
+/// sequences and maps inside it, as `batch` and `groupby` build) and hands it back. Strings inside a
+/// sequence are usually the input's, shared rather than copied, so only slots are counted there. Lazy
+/// iterables hold nothing until something materialises them.
 pub(crate) fn charged(state: &State, value: Value) -> Result<Value, Error> {
     let bytes = match value.kind() {
         ValueKind::String => value.as_str().map_or(0, str::len),
         ValueKind::Bytes => value.as_bytes().map_or(0, <[u8]>::len),
-        ValueKind::Seq | ValueKind::Map => value
-            .len()
-            .unwrap_or(0)
-            .saturating_mul(std::mem::size_of::<Value>()),
-        _ => 0,
+        _ => slots(&value, 0).saturating_mul(std::mem::size_of::<Value>()),
     };
     charge(state, bytes)?;
     Ok(value)
+}
+
+/// Deepest nesting [`slots`] counts: what a filter can build from its input in one call.
+const SLOT_DEPTH: usize = 3;
+
+fn slots(value: &Value, depth: usize) -> usize {
+    match value.kind() {
+        ValueKind::Seq | ValueKind::Map => {
+            let own = value.len().unwrap_or(0);
+            if depth >= SLOT_DEPTH {
+                return own;
+            }
+            let Ok(items) = value.try_iter() else {
+                return own;
+            };
+            items.fold(own, |n, item| {
+                // A map iterates its keys: count the values behind them.
+                let item = match value.kind() {
+                    ValueKind::Map => value.get_item(&item).unwrap_or(item),
+                    _ => item,
+                };
+                n.saturating_add(slots(&item, depth + 1))
+            })
+        }
+        _ => 0,
+    }
 }

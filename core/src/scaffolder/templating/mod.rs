@@ -1,6 +1,6 @@
 //! `${{ expr }}` templating with Backstage's semantics on minijinja: Nunjucks syntax and results where real
 //! templates rely on them, Backstage's type preservation for step inputs, and a sandbox (no loader, no host
-//! access, a vetted filter set, fuel, recursion and output limits).
+//! access, a vetted filter set, fuel, recursion, size and output limits, and a per-render allocation budget).
 //!
 //! - [`compat`]: rewrites the JavaScript-isms of Nunjucks expressions (`===`, `.length`, `{key: v}`) for minijinja.
 //! - [`ops`]: rewrites binary `~`, `+` and `*` into engine functions: [`binops::concat`],

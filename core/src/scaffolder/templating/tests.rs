@@ -935,8 +935,16 @@ fn memory_bombs_fail() {
     let many_sets: String = (0..40)
         .map(|i| format!("{{% set b{i} = a ~ {i} %}}"))
         .collect();
+    let batches: String = (0..60)
+        .map(|i| format!("{{% set b{i} = r | batch(100000) %}}"))
+        .collect();
     let bombs = [
         (doubling, "more than 16777216 bytes"),
+        (
+            // Nested results count: one batch of 100000 items per line.
+            format!("{{% set r = range(100000) | list %}}{batches}"),
+            "template allocates too much",
+        ),
         (
             "{% macro d(s, n) %}{% if n > 0 %}${{ d(s ~ s, n - 1) }}{% else %}${{ s | length }}{% endif %}{% endmacro %}${{ d('x', 60) }}".to_string(),
             "too large",
