@@ -30,6 +30,9 @@ pub use filters::{parse_repo_url, RepoUrl};
 const FUEL: u64 = 2_000_000;
 /// Largest output of one render (a skeleton file or one string).
 pub const MAX_OUTPUT: usize = 16 * 1024 * 1024;
+/// Most text and JSON one [`Templater::render_value`] tree may produce in total: each string in it is
+/// capped on its own, but an input tree can hold many of them.
+const MAX_TREE_OUTPUT: usize = 4 * MAX_OUTPUT;
 /// Nesting allowed at run time (macro calls, loops); minijinja's own parser limit guards parsing.
 const RECURSION_LIMIT: usize = 200;
 
@@ -237,12 +240,25 @@ impl Templater {
         value: &Value,
         ctx: &MjValue,
     ) -> Result<Option<Value>, TemplateError> {
+        let mut left = MAX_TREE_OUTPUT;
+        self.render_tree(value, ctx, &mut left)
+    }
+
+    fn render_tree(
+        &self,
+        value: &Value,
+        ctx: &MjValue,
+        left: &mut usize,
+    ) -> Result<Option<Value>, TemplateError> {
         Ok(match value {
             Value::String(s) => {
                 if let Some(expr) = compat::single_expression(s, self.var_start) {
-                    return self.eval_with(expr, ctx);
+                    let result = self.eval_with(expr, ctx)?;
+                    spend(left, result.as_ref().map_or(0, json_size))?;
+                    return Ok(result);
                 }
                 let rendered = self.render_with(s, ctx)?;
+                spend(left, rendered.len())?;
                 if rendered.is_empty() {
                     None
                 } else {
@@ -252,7 +268,7 @@ impl Templater {
             Value::Array(items) => {
                 let mut out = Vec::with_capacity(items.len());
                 for item in items {
-                    if let Some(v) = self.render_value_with(item, ctx)? {
+                    if let Some(v) = self.render_tree(item, ctx, left)? {
                         out.push(v);
                     }
                 }
@@ -261,7 +277,7 @@ impl Templater {
             Value::Object(map) => {
                 let mut out = serde_json::Map::new();
                 for (k, v) in map {
-                    if let Some(v) = self.render_value_with(v, ctx)? {
+                    if let Some(v) = self.render_tree(v, ctx, left)? {
                         out.insert(k.clone(), v);
                     }
                 }
@@ -269,6 +285,30 @@ impl Templater {
             }
             other => Some(other.clone()),
         })
+    }
+}
+
+/// Takes `n` bytes from what a [`Templater::render_value`] tree may still produce.
+fn spend(left: &mut usize, n: usize) -> Result<(), TemplateError> {
+    *left = left.checked_sub(n).ok_or_else(|| {
+        TemplateError(format!(
+            "rendered values are too large (more than {MAX_TREE_OUTPUT} bytes in one input)"
+        ))
+    })?;
+    Ok(())
+}
+
+/// Roughly what a JSON value holds: its strings' and keys' bytes and a few bytes per node. Values from
+/// the engine are at most 128 levels deep (`convert::to_json`), so recursion is bounded.
+fn json_size(value: &Value) -> usize {
+    match value {
+        Value::String(s) => s.len() + 8,
+        Value::Array(items) => items.iter().map(json_size).fold(8, usize::saturating_add),
+        Value::Object(map) => map
+            .iter()
+            .map(|(k, v)| k.len().saturating_add(json_size(v)))
+            .fold(8, usize::saturating_add),
+        _ => 8,
     }
 }
 

@@ -1044,3 +1044,16 @@ fn charged_bodies_keep_their_whitespace() {
         assert_eq!(charged.replace(&long, "L"), uncharged, "{options:?}");
     }
 }
+
+/// One input tree is bounded as a whole, not only string by string.
+#[test]
+fn input_trees_are_bounded_as_a_whole() {
+    let one = json!("${{ 'x' * 16000000 }}");
+    let many = json!({"a": [one.clone(), one.clone(), one.clone(), one.clone(), one.clone()]});
+    assert!(matches!(t().render_value(&one, &ctx()), Ok(Some(_))));
+    let err = t().render_value(&many, &ctx()).unwrap_err();
+    assert!(err.0.contains("rendered values are too large"), "{err}");
+    let text = Value::Array(vec![json!("${{ 'x' * 16000000 }}!"); 5]);
+    let err = t().render_value(&text, &ctx()).unwrap_err();
+    assert!(err.0.contains("rendered values are too large"), "{err}");
+}
