@@ -1,5 +1,6 @@
-//! The engine functions behind `~` and `*` (see [`super::ops`]): minijinja's own results, refused before
-//! they allocate past the caps. `+` is [`super::convert::js_add`].
+//! The engine functions behind `~`, `*` and slices (see [`super::ops`]): minijinja's own results, refused
+//! before they allocate past the caps, and charged to the render's budget. `+` is
+//! [`super::convert::js_add`].
 
 use std::fmt::{self, Write as _};
 use std::sync::OnceLock;
@@ -78,14 +79,42 @@ pub(crate) fn mul(state: &State, a: Value, b: Value) -> Result<Value, Error> {
     budget::charged(state, minijinja_mul(a, b)?)
 }
 
+/// minijinja's `v[start:stop:step]` (a missing part is `none`). A slice is never larger than what it
+/// slices, but it is a new value: charged, so slices kept in many places (or in each frame of a recursive
+/// macro) count.
+pub(crate) fn slice(
+    state: &State,
+    v: Value,
+    start: Value,
+    stop: Value,
+    step: Value,
+) -> Result<Value, Error> {
+    static EXPR: OnceLock<Result<Expression<'static, 'static>, Error>> = OnceLock::new();
+    let value = eval(
+        &EXPR,
+        "v[start:stop:step]",
+        context! { v => v, start => start, stop => stop, step => step },
+    )?;
+    budget::charged(state, value)
+}
+
 /// The engine's own `*`, for everything the caps let through (and its own errors for the rest).
 fn minijinja_mul(a: Value, b: Value) -> Result<Value, Error> {
-    static ENV: OnceLock<Environment<'static>> = OnceLock::new();
     static EXPR: OnceLock<Result<Expression<'static, 'static>, Error>> = OnceLock::new();
+    eval(&EXPR, "a * b", context! { a => a, b => b })
+}
+
+/// Evaluates a constant expression in a bare engine, compiled once into `slot`.
+fn eval(
+    slot: &'static OnceLock<Result<Expression<'static, 'static>, Error>>,
+    source: &'static str,
+    ctx: Value,
+) -> Result<Value, Error> {
+    static ENV: OnceLock<Environment<'static>> = OnceLock::new();
     let env = ENV.get_or_init(Environment::empty);
-    match EXPR.get_or_init(|| env.compile_expression("a * b")) {
-        Ok(expr) => expr.eval(context! { a => a, b => b }),
+    match slot.get_or_init(|| env.compile_expression(source)) {
+        Ok(expr) => expr.eval(ctx),
         // A constant expression: it compiles, but an error must not become a panic.
-        Err(e) => Err(invalid(format!("cannot multiply: {e}"))),
+        Err(e) => Err(invalid(format!("cannot evaluate `{source}`: {e}"))),
     }
 }

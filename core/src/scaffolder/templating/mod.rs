@@ -3,8 +3,8 @@
 //! access, a vetted filter set, fuel, recursion, size and output limits, and a per-render allocation budget).
 //!
 //! - [`compat`]: rewrites the JavaScript-isms of Nunjucks expressions (`===`, `.length`, `{key: v}`) for minijinja.
-//! - [`ops`]: rewrites binary `~`, `+` and `*` into engine functions: [`binops::concat`],
-//!   JavaScript's addition ([`convert::js_add`]) and [`binops::mul`], each capped.
+//! - [`ops`]: rewrites binary `~`, `+` and `*` and slices into engine functions: [`binops::concat`],
+//!   JavaScript's addition ([`convert::js_add`]), [`binops::mul`] and [`binops::slice`], each capped.
 //! - [`budget`]: one render's allocation total, charged by those functions, the filters and the formatter.
 //! - [`filters`]: Nunjucks' and Backstage's filters, each bounded in what it allocates.
 //! - [`convert`]: values into JSON (`JSON.stringify`) and into text (`String(value)`), and [`is_truthy`].
@@ -147,6 +147,7 @@ impl Templater {
             },
         );
         env.add_function(ops::MUL, binops::mul);
+        env.add_function(ops::SLICE, binops::slice);
         filters::install(&mut env, options.cookiecutter_compat);
         Templater { env, var_start }
     }

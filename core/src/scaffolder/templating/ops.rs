@@ -22,6 +22,8 @@ pub(crate) const JS_ADD: &str = "__sd_js_add";
 pub(crate) const CONCAT: &str = "__sd_concat";
 /// The target of `*`.
 pub(crate) const MUL: &str = "__sd_mul";
+/// The target of a slice `x[a:b:c]` (`SLICE(x, a, b, c)`, a missing part being `none`).
+pub(crate) const SLICE: &str = "__sd_slice";
 
 /// The operators an operand splits at, loosest first, with the function each becomes. `-` is not
 /// rewritten, but it binds looser than `*` and tighter than `+` (as in Nunjucks), so it is a level too.
@@ -65,7 +67,7 @@ struct Tok {
 
 /// Whether `s` may hold an operator the rewrite replaces.
 fn has_operator(s: &str) -> bool {
-    s.contains(['~', '+', '*'])
+    s.contains(['~', '+', '*']) || (s.contains('[') && s.contains(':'))
 }
 
 /// Rewrites the `~`, `+` and `*` chains of a tag's inside. `block` marks a `{% %}` tag, whose first word is the
@@ -86,7 +88,7 @@ pub(crate) fn rewrite_ops(inner: &str, block: bool, markers: bool) -> String {
     let mut toks = tokenize(mid);
     if !toks
         .iter()
-        .any(|t| LEVELS.iter().any(|(op, _)| is_op(mid, t, op)))
+        .any(|t| LEVELS.iter().any(|(op, _)| is_op(mid, t, op)) || &mid[t.start..t.end] == "[")
     {
         return inner.to_string();
     }
@@ -362,7 +364,7 @@ impl Rewriter<'_> {
 
     fn fold(&self, run: &[Item], depth: usize, levels: &[(&str, Option<&str>)]) -> String {
         let Some(((op, func), tighter)) = levels.split_first() else {
-            return self.plain(run, depth);
+            return self.slices(run, depth);
         };
         // An operator is binary when it follows an operand's end (a word, literal or group).
         let ops: Vec<usize> = (1..run.len())
@@ -395,6 +397,108 @@ impl Rewriter<'_> {
             };
         }
         acc
+    }
+
+    /// An operand with its slices (`x[a:b]`, `x.y[::-1]`) rewritten into [`SLICE`] calls, so a slice
+    /// is capped and charged like the operators' results. The last slice is rewritten first; the chain
+    /// before it (which may hold other slices) is its target. A slice right after a filter (`x | f[1:]`)
+    /// is left as written.
+    fn slices(&self, run: &[Item], depth: usize) -> String {
+        let found = (1..run.len()).rev().find_map(|n| {
+            let parts = self.slice_parts(run[n])?;
+            if !self.ends_operand(run[n - 1]) || self.is_keyword(run[n - 1]) {
+                return None;
+            }
+            let mut m = n - 1;
+            loop {
+                let tok = self.toks[run[m].first];
+                if m >= 1
+                    && tok.kind == Kind::Open
+                    && self.ends_operand(run[m - 1])
+                    && !self.is_keyword(run[m - 1])
+                {
+                    m -= 1;
+                } else if m >= 2
+                    && tok.kind == Kind::Ident
+                    && is_op(self.src, &self.toks[run[m - 1].first], ".")
+                    && self.ends_operand(run[m - 2])
+                {
+                    m -= 2;
+                } else {
+                    break;
+                }
+            }
+            if m >= 1 && is_op(self.src, &self.toks[run[m - 1].first], "|") {
+                return None;
+            }
+            Some((m, n, parts))
+        });
+        let Some((m, n, parts)) = found else {
+            return self.plain(run, depth);
+        };
+        let mut out = String::new();
+        if m > 0 {
+            out.push_str(&self.plain(&run[..m], depth));
+            out.push_str(&self.src[self.item_end(run[m - 1])..self.item_start(run[m])]);
+        }
+        out.push_str(SLICE);
+        out.push('(');
+        out.push_str(&self.slices(&run[m..n], depth));
+        for (from, to, lo, hi) in parts
+            .iter()
+            .copied()
+            .chain(std::iter::repeat((0, 0, 0, 0)))
+            .take(3)
+        {
+            let part = if from < to {
+                self.seq(from, to, lo, hi, depth + 1, false)
+            } else {
+                String::new()
+            };
+            out.push_str(", ");
+            out.push_str(if part.trim().is_empty() {
+                "none"
+            } else {
+                part.trim()
+            });
+        }
+        out.push(')');
+        if n + 1 < run.len() {
+            out.push_str(&self.src[self.item_end(run[n])..self.item_start(run[n + 1])]);
+            out.push_str(&self.plain(&run[n + 1..], depth));
+        }
+        out
+    }
+
+    /// For a closed `[…]` group with a top-level `:` (a slice), its two or three parts: token range and
+    /// byte range of each.
+    fn slice_parts(&self, it: Item) -> Option<Vec<(usize, usize, usize, usize)>> {
+        let open = self.toks[it.first];
+        if open.kind != Kind::Open || self.text(it.first) != "[" {
+            return None;
+        }
+        let close = self.closers[it.first]?;
+        let items = self.items(it.first + 1, close);
+        let colons: Vec<usize> = items
+            .iter()
+            .filter(|i| is_op(self.src, &self.toks[i.first], ":"))
+            .map(|i| i.first)
+            .collect();
+        if colons.is_empty() || colons.len() > 2 {
+            return None;
+        }
+        let mut parts = Vec::new();
+        let (mut from, mut lo) = (it.first + 1, open.end);
+        for &c in colons.iter().chain(std::iter::once(&close)) {
+            parts.push((from, c, lo, self.toks[c].start));
+            from = c + 1;
+            lo = self.toks[c].end;
+        }
+        Some(parts)
+    }
+
+    fn is_keyword(&self, it: Item) -> bool {
+        self.toks[it.first].kind == Kind::Ident && KEYWORDS.contains(&self.text(it.first))
     }
 
     fn ends_operand(&self, it: Item) -> bool {
@@ -475,6 +579,37 @@ mod tests {
     }
 
     #[test]
+    fn slices_become_calls() {
+        assert_eq!(r("x[1:]"), "__sd_slice(x, 1, none, none)");
+        assert_eq!(r("x[::-1]"), "__sd_slice(x, none, none, -1)");
+        assert_eq!(
+            r("a.b[1:n + 1]"),
+            "__sd_slice(a.b, 1, __sd_js_add(n, 1), none)"
+        );
+        assert_eq!(r("f(x)[1:2].y"), "__sd_slice(f(x), 1, 2, none).y");
+        assert_eq!(
+            r("x[1:][:2]"),
+            "__sd_slice(__sd_slice(x, 1, none, none), none, 2, none)"
+        );
+        assert_eq!(
+            r("'a' ~ x[1:]"),
+            "__sd_concat('a', __sd_slice(x, 1, none, none))"
+        );
+        assert_eq!(
+            r("-x[1:] * 2"),
+            "__sd_mul(-__sd_slice(x, 1, none, none), 2)"
+        );
+        assert_eq!(r("x[1:] | upper"), "__sd_slice(x, 1, none, none) | upper");
+        assert_eq!(r("{'a': [1:2]}"), "{'a': [1:2]}");
+        assert_eq!(r("x[0]"), "x[0]");
+        assert_eq!(r("x | f[1:]"), "x | f[1:]");
+        assert_eq!(
+            r("x[a[1:]:]"),
+            "__sd_slice(x, __sd_slice(a, 1, none, none), none, none)"
+        );
+    }
+
+    #[test]
     fn brackets_are_units_and_rewritten_inside() {
         assert_eq!(r("f(a + b, c)"), "f(__sd_js_add(a, b), c)");
         assert_eq!(
@@ -484,7 +619,7 @@ mod tests {
         assert_eq!(r("[1, 2] + 'x'"), "__sd_js_add([1, 2], 'x')");
         assert_eq!(r("{'k': a + 1}"), "{'k': __sd_js_add(a, 1)}");
         assert_eq!(r("f(x=a + 1)"), "f(x=__sd_js_add(a, 1))");
-        assert_eq!(r("a[1:b + 1]"), "a[1:__sd_js_add(b, 1)]");
+        assert_eq!(r("a[1:b + 1]"), "__sd_slice(a, 1, __sd_js_add(b, 1), none)");
     }
 
     #[test]

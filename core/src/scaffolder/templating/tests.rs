@@ -883,6 +883,22 @@ fn concat_and_multiply_keep_their_results() {
     assert_eq!(render("${{ ([1, 2] * 2) | length }}"), "4");
     assert!(t().render_str("${{ 'a' * 'b' }}", &ctx()).is_err());
     assert!(t().render_str("${{ 'a' * -1 }}", &ctx()).is_err());
+    // Slices keep minijinja's results.
+    assert_eq!(render("${{ parameters.name[3:] }}"), "service");
+    assert_eq!(render("${{ parameters.name[::-1] }}"), "ecivres-ym");
+    assert_eq!(
+        render("${{ parameters.name[:2] ~ parameters.name[-3:] | upper }}"),
+        "myICE"
+    );
+    assert_eq!(render("${{ parameters.tags[1:] }}"), "b");
+    assert_eq!(
+        value("${{ parameters.tags[::-1] }}"),
+        Some(json!(["b", "a"]))
+    );
+    assert_eq!(
+        render("${{ parameters.name[1:parameters.count + 1] }}"),
+        "y-s"
+    );
     // Precedence as Nunjucks parses it.
     assert_eq!(render("${{ 'a' ~ 1 + 2 }}"), "a3");
     assert_eq!(render("${{ 1 + 2 * 3 }}"), "7");
@@ -1002,6 +1018,14 @@ fn memory_bombs_fail() {
             Err(e) => assert!(e.0.contains(needle), "{head}: {e}"),
         }
     }
+    // A slice kept alive in each frame of a recursive macro.
+    let err = t()
+        .render_str(
+            "{% macro r(s, n) %}{% set t = s[::-1] %}{% if n > 0 %}${{ r(t, n - 1) }}{% endif %}{% endmacro %}${{ r('x' * 16000000, 150) }}",
+            &ctx(),
+        )
+        .unwrap_err();
+    assert!(err.0.contains("template allocates too much"), "{err}");
     // Text repeated into a captured block (no operator, no filter, nothing printed by the formatter).
     let text = "y".repeat(10_000);
     let src = format!(
