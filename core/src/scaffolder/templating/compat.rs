@@ -1,9 +1,9 @@
 //! Nunjucks-to-minijinja source rewriting: splits a template into text and tags, and inside tags (outside
 //! string literals) rewrites the JavaScript-isms real Backstage templates use (`===`, `!==`, `.length`,
 //! bare object-literal keys, `elseif`, `verbatim`, `for k, v in obj`) into what minijinja understands, and
-//! hands each tag to [`super::plus`] for JavaScript's `+`.
+//! hands each tag to [`super::ops`] for `~`, JavaScript's `+` and `*`.
 
-use super::plus::rewrite_plus;
+use super::ops::rewrite_ops;
 
 /// What a piece of template source is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -152,25 +152,85 @@ pub(super) fn skip_string(bytes: &[u8], start: usize, q: u8) -> usize {
     bytes.len()
 }
 
+/// The engine function that charges a repeated body's text to the render's budget.
+pub(crate) const TEXT_CHARGE: &str = "__sd_text";
+
+/// Bodies with less text than this are not charged: fuel bounds what they can pile up.
+const TEXT_CHARGE_MIN: usize = 32;
+
 /// Rewrites a whole template: tags are rewritten, text and comments are kept byte for byte.
+///
+/// minijinja has no hook on the template's own text, and text emitted inside a macro, a `call` body or a
+/// captured block is kept in memory rather than written to the capped output. So each repeatable body
+/// (`for`, `macro`, `call`) with text in it starts with `{% set … = __sd_text(N) %}`, N being the text
+/// directly in that body: every pass through the body charges the render's budget for the text it emits.
+/// The inserted tag sits right after the opening tag and repeats its whitespace-control marker, so the
+/// output's whitespace is unchanged.
 pub(crate) fn rewrite_template(src: &str, var_start: &str) -> String {
+    let segs = segments(src, var_start);
+    let charges = body_text(&segs);
     let mut out = String::with_capacity(src.len() + 16);
     let mut rest = src;
-    for seg in segments(src, var_start) {
+    for (i, seg) in segs.iter().enumerate() {
         // Segments are consecutive slices of `src`: copy the delimiters between them unchanged.
         let offset = seg.inner.as_ptr() as usize - rest.as_ptr() as usize;
         out.push_str(&rest[..offset]);
         match seg.kind {
             SegmentKind::Variable => {
-                out.push_str(&rewrite_plus(&rewrite_expr(seg.inner), false, true))
+                out.push_str(&rewrite_ops(&rewrite_expr(seg.inner), false, true))
             }
             SegmentKind::Block => out.push_str(&rewrite_block(seg.inner)),
             SegmentKind::Text | SegmentKind::Comment => out.push_str(seg.inner),
         }
         rest = &rest[offset + seg.inner.len()..];
+        if let Some(n) = charges[i].filter(|&n| n >= TEXT_CHARGE_MIN) {
+            if let Some(after) = rest.strip_prefix("%}") {
+                let marker = match seg.inner.as_bytes().last() {
+                    Some(b'-') => "-",
+                    Some(b'+') => "+",
+                    _ => "",
+                };
+                // A variable of its own: `set` must not shadow the function in nested bodies.
+                out.push_str(&format!(
+                    "%}}{{% set {TEXT_CHARGE}_charged = {TEXT_CHARGE}({n}) {marker}%}}"
+                ));
+                rest = after;
+            }
+        }
     }
     out.push_str(rest);
     out
+}
+
+/// For each segment that opens a repeatable body (`for`, `macro`, `call`), the bytes of text directly
+/// inside it (nested repeatable bodies count their own).
+fn body_text(segs: &[Segment<'_>]) -> Vec<Option<usize>> {
+    let mut charges = vec![None; segs.len()];
+    let mut open: Vec<(usize, usize)> = Vec::new();
+    for (i, seg) in segs.iter().enumerate() {
+        match seg.kind {
+            SegmentKind::Text => {
+                if let Some(top) = open.last_mut() {
+                    top.1 += seg.inner.len();
+                }
+            }
+            SegmentKind::Block => match first_word(seg.inner) {
+                "for" | "macro" | "call" => open.push((i, 0)),
+                "endfor" | "endmacro" | "endcall" => {
+                    if let Some((at, n)) = open.pop() {
+                        charges[at] = Some(n);
+                    }
+                }
+                _ => {}
+            },
+            _ => {}
+        }
+    }
+    // Unclosed bodies (minijinja reports them) still get their charge.
+    for (at, n) in open {
+        charges[at] = Some(n);
+    }
+    charges
 }
 
 /// Block tags: the Nunjucks-only keywords, then the expression rewrites.
@@ -185,7 +245,7 @@ fn rewrite_block(inner: &str) -> String {
     if let Some(new) = renamed {
         return inner.replacen(word, new, 1);
     }
-    let rewritten = rewrite_plus(&rewrite_expr(inner), true, true);
+    let rewritten = rewrite_ops(&rewrite_expr(inner), true, true);
     if word == "for" {
         return rewrite_for_pairs(&rewritten);
     }
@@ -395,7 +455,7 @@ mod tests {
     fn unicode_survives() {
         assert_eq!(
             rewrite_template("é ${{ 'ü' ~ a }} ∑", "${{"),
-            "é ${{ 'ü' ~ a }} ∑"
+            "é ${{ __sd_concat('ü', a) }} ∑"
         );
         assert_eq!(rewrite_expr(" a ~ ü "), " a ~ ü ");
     }

@@ -7,6 +7,7 @@ use minijinja::value::{Rest, Value, ValueKind};
 use minijinja::{Environment, Error, ErrorKind, State};
 use serde_json::Value as Json;
 
+use super::budget;
 use super::convert::{from_json, js_string, to_json, MAX_ITEMS};
 use crate::entity::reference::{EntityRef, DEFAULT_NAMESPACE};
 
@@ -89,7 +90,17 @@ pub(crate) fn install(env: &mut Environment<'static>, compat: bool) {
             let original = Value::from_function($f);
             env.add_filter($name, move |state: &State, args: Rest<Value>| {
                 guard(&args)?;
-                original.call(state, &args)
+                budget::charged(state, original.call(state, &args)?)
+            });
+        )*};
+    }
+    // Ours bound each result themselves; the render's budget still counts what they produce, so a filter
+    // applied over and over (in `map`, in a loop, on many `set` lines) cannot pile results up.
+    macro_rules! charged {
+        ($($name:literal => $f:path),* $(,)?) => {$(
+            let original = Value::from_function($f);
+            env.add_filter($name, move |state: &State, args: Rest<Value>| {
+                budget::charged(state, original.call(state, &args)?)
             });
         )*};
     }
@@ -128,24 +139,27 @@ pub(crate) fn install(env: &mut Environment<'static>, compat: bool) {
         "unique" => minijinja::filters::unique,
         "upper" => minijinja::filters::upper,
     );
-    env.add_filter("dump", dump);
+    // These hand back a value that already exists (or a number): nothing new to charge.
     env.add_filter("default", default);
     env.add_filter("d", default);
-    env.add_filter("title", title);
     env.add_filter("length", length);
     env.add_filter("count", length);
     env.add_filter("_js_length", js_length);
-    env.add_filter("_nj_pairs", nj_pairs);
-    env.add_filter("join", join);
-    env.add_filter("replace", replace);
-    env.add_filter("indent", indent);
-    env.add_filter("string", string);
-    env.add_filter("parseRepoUrl", parse_repo_url_filter);
-    env.add_filter("parseEntityRef", parse_entity_ref_filter);
     env.add_filter("pick", pick);
-    env.add_filter("projectSlug", project_slug);
+    charged!(
+        "dump" => dump,
+        "title" => title,
+        "_nj_pairs" => nj_pairs,
+        "join" => join,
+        "replace" => replace,
+        "indent" => indent,
+        "string" => string,
+        "parseRepoUrl" => parse_repo_url_filter,
+        "parseEntityRef" => parse_entity_ref_filter,
+        "projectSlug" => project_slug,
+    );
     if compat {
-        env.add_filter("jsonify", dump);
+        charged!("jsonify" => dump);
     }
 }
 

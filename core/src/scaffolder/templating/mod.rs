@@ -1,16 +1,20 @@
 //! `${{ expr }}` templating with Backstage's semantics on minijinja: Nunjucks syntax and results where real
 //! templates rely on them, Backstage's type preservation for step inputs, and a sandbox (no loader, no host
-//! access, a vetted filter set, fuel, recursion and output limits).
+//! access, a vetted filter set, fuel, recursion, size and output limits, and a per-render allocation budget).
 //!
 //! - [`compat`]: rewrites the JavaScript-isms of Nunjucks expressions (`===`, `.length`, `{key: v}`) for minijinja.
-//! - [`plus`]: rewrites binary `+` into JavaScript's addition ([`convert::js_add`]).
+//! - [`ops`]: rewrites binary `~`, `+` and `*` and slices into engine functions: [`binops::concat`],
+//!   JavaScript's addition ([`convert::js_add`]), [`binops::mul`] and [`binops::slice`], each capped.
+//! - [`budget`]: one render's allocation total, charged by those functions, the filters and the formatter.
 //! - [`filters`]: Nunjucks' and Backstage's filters, each bounded in what it allocates.
 //! - [`convert`]: values into JSON (`JSON.stringify`) and into text (`String(value)`), and [`is_truthy`].
 
+mod binops;
+mod budget;
 mod compat;
 mod convert;
 mod filters;
-mod plus;
+mod ops;
 
 use std::io;
 
@@ -26,6 +30,9 @@ pub use filters::{parse_repo_url, RepoUrl};
 const FUEL: u64 = 2_000_000;
 /// Largest output of one render (a skeleton file or one string).
 pub const MAX_OUTPUT: usize = 16 * 1024 * 1024;
+/// Most text and JSON one [`Templater::render_value`] tree may produce in total: each string in it is
+/// capped on its own, but an input tree can hold many of them.
+const MAX_TREE_OUTPUT: usize = 4 * MAX_OUTPUT;
 /// Nesting allowed at run time (macro calls, loops); minijinja's own parser limit guards parsing.
 const RECURSION_LIMIT: usize = 200;
 
@@ -113,8 +120,11 @@ impl Templater {
         env.set_keep_trailing_newline(true);
         env.set_trim_blocks(options.trim_blocks);
         env.set_lstrip_blocks(options.lstrip_blocks);
-        env.set_formatter(|out, _state, value| {
+        env.set_formatter(|out, state, value| {
             let text = convert::js_string(value)?;
+            // Output goes to a capped writer, but captured output (macros, `set` blocks) does not: the
+            // budget bounds what printing can pile up there.
+            budget::charge(state, text.len())?;
             out.write_str(&text)
                 .map_err(|_| minijinja::Error::from(ErrorKind::WriteFailure))
         });
@@ -123,8 +133,21 @@ impl Templater {
         env.remove_global("debug");
         env.remove_global("namespace");
         env.add_global("null", MjValue::from(()));
-        // The target of the `+` rewrite; calling it by name does no more than `+` does.
-        env.add_function(plus::JS_ADD, convert::js_add);
+        // The targets of the operator rewrite; calling them by name does no more than the operators do.
+        env.add_function(ops::JS_ADD, |state: &minijinja::State, a, b| {
+            budget::charged(state, convert::js_add(a, b)?)
+        });
+        env.add_function(ops::CONCAT, binops::concat);
+        // Charges a repeated body's text (see `compat::rewrite_template`); returns nothing.
+        env.add_function(
+            compat::TEXT_CHARGE,
+            |state: &minijinja::State, bytes: usize| -> Result<MjValue, minijinja::Error> {
+                budget::charge(state, bytes)?;
+                Ok(MjValue::UNDEFINED)
+            },
+        );
+        env.add_function(ops::MUL, binops::mul);
+        env.add_function(ops::SLICE, binops::slice);
         filters::install(&mut env, options.cookiecutter_compat);
         Templater { env, var_start }
     }
@@ -187,7 +210,7 @@ impl Templater {
     }
 
     fn eval_with(&self, expr: &str, ctx: &MjValue) -> Result<Option<Value>, TemplateError> {
-        let source = plus::rewrite_plus(&compat::rewrite_expr(expr), false, false);
+        let source = ops::rewrite_ops(&compat::rewrite_expr(expr), false, false);
         let compiled = self
             .env
             .compile_expression(&source)
@@ -218,12 +241,25 @@ impl Templater {
         value: &Value,
         ctx: &MjValue,
     ) -> Result<Option<Value>, TemplateError> {
+        let mut left = MAX_TREE_OUTPUT;
+        self.render_tree(value, ctx, &mut left)
+    }
+
+    fn render_tree(
+        &self,
+        value: &Value,
+        ctx: &MjValue,
+        left: &mut usize,
+    ) -> Result<Option<Value>, TemplateError> {
         Ok(match value {
             Value::String(s) => {
                 if let Some(expr) = compat::single_expression(s, self.var_start) {
-                    return self.eval_with(expr, ctx);
+                    let result = self.eval_with(expr, ctx)?;
+                    spend(left, result.as_ref().map_or(0, json_size))?;
+                    return Ok(result);
                 }
                 let rendered = self.render_with(s, ctx)?;
+                spend(left, rendered.len())?;
                 if rendered.is_empty() {
                     None
                 } else {
@@ -233,7 +269,7 @@ impl Templater {
             Value::Array(items) => {
                 let mut out = Vec::with_capacity(items.len());
                 for item in items {
-                    if let Some(v) = self.render_value_with(item, ctx)? {
+                    if let Some(v) = self.render_tree(item, ctx, left)? {
                         out.push(v);
                     }
                 }
@@ -242,7 +278,7 @@ impl Templater {
             Value::Object(map) => {
                 let mut out = serde_json::Map::new();
                 for (k, v) in map {
-                    if let Some(v) = self.render_value_with(v, ctx)? {
+                    if let Some(v) = self.render_tree(v, ctx, left)? {
                         out.insert(k.clone(), v);
                     }
                 }
@@ -250,6 +286,30 @@ impl Templater {
             }
             other => Some(other.clone()),
         })
+    }
+}
+
+/// Takes `n` bytes from what a [`Templater::render_value`] tree may still produce.
+fn spend(left: &mut usize, n: usize) -> Result<(), TemplateError> {
+    *left = left.checked_sub(n).ok_or_else(|| {
+        TemplateError(format!(
+            "rendered values are too large (more than {MAX_TREE_OUTPUT} bytes in one input)"
+        ))
+    })?;
+    Ok(())
+}
+
+/// Roughly what a JSON value holds: its strings' and keys' bytes and a few bytes per node. Values from
+/// the engine are at most 128 levels deep (`convert::to_json`), so recursion is bounded.
+fn json_size(value: &Value) -> usize {
+    match value {
+        Value::String(s) => s.len() + 8,
+        Value::Array(items) => items.iter().map(json_size).fold(8, usize::saturating_add),
+        Value::Object(map) => map
+            .iter()
+            .map(|(k, v)| k.len().saturating_add(json_size(v)))
+            .fold(8, usize::saturating_add),
+        _ => 8,
     }
 }
 

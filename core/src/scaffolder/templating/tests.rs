@@ -853,3 +853,231 @@ fn gin_skeleton_project_slug() {
         .unwrap();
     assert!(out.contains("github.com/project-slug: o/r\n"), "{out}");
 }
+
+/// `~` and `*` go through capped functions that keep minijinja's results for ordinary values.
+#[test]
+fn concat_and_multiply_keep_their_results() {
+    // `~` prints as minijinja's `~` always has (`format!("{a}{b}")`): `None` spells itself, undefined is
+    // empty.
+    assert_eq!(render("${{ 'a' ~ 1 ~ none }}"), "a1None");
+    assert_eq!(render("${{ parameters.missing ~ 'y' }}"), "y");
+    assert_eq!(render("${{ 'x' ~ parameters.missing.deep }}"), "x");
+    assert_eq!(
+        render("${{ parameters.name ~ '-' ~ parameters.count }}"),
+        "my-service-3"
+    );
+    // minijinja's spelling, not JavaScript's (`true`): kept as `~` always printed it.
+    assert_eq!(render("${{ 1.5 ~ '|' ~ true }}"), "1.5|True");
+    assert_eq!(value("${{ 'a' ~ 1 }}"), Some(json!("a1")));
+    // `*` multiplies numbers and repeats strings and lists (minijinja allowed these before; still does).
+    assert_eq!(render("${{ 2 * 3 }}"), "6");
+    assert_eq!(render("${{ 1.5 * 2 }}"), "3");
+    assert_eq!(value("${{ parameters.count * 2 }}"), Some(json!(6)));
+    assert_eq!(
+        value("${{ parameters.count * parameters.ratio }}"),
+        Some(json!(4.5))
+    );
+    assert_eq!(render("${{ 'ab' * 3 }}"), "ababab");
+    assert_eq!(render("${{ 3 * 'ab' }}"), "ababab");
+    assert_eq!(render("${{ [1, 2] * 2 }}"), "1,2,1,2");
+    assert_eq!(render("${{ ([1, 2] * 2) | length }}"), "4");
+    assert!(t().render_str("${{ 'a' * 'b' }}", &ctx()).is_err());
+    assert!(t().render_str("${{ 'a' * -1 }}", &ctx()).is_err());
+    // Slices keep minijinja's results.
+    assert_eq!(render("${{ parameters.name[3:] }}"), "service");
+    assert_eq!(render("${{ parameters.name[::-1] }}"), "ecivres-ym");
+    assert_eq!(
+        render("${{ parameters.name[:2] ~ parameters.name[-3:] | upper }}"),
+        "myICE"
+    );
+    assert_eq!(render("${{ parameters.tags[1:] }}"), "b");
+    assert_eq!(
+        value("${{ parameters.tags[::-1] }}"),
+        Some(json!(["b", "a"]))
+    );
+    assert_eq!(
+        render("${{ parameters.name[1:parameters.count + 1] }}"),
+        "y-s"
+    );
+    // Precedence as Nunjucks parses it.
+    assert_eq!(render("${{ 'a' ~ 1 + 2 }}"), "a3");
+    assert_eq!(render("${{ 1 + 2 * 3 }}"), "7");
+    assert_eq!(render("${{ parameters.count * 2 + 1 }}"), "7");
+    assert_eq!(render("${{ 10 - 2 * 3 }}"), "4");
+    assert_eq!(render("${{ -2 * 3 }}"), "-6");
+    assert_eq!(render("${{ 2 ** 3 * 2 }}"), "16");
+    assert_eq!(render("${{ 7 % 4 * 2 }}"), "6");
+    assert_eq!(render("${{ 'n=' ~ 2 * 3 ~ '!' }}"), "n=6!");
+    assert_eq!(render("${{ ('a' ~ 'b') | upper }}"), "AB");
+    // In statements.
+    assert_eq!(render("{% set x = 'a' ~ parameters.count %}${{ x }}"), "a3");
+    assert_eq!(render("{% if 'a' ~ 1 == 'a1' %}yes{% endif %}"), "yes");
+    assert_eq!(
+        render("{% for t in parameters.tags %}{% set s = 'v' ~ t %}${{ s }}{% endfor %}"),
+        "vavb"
+    );
+    assert_eq!(
+        render("{% macro m(x) %}${{ x ~ x }}{% endmacro %}${{ m('ab' * 2) }}"),
+        "abababab"
+    );
+}
+
+/// The operator functions are no door either: called by name they do what the operator does.
+#[test]
+fn operator_functions_are_only_operators() {
+    assert_eq!(render("${{ __sd_concat('a', 1) }}"), "a1");
+    assert_eq!(render("${{ __sd_mul(2, 3) }}"), "6");
+    assert!(t()
+        .render_str("${{ __sd_mul('x', 1000000000) }}", &ctx())
+        .is_err());
+    for src in [
+        "${{ __sd_concat.__globals__ }}",
+        "${{ __sd_mul.constructor('return process')() }}",
+        "${{ ('a' ~ 'b').__class__ }}",
+    ] {
+        if let Ok(out) = t().render_str(src, &ctx()) {
+            assert!(out.trim().is_empty(), "{src} rendered {out:?}");
+        }
+    }
+}
+
+/// Memory bombs through `~`, `*`, filters, macros and captured blocks stop with an error naming the limit.
+#[test]
+fn memory_bombs_fail() {
+    let doubling = format!(
+        "{{% set a = \"x\" %}}{}${{{{ a | length }}}}",
+        "{% set a = a ~ a %}\n".repeat(40)
+    );
+    let many_sets: String = (0..40)
+        .map(|i| format!("{{% set b{i} = a ~ {i} %}}"))
+        .collect();
+    let batches: String = (0..60)
+        .map(|i| format!("{{% set b{i} = r | batch(100000) %}}"))
+        .collect();
+    let bombs = [
+        (doubling, "more than 16777216 bytes"),
+        (
+            // Nested results count: one batch of 100000 items per line.
+            format!("{{% set r = range(100000) | list %}}{batches}"),
+            "template allocates too much",
+        ),
+        (
+            "{% macro d(s, n) %}{% if n > 0 %}${{ d(s ~ s, n - 1) }}{% else %}${{ s | length }}{% endif %}{% endmacro %}${{ d('x', 60) }}".to_string(),
+            "too large",
+        ),
+        (
+            // Doubling through captured macro output, without any operator.
+            "{% macro d(n) %}{% if n > 0 %}${{ d(n - 1) }}${{ d(n - 1) }}{% else %}${{ parameters.name * 100000 }}{% endif %}{% endmacro %}${{ d(12) | length }}".to_string(),
+            "",
+        ),
+        (
+            "{% set s = 'x' * 1000000 %}${{ s | replace('x', s) | length }}".to_string(),
+            "more than 4194304 bytes",
+        ),
+        (
+            "{% set n = 10 ** 9 %}${{ ('x' * n) | length }}".to_string(),
+            "repeated string is too large (more than 16777216 bytes)",
+        ),
+        (
+            "${{ ('ab' * (parameters.count * 100000000)) | length }}".to_string(),
+            "repeated string is too large",
+        ),
+        (
+            "${{ [1] * 10 ** 12 ~ '' }}".to_string(),
+            "repeated sequence is too large (more than 100000 items)",
+        ),
+        (
+            "${{ ([1] * (parameters.count ** 30)) | join }}".to_string(),
+            "repeated sequence is too large",
+        ),
+        (
+            "${{ (range(100000) | list) * 1000 }}".to_string(),
+            "repeated sequence is too large",
+        ),
+        (
+            format!("{{% set a = 'x' * 16000000 %}}{many_sets}"),
+            "template allocates too much",
+        ),
+        (
+            "{% set big = 'x' * 10000000 %}{% set cap %}{% for i in range(1000) %}${{ big }}{% endfor %}{% endset %}${{ cap | length }}".to_string(),
+            "template allocates too much",
+        ),
+        (
+            "{% set s = 'x' * 4000000 %}${{ ([s] * 1000) | map('upper') | list | length }}".to_string(),
+            "template allocates too much",
+        ),
+        (
+            "{% set s = 'x' * 4000000 %}{% for i in range(1000) %}{% set t = s | indent(0) %}{% endfor %}".to_string(),
+            "template allocates too much",
+        ),
+    ];
+    for (src, needle) in &bombs {
+        let head = &src[..src.len().min(90)];
+        match t().render_str(src, &ctx()) {
+            Ok(out) => panic!("{head} should fail, rendered {} bytes", out.len()),
+            Err(e) => assert!(e.0.contains(needle), "{head}: {e}"),
+        }
+    }
+    // A slice kept alive in each frame of a recursive macro.
+    let err = t()
+        .render_str(
+            "{% macro r(s, n) %}{% set t = s[::-1] %}{% if n > 0 %}${{ r(t, n - 1) }}{% endif %}{% endmacro %}${{ r('x' * 16000000, 150) }}",
+            &ctx(),
+        )
+        .unwrap_err();
+    assert!(err.0.contains("template allocates too much"), "{err}");
+    // Text repeated into a captured block (no operator, no filter, nothing printed by the formatter).
+    let text = "y".repeat(10_000);
+    let src = format!(
+        "{{% set c %}}{{% for i in range(1000) %}}{{% for j in range(1000) %}}{text}{{% endfor %}}{{% endfor %}}{{% endset %}}${{{{ c | length }}}}"
+    );
+    let err = t().render_str(&src, &ctx()).unwrap_err();
+    assert!(err.0.contains("template allocates too much"), "{err}");
+    let src = format!(
+        "{{% macro m() %}}{text}{{% endmacro %}}{{% set c %}}{{% for i in range(100000) %}}${{{{ m() }}}}{{% endfor %}}{{% endset %}}"
+    );
+    assert!(t().render_str(&src, &ctx()).is_err());
+    // The expression path too.
+    let err = t()
+        .eval_expression("'x' * (parameters.count * 10 ** 8)", &ctx())
+        .unwrap_err();
+    assert!(err.0.contains("too large"), "{err}");
+}
+
+/// Repeated bodies are charged for their text without changing a byte of the output's whitespace.
+#[test]
+fn charged_bodies_keep_their_whitespace() {
+    let long = "0123456789".repeat(5);
+    let src = format!(
+        "{{% for t in parameters.tags %}}\n  {long} ${{{{ t }}}}\n  {{% for u in [1, 2] -%}}\n  {long}${{{{ u }}}}\n  {{%- endfor %}}\n{{% endfor %}}\n{{% macro m(x) +%}}\n{long}${{{{ x }}}}{{% endmacro %}}${{{{ m(1) }}}}|{{% macro w() %}}[${{{{ caller() }}}}]{{% endmacro %}}{{% call w() -%}}\n {long}{{% endcall %}}"
+    );
+    let plain = src.replace(&long, "L");
+    for options in [
+        TemplaterOptions::default(),
+        TemplaterOptions {
+            trim_blocks: true,
+            lstrip_blocks: true,
+            ..TemplaterOptions::default()
+        },
+    ] {
+        let engine = Templater::with_options(options);
+        let charged = engine.render_str(&src, &ctx()).unwrap();
+        let uncharged = engine.render_str(&plain, &ctx()).unwrap();
+        assert!(compat::rewrite_template(&src, "${{").contains("__sd_text("));
+        assert!(!compat::rewrite_template(&plain, "${{").contains("__sd_text("));
+        assert_eq!(charged.replace(&long, "L"), uncharged, "{options:?}");
+    }
+}
+
+/// One input tree is bounded as a whole, not only string by string.
+#[test]
+fn input_trees_are_bounded_as_a_whole() {
+    let one = json!("${{ 'x' * 16000000 }}");
+    let many = json!({"a": [one.clone(), one.clone(), one.clone(), one.clone(), one.clone()]});
+    assert!(matches!(t().render_value(&one, &ctx()), Ok(Some(_))));
+    let err = t().render_value(&many, &ctx()).unwrap_err();
+    assert!(err.0.contains("rendered values are too large"), "{err}");
+    let text = Value::Array(vec![json!("${{ 'x' * 16000000 }}!"); 5]);
+    let err = t().render_value(&text, &ctx()).unwrap_err();
+    assert!(err.0.contains("rendered values are too large"), "{err}");
+}
