@@ -18,6 +18,8 @@ pub mod scaffolder;
 pub mod search;
 pub mod store;
 pub mod techdocs;
+#[cfg(test)]
+mod test_http;
 
 pub use entity::{Entity, EntityRef};
 pub use error::PortalError;

@@ -10,14 +10,14 @@ use std::path::{Component, Path};
 use std::sync::Arc;
 
 use base64::Engine as _;
-use serde_json::{json, Value};
+use serde_json::Value;
 use tokio::sync::watch;
 
 use super::actions::TemplateBase;
 use super::redact::Redactor;
 use super::runner::{run_task, Engine, MemorySink, Run};
-use super::template::{Template, TEMPLATE_API_VERSION};
-use super::types::{DirectoryFile, DryRunLog, DryRunRequest, DryRunResult, TaskSpec};
+use super::template::Template;
+use super::types::{DirectoryFile, DryRunLog, DryRunRequest, DryRunResult};
 use super::workspace::Workspace;
 use crate::entity::Entity;
 use crate::error::PortalError;
@@ -72,18 +72,7 @@ pub async fn dry_run(
             .map(|u| u.to_string()),
         TemplateBase::Url(u) => Some(u.to_string()),
     };
-    let spec = TaskSpec {
-        api_version: TEMPLATE_API_VERSION.to_string(),
-        parameters: if request.values.is_null() {
-            json!({})
-        } else {
-            request.values.clone()
-        },
-        steps: template.steps.clone(),
-        output: template.output.clone(),
-        template_info,
-        user: request.user.clone(),
-    };
+    let spec = template.task_spec(&request.values, template_info, request.user.clone());
     let (_switch, cancelled) = watch::channel(false);
     let sink = MemorySink::default();
     let run = Run {

@@ -26,9 +26,7 @@ use super::runner::{run_task, Engine, EventSink, Run};
 use super::settings::ScaffolderSettings;
 use super::template::Template;
 use super::templating::Templater;
-use super::types::{
-    SerializedTask, TaskEvent, TaskEventType, TaskRequest, TaskSpec, TaskStatus, TaskUser,
-};
+use super::types::{SerializedTask, TaskEvent, TaskEventType, TaskRequest, TaskStatus, TaskUser};
 use super::workspace::Workspace;
 use crate::entity::EntityRef;
 use crate::error::PortalError;
@@ -175,18 +173,8 @@ impl TaskService {
         let template = self.template(&template_ref).await?;
         let secrets = request.secrets.clone().unwrap_or_default();
         template.validate_values(&request.values, &secrets)?;
-        let spec = TaskSpec {
-            api_version: super::template::TEMPLATE_API_VERSION.to_string(),
-            parameters: if request.values.is_null() {
-                json!({})
-            } else {
-                request.values.clone()
-            },
-            steps: template.steps.clone(),
-            output: template.output.clone(),
-            template_info: template.template_info(),
-            user: self.user_with_entity(request.user.clone()).await?,
-        };
+        let user = self.user_with_entity(request.user.clone()).await?;
+        let spec = template.task_spec(&request.values, template.template_info(), user);
         let id = uuid::Uuid::new_v4().to_string();
         if !secrets.is_empty() {
             if let Ok(mut map) = self.secrets.lock() {

@@ -143,6 +143,27 @@ impl Template {
         }
     }
 
+    /// The spec of a task running this template with `values` (exactly as submitted; `{}` when none).
+    pub fn task_spec(
+        &self,
+        values: &serde_json::Value,
+        template_info: TemplateInfo,
+        user: Option<super::types::TaskUser>,
+    ) -> super::types::TaskSpec {
+        super::types::TaskSpec {
+            api_version: TEMPLATE_API_VERSION.to_string(),
+            parameters: if values.is_null() {
+                serde_json::json!({})
+            } else {
+                values.clone()
+            },
+            steps: self.steps.clone(),
+            output: self.output.clone(),
+            template_info,
+            user,
+        }
+    }
+
     pub fn template_info(&self) -> TemplateInfo {
         TemplateInfo {
             entity_ref: self.entity_ref.clone(),
