@@ -1,44 +1,25 @@
-//! The engine functions behind `~`, `*` and slices (see [`super::ops`]): minijinja's own results, refused
-//! before they allocate past the caps, and charged to the render's budget. `+` is
-//! [`super::convert::js_add`].
+//! The engine functions behind `~`, `*` and slices (see [`super::ops`]), refused before they allocate past
+//! the caps and charged to the render's budget: `~` joins as Nunjucks does (JavaScript's `String()`), `*`
+//! and slices give minijinja's own results. `+` is [`super::convert::js_add`].
 
-use std::fmt::{self, Write as _};
 use std::sync::OnceLock;
 
 use minijinja::value::{Value, ValueKind};
 use minijinja::{context, Environment, Error, ErrorKind, Expression, State};
 
 use super::budget;
-use super::convert::MAX_ITEMS;
+use super::convert::{js_add, MAX_ITEMS};
 use super::MAX_OUTPUT;
 
 fn invalid(msg: String) -> Error {
     Error::new(ErrorKind::InvalidOperation, msg)
 }
 
-/// Collects text and refuses to grow past [`MAX_OUTPUT`], so a huge value stops printing early.
-struct CappedText(String);
-
-impl fmt::Write for CappedText {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        if self.0.len() + s.len() > MAX_OUTPUT {
-            return Err(fmt::Error);
-        }
-        self.0.push_str(s);
-        Ok(())
-    }
-}
-
-/// minijinja's `a ~ b`: both sides as minijinja prints them (`none` spells itself, undefined is empty),
-/// joined; at most [`MAX_OUTPUT`] bytes.
+/// Nunjucks' `a ~ b`, which it compiles to JavaScript's `a + "" + b`: both sides as JavaScript's `String()`
+/// spells them (`null`, `undefined`, `true`, arrays as `a,b`), joined; at most [`MAX_OUTPUT`] bytes.
 pub(crate) fn concat(state: &State, a: Value, b: Value) -> Result<Value, Error> {
-    let mut out = CappedText(String::new());
-    write!(out, "{a}{b}").map_err(|_| {
-        invalid(format!(
-            "concatenated string is too large (more than {MAX_OUTPUT} bytes)"
-        ))
-    })?;
-    budget::charged(state, Value::from(out.0))
+    let left = js_add(a, Value::from(""))?;
+    budget::charged(state, js_add(left, b)?)
 }
 
 /// minijinja's `a * b`: numbers multiply; a string times a count repeats up to [`MAX_OUTPUT`] bytes and a

@@ -857,17 +857,18 @@ fn gin_skeleton_project_slug() {
 /// `~` and `*` go through capped functions that keep minijinja's results for ordinary values.
 #[test]
 fn concat_and_multiply_keep_their_results() {
-    // `~` prints as minijinja's `~` always has (`format!("{a}{b}")`): `None` spells itself, undefined is
-    // empty.
-    assert_eq!(render("${{ 'a' ~ 1 ~ none }}"), "a1None");
-    assert_eq!(render("${{ parameters.missing ~ 'y' }}"), "y");
-    assert_eq!(render("${{ 'x' ~ parameters.missing.deep }}"), "x");
+    // `~` is Nunjucks' `a + "" + b`: JavaScript's `String()` of each side, so `null` and `undefined`
+    // spell themselves.
+    assert_eq!(render("${{ 'a' ~ 1 ~ none }}"), "a1null");
+    assert_eq!(render("${{ parameters.missing ~ 'y' }}"), "undefinedy");
+    assert_eq!(render("${{ 'x' ~ parameters.missing.deep }}"), "xundefined");
+    assert_eq!(render("${{ parameters.tags ~ '' }}"), "a,b");
     assert_eq!(
         render("${{ parameters.name ~ '-' ~ parameters.count }}"),
         "my-service-3"
     );
-    // minijinja's spelling, not JavaScript's (`true`): kept as `~` always printed it.
-    assert_eq!(render("${{ 1.5 ~ '|' ~ true }}"), "1.5|True");
+    assert_eq!(render("${{ 1.5 ~ '|' ~ true }}"), "1.5|true");
+    assert_eq!(render("${{ 2.0 ~ '' }}"), "2");
     assert_eq!(value("${{ 'a' ~ 1 }}"), Some(json!("a1")));
     // `*` multiplies numbers and repeats strings and lists (minijinja allowed these before; still does).
     assert_eq!(render("${{ 2 * 3 }}"), "6");
