@@ -341,7 +341,7 @@ fn the_tasks_list_is_newest_first() {
 
 /// Waits (delivering the stream's messages) until the task view says the task ended.
 fn wait_for_completion(h: &mut Harness) -> TaskStatus {
-    for _ in 0..100 {
+    for _ in 0..300 {
         if let Screen::Task(v) = h.app.screen() {
             if v.done {
                 return v.status;

@@ -13,6 +13,7 @@
 
 pub mod actions;
 pub mod dryrun;
+pub mod follow;
 pub mod redact;
 pub mod runner;
 pub mod service;

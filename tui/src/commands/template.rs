@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use serde_json::{json, Map, Value};
+use stagedoor_core::scaffolder::follow::TaskFollower;
 use stagedoor_core::scaffolder::{
     DryRunRequest, DryRunResult, TaskEvent, TaskEventType, TaskRequest, TaskStatus, TaskUser,
 };
@@ -327,22 +328,18 @@ fn refused(e: PortalError, what: &str) -> anyhow::Result<ExitCode> {
 
 /// Prints the task's events until its completion; the exit code is its outcome.
 async fn follow(portal: &dyn Portal, id: &str, format: RunFormat) -> anyhow::Result<ExitCode> {
-    let mut after = None;
+    let mut follower = TaskFollower::new(id, None);
     let mut log = Vec::new();
     if format == RunFormat::Text {
         println!("task {id}");
     }
-    let completion = loop {
-        let events = portal
-            .task_events(id, after, EVENT_WAIT)
+    let mut completion = None;
+    while !follower.finished() {
+        let events = follower
+            .next(portal, EVENT_WAIT)
             .await
             .with_context(|| format!("cannot read the events of task {id}"))?;
-        let mut completion = None;
         for event in events {
-            if after.is_some_and(|a| event.id <= a) {
-                continue;
-            }
-            after = Some(event.id);
             match event.event_type {
                 TaskEventType::Completion => completion = Some(event),
                 _ => {
@@ -355,21 +352,7 @@ async fn follow(portal: &dyn Portal, id: &str, format: RunFormat) -> anyhow::Res
                 }
             }
         }
-        if let Some(c) = completion {
-            break Some(c);
-        }
-        // A task that ended without a completion event (marked stale) has nothing more to say.
-        let task = portal.task(id).await.context("cannot read the task")?;
-        if task.as_ref().is_none_or(|t| t.status.is_final()) {
-            let more = portal
-                .task_events(id, after, Duration::ZERO)
-                .await
-                .unwrap_or_default();
-            break more
-                .into_iter()
-                .find(|e| e.event_type == TaskEventType::Completion);
-        }
-    };
+    }
     let task = portal.task(id).await.context("cannot read the task")?;
     let status = task
         .as_ref()

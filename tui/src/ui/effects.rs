@@ -5,7 +5,8 @@
 use std::sync::Arc;
 
 use stagedoor_core::portal::RefreshRequest;
-use stagedoor_core::scaffolder::{TaskEventType, TaskQuery};
+use stagedoor_core::scaffolder::follow::TaskFollower;
+use stagedoor_core::scaffolder::TaskQuery;
 use stagedoor_core::store::{EntityPredicate, EntityQuery, FieldMatch};
 use stagedoor_core::Portal;
 use tokio::sync::mpsc::UnboundedSender;
@@ -284,35 +285,13 @@ async fn stream_task(
     if !found {
         return Ok(());
     }
-    let mut after = None;
-    while !stop.stopped() && !tx.is_closed() {
-        let started = std::time::Instant::now();
-        let events = portal
-            .task_events(task_id, after, EVENT_WAIT)
+    let mut follower = TaskFollower::new(task_id, None);
+    while !follower.finished() && !stop.stopped() && !tx.is_closed() {
+        let events = follower
+            .next(portal, EVENT_WAIT)
             .await
             .map_err(Failure::from)?;
-        let done = events
-            .iter()
-            .any(|e| e.event_type == TaskEventType::Completion);
-        after = events.iter().map(|e| e.id).max().max(after);
-        if events.is_empty() {
-            // A task that ended without a completion event (marked stale) has nothing more to send.
-            let ended = portal
-                .task(task_id)
-                .await
-                .map_err(Failure::from)?
-                .is_none_or(|t| t.status.is_final());
-            if ended {
-                return Ok(());
-            }
-            // A portal that answers at once instead of waiting must not be polled in a tight loop.
-            if started.elapsed() < std::time::Duration::from_millis(200) {
-                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-            }
-        } else if tx.send(Msg::TaskEvents { id, events }).is_err() {
-            return Ok(());
-        }
-        if done {
+        if !events.is_empty() && tx.send(Msg::TaskEvents { id, events }).is_err() {
             return Ok(());
         }
     }

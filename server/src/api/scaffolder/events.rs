@@ -1,8 +1,8 @@
 //! A task's events over HTTP, as Backstage serves them:
 //!
 //! - `GET /v2/tasks/:id/eventstream?after=N`: server-sent events, each written `event: <type>` and
-//!   `data: <the whole event as JSON>`; the store is polled (each poll waits up to a second for something
-//!   new) and the stream ends after the `completion` event. A client that goes away drops the stream, which
+//!   `data: <the whole event as JSON>`; the store is polled through core's `TaskFollower` (each poll waits
+//!   up to a second for something new) and the stream ends after the `completion` event. A client that goes away drops the stream, which
 //!   stops the polling: nothing is left running for it.
 //! - `GET /v2/tasks/:id/events?after=N`: a long poll answering a JSON array as soon as there are events, or
 //!   `[]` after 30 seconds. stagedoor also reads `wait=<seconds>` (at most 30) so a client can ask for less;
@@ -13,14 +13,15 @@
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::extract::{Path, RawQuery, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use stagedoor_core::portal::Portal;
-use stagedoor_core::scaffolder::{TaskEvent, TaskEventType};
+use stagedoor_core::scaffolder::follow::TaskFollower;
+use stagedoor_core::scaffolder::TaskEvent;
 
 use super::{invalid_param, require_task, ApiResult, AppState};
 
@@ -59,75 +60,30 @@ fn sse_event(event: &TaskEvent) -> Event {
     Event::default().event(event.event_type.as_str()).data(data)
 }
 
-/// Where a stream stands: events fetched and not yet sent, the last id sent, and whether it is over.
+/// Where a stream stands: events fetched and not yet sent, and the follower that fetches them.
 struct Follow {
     portal: Arc<dyn Portal>,
-    id: String,
-    after: Option<i64>,
+    follower: TaskFollower,
     pending: VecDeque<TaskEvent>,
-    done: bool,
 }
 
 async fn next_event(mut state: Follow) -> Option<(Result<Event, Infallible>, Follow)> {
     loop {
         if let Some(event) = state.pending.pop_front() {
-            if event.event_type == TaskEventType::Completion {
-                // Nothing follows the completion.
-                state.done = true;
-                state.pending.clear();
-            }
             let sse = sse_event(&event);
             return Some((Ok(sse), state));
         }
-        if state.done {
+        if state.follower.finished() {
             return None;
         }
-        let started = Instant::now();
-        if !state.poll(POLL).await {
-            return None;
-        }
-        if state.pending.is_empty() {
-            // A task that ended without a completion event (its worker died) has nothing more to say. One
-            // that ended after the poll above has its completion stored by now: one more look picks it up.
-            match state.portal.task(&state.id).await {
-                Ok(Some(task)) if !task.status.is_final() => {}
-                Ok(Some(_)) => {
-                    if !state.poll(Duration::ZERO).await || state.pending.is_empty() {
-                        return None;
-                    }
-                    continue;
-                }
-                _ => return None,
-            }
-            // A portal that answers at once must not turn the stream into a busy loop.
-            if let Some(rest) = POLL.checked_sub(started.elapsed()) {
-                tokio::time::sleep(rest).await;
-            }
-        }
-    }
-}
-
-impl Follow {
-    /// Fetches the events after the last one sent into `pending`; false when the portal failed (the
-    /// response has started, so all that can be done is to end it).
-    async fn poll(&mut self, wait: Duration) -> bool {
-        let events = match self.portal.task_events(&self.id, self.after, wait).await {
-            Ok(events) => events,
+        match state.follower.next(state.portal.as_ref(), POLL).await {
+            Ok(events) => state.pending.extend(events),
             Err(e) => {
-                tracing::warn!(task = %self.id, error = %e, "task event stream ended early");
-                return false;
+                // The response has started: all that can be done is to end it.
+                tracing::warn!(error = %e, "task event stream ended early");
+                return None;
             }
-        };
-        for event in events {
-            // The completion is listed whatever `after` says; anything else already sent is skipped.
-            let seen = self.after.is_some_and(|after| event.id <= after);
-            if seen && event.event_type != TaskEventType::Completion {
-                continue;
-            }
-            self.after = Some(self.after.map_or(event.id, |a| a.max(event.id)));
-            self.pending.push_back(event);
         }
-        true
     }
 }
 
@@ -140,10 +96,8 @@ pub(super) async fn get_eventstream(
     require_task(state.portal.as_ref(), &id).await?;
     let follow = Follow {
         portal: state.portal.clone(),
-        id,
-        after,
+        follower: TaskFollower::new(id, after),
         pending: VecDeque::new(),
-        done: false,
     };
     let stream = futures_util::stream::unfold(follow, next_event);
     Ok(Sse::new(stream)
