@@ -137,12 +137,14 @@ pub async fn reading_portal(source: &Source) -> anyhow::Result<Box<dyn Portal>> 
             .with_context(|| format!("cannot use --server {server}"))?;
         return Ok(Box::new(portal));
     }
-    Ok(Box::new(embedded_portal(&source.config).await?))
+    Ok(Box::new(
+        embedded_portal(load_config(&source.config)?).await?,
+    ))
 }
 
-/// The embedded portal over `files`, its catalog imported first if it never was.
-pub async fn embedded_portal(files: &[PathBuf]) -> anyhow::Result<LocalPortal> {
-    let portal = portal_from_args(files)?;
+/// The embedded portal of `config`, its catalog imported first if it never was.
+pub async fn embedded_portal(config: Config) -> anyhow::Result<LocalPortal> {
+    let portal = open_portal(config)?;
     let stored = portal
         .store()
         .entity_count()

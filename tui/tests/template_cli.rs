@@ -30,6 +30,21 @@ fn project() -> tempfile::TempDir {
     dir
 }
 
+/// Writes a template file into the project and adds it to the catalog's locations; the config's path.
+fn add_template(dir: &Path, file: &str, yaml: &str) -> std::path::PathBuf {
+    fs::write(dir.join(file), yaml).unwrap();
+    let config = dir.join("app-config.yaml");
+    let text = fs::read_to_string(&config).unwrap().replace(
+        "  locations:\n",
+        &format!(
+            "  locations:\n    - type: file\n      target: {}\n",
+            dir.join(file).display()
+        ),
+    );
+    fs::write(&config, text).unwrap();
+    config
+}
+
 fn stagedoor(dir: &Path, args: &[&str]) -> Run {
     let out = Command::new(env!("CARGO_BIN_EXE_stagedoor"))
         .args(args)
@@ -354,22 +369,13 @@ fn a_task_whose_process_was_killed_fails_at_the_next_start() {
     use std::sync::Arc;
 
     let dir = project();
-    fs::write(
-        dir.path().join("wait.yaml"),
+    let config = add_template(
+        dir.path(),
+        "wait.yaml",
         "apiVersion: scaffolder.backstage.io/v1beta3\nkind: Template\nmetadata: {name: long-wait}\n\
          spec:\n  type: service\n  owner: group:default/infra-team\n  parameters: []\n  steps:\n\
          \x20   - {id: wait, name: Wait, action: debug:wait, input: {seconds: 25}}\n",
-    )
-    .unwrap();
-    let config = dir.path().join("app-config.yaml");
-    let text = fs::read_to_string(&config).unwrap().replace(
-        "  locations:\n",
-        &format!(
-            "  locations:\n    - type: file\n      target: {}\n",
-            dir.path().join("wait.yaml").display()
-        ),
     );
-    fs::write(&config, text).unwrap();
 
     let mut child = Command::new(env!("CARGO_BIN_EXE_stagedoor"))
         .args(["template", "run", "long-wait"])
@@ -428,23 +434,14 @@ fn a_task_whose_process_was_killed_fails_at_the_next_start() {
 #[test]
 fn a_task_runs_for_the_user_given_with_as() {
     let dir = project();
-    fs::write(
-        dir.path().join("whoami.yaml"),
+    add_template(
+        dir.path(),
+        "whoami.yaml",
         "apiVersion: scaffolder.backstage.io/v1beta3\nkind: Template\nmetadata: {name: whoami}\n\
          spec:\n  type: service\n  owner: group:default/infra-team\n  parameters: []\n  steps:\n\
          \x20   - id: say\n      name: Say\n      action: debug:log\n\
          \x20     input: {message: 'ref=${{ user.ref }} name=${{ user.entity.metadata.name }}'}\n",
-    )
-    .unwrap();
-    let config = dir.path().join("app-config.yaml");
-    let text = fs::read_to_string(&config).unwrap().replace(
-        "  locations:\n",
-        &format!(
-            "  locations:\n    - type: file\n      target: {}\n",
-            dir.path().join("whoami.yaml").display()
-        ),
     );
-    fs::write(&config, text).unwrap();
     let run = stagedoor(
         dir.path(),
         &[

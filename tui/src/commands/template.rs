@@ -21,6 +21,7 @@ use crate::cli::{RunFormat, TemplateRunArgs, UsageError};
 use crate::setup;
 use stagedoor::ui::scaffolder::wizard::DryRunView;
 use stagedoor::ui::text::strip_escapes;
+use stagedoor_core::config::Config;
 
 /// How long each `task_events` call waits for a new event.
 const EVENT_WAIT: Duration = Duration::from_secs(1);
@@ -231,15 +232,14 @@ pub async fn run(
     as_user: Option<&str>,
 ) -> anyhow::Result<ExitCode> {
     // Embedded, the task runs for `--as` / `stagedoor.identity`; a server decides from the token.
-    let user = match &source.server {
+    let config = match &source.server {
         Some(_) => None,
-        None => setup::identity(as_user, Some(&setup::load_config(&source.config)?))?.map(|r| {
-            TaskUser {
-                entity: None,
-                user_ref: Some(r.canonical()),
-            }
-        }),
+        None => Some(setup::load_config(&source.config)?),
     };
+    let user = setup::identity(as_user, config.as_ref())?.map(|r| TaskUser {
+        entity: None,
+        user_ref: Some(r.canonical()),
+    });
     let values = build_values(args.values.as_deref(), &args.set)?;
     let secrets = parse_secrets(&args.secret)?;
     let template_ref = EntityRef::parse_with_defaults(&args.template, Some("template"), "default")
@@ -249,7 +249,7 @@ pub async fn run(
                 args.template
             ))
         })?;
-    let portal = portal(source).await?;
+    let portal = portal(source, config).await?;
     let shown = template_ref.canonical();
     let entity = portal
         .entity_by_ref(&template_ref)
@@ -301,13 +301,13 @@ pub async fn run(
     follow(portal.as_ref(), &id, args.output).await
 }
 
-/// With `--server`, the backend over HTTP (its workers run the task); embedded, the catalog (imported
-/// first if it never was) with task workers in this process.
-async fn portal(source: &setup::Source) -> anyhow::Result<Arc<dyn Portal>> {
-    if source.server.is_some() {
+/// With `--server` (no `config`), the backend over HTTP (its workers run the task); embedded, the catalog
+/// of `config` (imported first if it never was) with task workers in this process.
+async fn portal(source: &setup::Source, config: Option<Config>) -> anyhow::Result<Arc<dyn Portal>> {
+    let Some(config) = config else {
         return Ok(Arc::from(setup::reading_portal(source).await?));
-    }
-    let portal = Arc::new(setup::embedded_portal(&source.config).await?);
+    };
+    let portal = Arc::new(setup::embedded_portal(config).await?);
     portal.start_task_workers();
     Ok(portal)
 }

@@ -1024,6 +1024,18 @@ fn toggle_owned(app: &mut App) -> Vec<Effect> {
     }
 }
 
+/// The scroll offset nearest `offset` that shows `cursor` among `height` rows (at least one).
+pub(crate) fn offset_showing(offset: usize, cursor: usize, height: usize) -> usize {
+    let height = height.max(1);
+    if cursor < offset {
+        cursor
+    } else if cursor >= offset + height {
+        cursor + 1 - height
+    } else {
+        offset
+    }
+}
+
 /// A cursor position after a movement, clamped to `len` rows.
 pub(crate) fn moved(pos: usize, len: usize, action: Action, height: usize) -> usize {
     let last = len.saturating_sub(1);
@@ -1122,5 +1134,18 @@ fn on_mouse(app: &mut App, event: MouseEvent) -> Vec<Effect> {
             more_rows(app)
         }
         _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod scroll_tests {
+    use super::offset_showing;
+
+    #[test]
+    fn the_offset_moves_only_as_far_as_the_cursor_needs() {
+        assert_eq!(offset_showing(5, 7, 10), 5);
+        assert_eq!(offset_showing(5, 3, 10), 3);
+        assert_eq!(offset_showing(5, 15, 10), 6);
+        assert_eq!(offset_showing(0, 4, 0), 4);
     }
 }

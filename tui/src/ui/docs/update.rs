@@ -532,12 +532,8 @@ fn nav_action(app: &mut App, pos: usize, action: Action, height: usize) -> Vec<E
 
 /// Scrolls the nav pane (`height` rows) so its cursor shows.
 fn keep_nav_cursor_visible(reader: &mut Reader, height: usize) {
-    let height = height.max(1);
-    if reader.nav_cursor < reader.nav_offset {
-        reader.nav_offset = reader.nav_cursor;
-    } else if reader.nav_cursor >= reader.nav_offset + height {
-        reader.nav_offset = reader.nav_cursor + 1 - height;
-    }
+    reader.nav_offset =
+        crate::ui::update::offset_showing(reader.nav_offset, reader.nav_cursor, height);
 }
 
 fn page_action(app: &mut App, pos: usize, action: Action, height: usize) -> Vec<Effect> {

@@ -105,13 +105,11 @@ impl ViewState {
 
     /// Moves the offset so the cursor is within `height` rows of it.
     fn follow(&self, height: usize) {
-        let height = height.max(1);
-        let offset = self.offset();
-        if self.cursor < offset {
-            self.set_offset(self.cursor);
-        } else if self.cursor >= offset + height {
-            self.set_offset(self.cursor + 1 - height);
-        }
+        self.set_offset(crate::ui::update::offset_showing(
+            self.offset(),
+            self.cursor,
+            height,
+        ));
     }
 }
 

@@ -112,11 +112,7 @@ impl TemplateList {
 
     /// Keeps the cursor among the `height` lines shown.
     pub fn keep_visible(&mut self, height: usize) {
-        if self.selected < self.offset {
-            self.offset = self.selected;
-        } else if self.selected >= self.offset + height {
-            self.offset = self.selected + 1 - height;
-        }
+        self.offset = crate::ui::update::offset_showing(self.offset, self.selected, height);
     }
 }
 
