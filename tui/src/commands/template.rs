@@ -402,6 +402,22 @@ mod tests {
     use base64::Engine as _;
 
     #[test]
+    fn pairs_without_a_key_name_their_option() {
+        for bad in ["no-equals", "=value"] {
+            let e = build_values(None, &[bad.into()]).unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                format!("invalid --set '{bad}': expected KEY=VALUE")
+            );
+            let e = parse_secrets(&[bad.into()]).unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                format!("invalid --secret '{bad}': expected KEY=VALUE")
+            );
+        }
+    }
+
+    #[test]
     fn sets_keep_yaml_types_and_nest() {
         let v = build_values(
             None,
